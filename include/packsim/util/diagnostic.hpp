@@ -1,0 +1,67 @@
+#pragma once
+// Located error messages shared by every file reader (configs, models, scenarios, DBC files).
+// Readers collect all problems of a file into Diagnostics and report them together, each as
+// `file:line:col: what is wrong and what was expected`.
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace packsim {
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown (the whole file)
+  int column = 0;  // 1-based; 0 = unknown
+};
+
+struct Diagnostic {
+  SourceLocation where;
+  std::string message;
+
+  std::string format() const {
+    std::string out = where.file;
+    if (where.line > 0) {
+      out += ':' + std::to_string(where.line);
+      if (where.column > 0) out += ':' + std::to_string(where.column);
+    }
+    out += ": ";
+    out += message;
+    return out;
+  }
+};
+
+class Diagnostics {
+ public:
+  void error(SourceLocation where, std::string message) {
+    items_.push_back({std::move(where), std::move(message)});
+  }
+  void append(const Diagnostics& other) {
+    items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  }
+  bool empty() const { return items_.empty(); }
+  std::size_t size() const { return items_.size(); }
+  const std::vector<Diagnostic>& items() const { return items_; }
+
+  // All messages, in file/line/column order, one per line.
+  std::string format() const {
+    std::vector<Diagnostic> sorted = items_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.where.file, a.where.line, a.where.column) <
+             std::tie(b.where.file, b.where.line, b.where.column);
+    });
+    std::string out;
+    for (const auto& d : sorted) {
+      out += d.format();
+      out += '\n';
+    }
+    return out;
+  }
+
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+}  // namespace packsim
