@@ -1,0 +1,218 @@
+#pragma once
+// The pack as an immutable model and mutable data, after MuJoCo's mjModel/mjData:
+//  - PackSpec: what a config file describes (plain values, filled by packsim_config);
+//  - PackModel: built once from the spec, a cell type, the tick and the seed; per-cell parameters in
+//    struct-of-arrays form with the spread already drawn;
+//  - PackData: every state, input, output, counter and workspace array, sized once by make_data;
+//  - step(model, data): one tick, a pure function of the two: no I/O, no clock, no allocation.
+// Cell c belongs to series group c / np, parallel position c % np.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "packsim/model/cell.hpp"
+#include "packsim/model/network.hpp"
+#include "packsim/model/thermal.hpp"
+
+namespace packsim::model {
+
+// ---------------------------------------------------------------------------------------------------
+// Spec (from config)
+
+struct SpreadSpec {
+  double capacity_rel_sigma = 0.0;  // relative standard deviation of capacity
+  double r0_rel_sigma = 0.0;        // relative standard deviation of R0
+  double soc_sigma = 0.0;           // absolute standard deviation of the initial SOC
+  double truncate_sigma = 3.0;      // draws are truncated at this many sigma
+};
+
+struct CellOverride {
+  int cell = 0;
+  std::optional<double> capacity_scale;
+  std::optional<double> r0_scale;
+  std::optional<double> soc;
+  std::optional<double> temp_k;
+};
+
+struct ThermalBarrier {
+  int cell_a = 0;  // a neighbour pair whose conductance is replaced
+  int cell_b = 0;
+  double g_w_per_k = 0.0;
+};
+
+struct ThermalSpec {
+  int grid_cols = 0;                  // cells per row within a module (0: np)
+  double cell_to_cell_w_per_k = 0.0;  // between grid neighbours in a module
+  double module_to_module_w_per_k = 0.0;  // between facing cells of adjacent modules
+  std::optional<double> cooling_w_per_k;  // per cell; default: cell h_conv * surface area
+  double step_s = 0.01;  // thermal network step (a multiple of the tick; at least one tick)
+  std::vector<ThermalBarrier> barriers;
+};
+
+struct PackSpec {
+  std::string name;
+  int series = 1;
+  int parallel = 1;
+  int groups_per_module = 0;  // 0: one module holds every group
+  SpreadSpec spread;
+  std::vector<CellOverride> overrides;
+  double busbar_segment_ohm = 0.0;  // between neighbouring cells of a parallel group
+  double group_link_ohm = 0.0;      // between consecutive series groups
+  double lead_ohm = 0.0;            // pack leads, in series with the battery
+  LinkParams link;
+  ThermalSpec thermal;
+  double extra_mass_kg = 0.0;  // enclosure, busbars, electronics (for `info`)
+};
+
+struct InitialConditions {
+  double soc = 0.5;
+  double temp_k = 298.15;
+  std::uint64_t seed = 0;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Model (immutable after build)
+
+struct PackModel {
+  // sizes
+  int ns = 0;        // series groups
+  int np = 0;        // cells per group
+  int n_cells = 0;   // ns * np
+  int n_modules = 0;
+  int groups_per_module = 0;
+  int rc_pairs = 0;
+
+  // time
+  std::int64_t tick_ns = 0;
+  double dt_s = 0.0;
+  int thermal_every = 1;  // thermal network steps every this many ticks
+  double thermal_dt_s = 0.0;
+  std::uint64_t seed = 0;
+
+  std::string name;
+  CellType cell_type;  // as read (for reports)
+  CellTables cell;     // compiled for dt_s
+
+  // per cell [n_cells]
+  std::vector<double> capacity_as;
+  std::vector<double> inv_capacity_as;
+  std::vector<double> r0_scale;
+  std::vector<double> soc0;
+  std::vector<double> temp0_k;
+  std::vector<int> module_of_cell;
+
+  // electrical network
+  double busbar_segment_ohm = 0.0;
+  double series_ohm = 0.0;  // all group links + leads, in series with the groups
+  LinkParams link;
+
+  // thermal
+  ThermalNetwork thermal;
+  double extra_mass_kg = 0.0;
+};
+
+// Builds the model; the per-cell spread is drawn from the counter-based generator keyed by seed.
+PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int64_t tick_ns,
+                           const InitialConditions& init);
+
+// ---------------------------------------------------------------------------------------------------
+// Data (mutable; sized once)
+
+struct PackInput {
+  LoadCommand load;
+  ContactorState contactors;
+  double ambient_k = 298.15;  // ambient / coolant temperature
+};
+
+// Energy books of the whole run (J); see docs/cell-model.md for the cell terms.
+struct EnergyBooks {
+  double battery_out_j = 0.0;  // at the battery terminals (before contactors), discharge positive
+  double load_j = 0.0;         // delivered to the load (negative when a charger feeds the pack)
+  double cell_heat_j = 0.0;    // total heat released inside the cells (leak heat included)
+  double ohmic_j = 0.0;
+  double rc_j = 0.0;
+  double reversible_j = 0.0;
+  double hysteresis_j = 0.0;
+  double side_j = 0.0;
+  double leak_j = 0.0;         // internal shorts (inside the cells)
+  double bleed_j = 0.0;        // balancing resistors (outside the cells)
+  double interconnect_j = 0.0; // busbars and leads
+  double path_j = 0.0;         // contactors and precharge resistor
+  double rc_stored_j = 0.0;    // net energy put into the RC capacitors
+  double charge_out_as = 0.0;  // pack charge throughput, discharge positive
+};
+
+struct PackData {
+  std::uint64_t tick = 0;
+  std::int64_t time_ns = 0;
+  PackInput input;
+
+  // cell state [n_cells]; v_rc is [rc_pairs][n_cells]
+  std::vector<double> z;
+  std::vector<double> h;
+  std::vector<double> s;
+  std::vector<double> v_rc;
+  std::vector<double> temp_k;
+
+  // per-cell inputs [n_cells] (faults, balancing)
+  std::vector<double> leak_s;   // internal short conductance (heat into the cell)
+  std::vector<double> bleed_s;  // balancing bleed conductance across the cell (heat off-cell)
+
+  // per-cell outputs [n_cells]
+  std::vector<double> v;       // terminal voltage
+  std::vector<double> i;       // electrochemical current (discharge positive), leak included
+  std::vector<double> heat_w;  // heat released in the cell during the last tick
+  std::vector<std::uint32_t> clamps;  // table lookups that clamped an input, per cell
+
+  // group outputs [ns]
+  std::vector<double> v_group;
+
+  // pack outputs
+  double pack_current_a = 0.0;
+  double pack_voltage_v = 0.0;  // at the battery terminals
+  double link_voltage_v = 0.0;
+  double load_current_a = 0.0;
+  ContactorState contactors;
+  bool power_limited = false;
+  bool cv_limited = false;
+
+  // aggregates of the last tick
+  double v_min = 0.0, v_max = 0.0, v_mean = 0.0;
+  double t_min_k = 0.0, t_max_k = 0.0, t_mean_k = 0.0;
+  double soc_min = 0.0, soc_max = 0.0, soc_mean = 0.0;
+  double heat_total_w = 0.0;
+
+  EnergyBooks energy;
+
+  // counters
+  std::uint64_t clamp_total = 0;
+  std::uint64_t sign_iterations = 0;  // extra network solves after a current-sign change
+  std::uint64_t power_limited_ticks = 0;
+
+  // workspace [n_cells] unless noted
+  std::vector<CellLookup> lookup;
+  std::vector<double> e;
+  std::vector<double> r_th;
+  std::vector<double> g_leak;  // leak_s + bleed_s
+  std::vector<double> sign_guess;
+  std::vector<double> x;
+  std::vector<double> y;
+  std::vector<double> scratch;
+  std::vector<double> u;
+  std::vector<double> alpha;  // [ns]
+  std::vector<double> beta;   // [ns]
+  std::vector<double> heat_acc_j;  // heat accumulated since the last thermal step
+  std::vector<double> heat_mean_w;
+  ThermalSolver thermal;
+};
+
+// Sizes every array for the model and sets the initial state (SOC, temperature, relaxed RC pairs).
+PackData make_data(const PackModel& model);
+
+// One tick: solve the network with the pack current, advance every cell, and (every thermal_every
+// ticks) the thermal network. No allocation.
+void step(const PackModel& model, PackData& data);
+
+}  // namespace packsim::model

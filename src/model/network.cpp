@@ -1,0 +1,132 @@
+#include "packsim/model/network.hpp"
+
+#include <cmath>
+
+namespace packsim::model {
+
+GroupThevenin solve_group(std::size_t np, const double* e, const double* r, const double* g,
+                          double r_seg, double* x, double* y, double* scratch) {
+  GroupThevenin th;
+  if (np == 1 || r_seg <= 0.0) {
+    double sum_g = 0.0, sum_eg = 0.0;
+    for (std::size_t j = 0; j < np; ++j) {
+      const double inv_r = 1.0 / r[j];
+      sum_g += inv_r + g[j];
+      sum_eg += e[j] * inv_r;
+    }
+    th.alpha = sum_eg / sum_g;
+    th.beta = 1.0 / sum_g;
+    for (std::size_t j = 0; j < np; ++j) {
+      x[j] = th.alpha;
+      y[j] = th.beta;
+    }
+    return th;
+  }
+  // Tridiagonal system: (1/r_j + g_j + gs_left + gs_right) u_j - gs u_{j-1} - gs u_{j+1}
+  //                     = e_j / r_j - I [j == 0].
+  // Thomas algorithm with two right-hand sides: x for the e terms, y for a unit I at node 0.
+  const double gs = 1.0 / r_seg;
+  double* c_prime = scratch;
+  for (std::size_t j = 0; j < np; ++j) {
+    const double diag = 1.0 / r[j] + g[j] + (j > 0 ? gs : 0.0) + (j + 1 < np ? gs : 0.0);
+    const double rhs_x = e[j] / r[j];
+    const double rhs_y = j == 0 ? 1.0 : 0.0;  // u = x - I*y, so the unit source enters with +1
+    if (j == 0) {
+      c_prime[j] = -gs / diag;
+      x[j] = rhs_x / diag;
+      y[j] = rhs_y / diag;
+    } else {
+      const double denom = diag + gs * c_prime[j - 1];  // diag - a_j c'_{j-1} with a_j = -gs
+      c_prime[j] = (j + 1 < np) ? -gs / denom : 0.0;
+      x[j] = (rhs_x + gs * x[j - 1]) / denom;
+      y[j] = (rhs_y + gs * y[j - 1]) / denom;
+    }
+  }
+  for (std::size_t k = np - 1; k-- > 0;) {
+    x[k] -= c_prime[k] * x[k + 1];
+    y[k] -= c_prime[k] * y[k + 1];
+  }
+  th.alpha = x[0];
+  th.beta = y[0];
+  return th;
+}
+
+void group_currents(std::size_t np, const double* e, const double* r, const double* x,
+                    const double* y, double group_current, double* u, double* i) {
+  for (std::size_t j = 0; j < np; ++j) {
+    u[j] = x[j] - group_current * y[j];
+    i[j] = (e[j] - u[j]) / r[j];
+  }
+}
+
+LinkResult solve_link(double a, double b, const LinkParams& link, const ContactorState& k,
+                      const LoadCommand& load, double v_link, double dt_s) {
+  LinkResult out;
+  const double cd = link.dc_link_f > 0.0 ? link.dc_link_f / dt_s : 0.0;  // capacitor as conductance
+  const bool inverter_enabled = k.main_pos && k.main_neg;
+  // Path resistance from the battery's + terminal to the link, through main- and main+/precharge.
+  double path = 0.0;
+  if (k.main_neg && (k.main_pos || k.precharge)) {
+    double r_pos = 0.0;
+    if (k.main_pos && k.precharge) {
+      const double r_pre = link.precharge_ohm + link.contactor_ohm;
+      r_pos = link.contactor_ohm * r_pre / (link.contactor_ohm + r_pre);
+    } else if (k.main_pos) {
+      r_pos = link.contactor_ohm;
+    } else {
+      r_pos = link.precharge_ohm + link.contactor_ohm;
+    }
+    path = r_pos + link.contactor_ohm;
+    out.path_closed = true;
+  }
+  out.path_ohm = path;
+
+  // Load as a conductance g_load plus a current sink i_sink (both evaluated at the new link voltage).
+  double g_load = 0.0;
+  double i_sink = 0.0;
+  if (load.mode == LoadMode::kResistance && load.resistance_ohm > 0.0) {
+    g_load = 1.0 / load.resistance_ohm;
+  } else if (inverter_enabled && load.mode == LoadMode::kCurrent) {
+    i_sink = load.current_a;
+  } else if (inverter_enabled && load.mode == LoadMode::kCcCv) {
+    i_sink = -load.charge_current_a;
+  }
+
+  if (!out.path_closed) {
+    // Battery disconnected: the link capacitor alone feeds a passive load.
+    out.link_voltage_v = cd > 0.0 ? cd * v_link / (cd + g_load) : 0.0;
+    out.load_current_a = out.link_voltage_v * g_load;
+    return out;
+  }
+
+  const double rs = b + path;
+  // Kirchhoff at the link node: (a - v)/rs = cd (v - v_link) + g_load v + i_sink.
+  if (inverter_enabled && load.mode == LoadMode::kPower && load.power_w != 0.0) {
+    // (a - v)/rs - cd (v - v_old) - P/v = 0  ->  k v^2 - m v + P = 0
+    const double kq = 1.0 / rs + cd;
+    const double m = a / rs + cd * v_link;
+    const double disc = m * m - 4.0 * kq * load.power_w;
+    double v = 0.0;
+    if (disc >= 0.0) {
+      v = (m + std::sqrt(disc)) / (2.0 * kq);  // the stable, high-voltage operating point
+    } else {
+      v = m / (2.0 * kq);  // maximum power transfer
+      out.power_limited = true;
+    }
+    out.link_voltage_v = v;
+    out.load_current_a = v > 0.0 ? (out.power_limited ? (m - kq * v) : load.power_w / v) : 0.0;
+  } else {
+    double v = (a / rs + cd * v_link - i_sink) / (1.0 / rs + cd + g_load);
+    if (inverter_enabled && load.mode == LoadMode::kCcCv && v > load.cv_voltage_v) {
+      v = load.cv_voltage_v;  // the charger regulates its output voltage
+      out.cv_limited = true;
+      i_sink = (a - v) / rs - cd * (v - v_link) - g_load * v;
+    }
+    out.link_voltage_v = v;
+    out.load_current_a = i_sink + g_load * v;
+  }
+  out.pack_current_a = (a - out.link_voltage_v) / rs;
+  return out;
+}
+
+}  // namespace packsim::model

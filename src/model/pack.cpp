@@ -1,0 +1,373 @@
+#include "packsim/model/pack.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "packsim/model/rng.hpp"
+
+namespace packsim::model {
+namespace {
+
+// A normal draw truncated at `limit` sigma by redrawing (deterministic: the redraws use the next
+// counters), falling back to clamping after a few attempts.
+double truncated_normal(std::uint64_t seed, RngStream stream, int cell, double limit) {
+  for (std::uint64_t k = 0; k < 16; ++k) {
+    const double x = standard_normal(seed, stream, static_cast<std::uint32_t>(cell), k);
+    if (std::fabs(x) <= limit) return x;
+  }
+  return std::clamp(standard_normal(seed, stream, static_cast<std::uint32_t>(cell), 0), -limit,
+                    limit);
+}
+
+void build_thermal(const PackSpec& spec, const CellType& cell, PackModel& m) {
+  ThermalNetwork& net = m.thermal;
+  const auto n = static_cast<std::size_t>(m.n_cells);
+  const double c = cell.mass_kg * cell.specific_heat;
+  const double cooling = spec.thermal.cooling_w_per_k.value_or(cell.h_conv * cell.surface_area_m2);
+  net.capacity_j_per_k.assign(n, c);
+  net.g_ambient_w_per_k.assign(n, cooling);
+
+  // Cells of a module fill a grid row by row in cell order; `cols` cells per row.
+  const int cols = spec.thermal.grid_cols > 0 ? spec.thermal.grid_cols : m.np;
+  const int per_module = m.groups_per_module * m.np;
+  auto add = [&](int a, int b, double g) {
+    if (g > 0.0) net.edges.push_back({a, b, g});
+  };
+  for (int mod = 0; mod < m.n_modules; ++mod) {
+    const int first = mod * per_module;
+    for (int k = 0; k < per_module; ++k) {
+      const int col = k % cols;
+      if (col + 1 < cols && k + 1 < per_module) add(first + k, first + k + 1, spec.thermal.cell_to_cell_w_per_k);
+      if (k + cols < per_module) add(first + k, first + k + cols, spec.thermal.cell_to_cell_w_per_k);
+    }
+    // The last row of this module faces the first row of the next one.
+    if (mod + 1 < m.n_modules) {
+      const int last_row_start = ((per_module - 1) / cols) * cols;
+      for (int col = 0; col < cols && last_row_start + col < per_module; ++col) {
+        add(first + last_row_start + col, first + per_module + col,
+            spec.thermal.module_to_module_w_per_k);
+      }
+    }
+  }
+  // Barriers replace the conductance of a pair (or add one where there was none).
+  for (const auto& b : spec.thermal.barriers) {
+    bool found = false;
+    for (auto& e : net.edges) {
+      if ((e.a == b.cell_a && e.b == b.cell_b) || (e.a == b.cell_b && e.b == b.cell_a)) {
+        e.g_w_per_k = b.g_w_per_k;
+        found = true;
+      }
+    }
+    if (!found) net.edges.push_back({b.cell_a, b.cell_b, b.g_w_per_k});
+  }
+  // Zero-conductance edges add nothing to the matrix.
+  net.edges.erase(std::remove_if(net.edges.begin(), net.edges.end(),
+                                 [](const ThermalEdge& e) { return !(e.g_w_per_k > 0.0); }),
+                  net.edges.end());
+}
+
+}  // namespace
+
+PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int64_t tick_ns,
+                           const InitialConditions& init) {
+  PackModel m;
+  m.name = spec.name;
+  m.ns = spec.series;
+  m.np = spec.parallel;
+  m.n_cells = m.ns * m.np;
+  m.groups_per_module = spec.groups_per_module > 0 ? spec.groups_per_module : m.ns;
+  m.n_modules = (m.ns + m.groups_per_module - 1) / m.groups_per_module;
+  m.rc_pairs = cell.rc_pairs;
+  m.tick_ns = tick_ns;
+  m.dt_s = static_cast<double>(tick_ns) * 1e-9;
+  m.thermal_every = std::max(1, static_cast<int>(std::llround(spec.thermal.step_s / m.dt_s)));
+  m.thermal_dt_s = m.thermal_every * m.dt_s;
+  m.seed = init.seed;
+  m.cell_type = cell;
+  m.cell = compile_cell(cell, m.dt_s);
+
+  const auto n = static_cast<std::size_t>(m.n_cells);
+  m.capacity_as.resize(n);
+  m.inv_capacity_as.resize(n);
+  m.r0_scale.resize(n);
+  m.soc0.resize(n);
+  m.temp0_k.assign(n, init.temp_k);
+  m.module_of_cell.resize(n);
+  const SpreadSpec& sp = spec.spread;
+  for (int c = 0; c < m.n_cells; ++c) {
+    const auto k = static_cast<std::size_t>(c);
+    double cap_scale = 1.0, r0_scale = 1.0, soc = init.soc;
+    if (sp.capacity_rel_sigma > 0.0) {
+      cap_scale += sp.capacity_rel_sigma *
+                   truncated_normal(init.seed, RngStream::kCapacitySpread, c, sp.truncate_sigma);
+    }
+    if (sp.r0_rel_sigma > 0.0) {
+      r0_scale += sp.r0_rel_sigma *
+                  truncated_normal(init.seed, RngStream::kResistanceSpread, c, sp.truncate_sigma);
+    }
+    if (sp.soc_sigma > 0.0) {
+      soc += sp.soc_sigma * truncated_normal(init.seed, RngStream::kSocSpread, c, sp.truncate_sigma);
+    }
+    m.capacity_as[k] = cell.capacity_as * cap_scale;
+    m.r0_scale[k] = r0_scale;
+    m.soc0[k] = std::clamp(soc, 0.0, 1.0);
+    m.module_of_cell[k] = (c / m.np) / m.groups_per_module;
+  }
+  for (const auto& o : spec.overrides) {
+    const auto k = static_cast<std::size_t>(o.cell);
+    if (o.capacity_scale) m.capacity_as[k] = cell.capacity_as * *o.capacity_scale;
+    if (o.r0_scale) m.r0_scale[k] = *o.r0_scale;
+    if (o.soc) m.soc0[k] = *o.soc;
+    if (o.temp_k) m.temp0_k[k] = *o.temp_k;
+  }
+  for (std::size_t k = 0; k < n; ++k) m.inv_capacity_as[k] = 1.0 / m.capacity_as[k];
+
+  m.busbar_segment_ohm = spec.busbar_segment_ohm;
+  m.series_ohm = spec.group_link_ohm * (m.ns - 1) + spec.lead_ohm;
+  m.link = spec.link;
+  m.extra_mass_kg = spec.extra_mass_kg;
+  build_thermal(spec, cell, m);
+  return m;
+}
+
+PackData make_data(const PackModel& m) {
+  PackData d;
+  const auto n = static_cast<std::size_t>(m.n_cells);
+  const auto ns = static_cast<std::size_t>(m.ns);
+  d.z = m.soc0;
+  d.h.assign(n, 0.0);
+  d.s.assign(n, 0.0);
+  d.v_rc.assign(n * static_cast<std::size_t>(std::max(1, m.rc_pairs)), 0.0);
+  d.temp_k = m.temp0_k;
+  d.leak_s.assign(n, 0.0);
+  d.bleed_s.assign(n, 0.0);
+  d.v.assign(n, 0.0);
+  d.i.assign(n, 0.0);
+  d.heat_w.assign(n, 0.0);
+  d.clamps.assign(n, 0);
+  d.v_group.assign(ns, 0.0);
+  d.lookup.resize(n);
+  d.e.assign(n, 0.0);
+  d.r_th.assign(n, 0.0);
+  d.g_leak.assign(n, 0.0);
+  d.sign_guess.assign(n, 0.0);
+  d.x.assign(n, 0.0);
+  d.y.assign(n, 0.0);
+  d.scratch.assign(n, 0.0);
+  d.u.assign(n, 0.0);
+  d.alpha.assign(ns, 0.0);
+  d.beta.assign(ns, 0.0);
+  d.heat_acc_j.assign(n, 0.0);
+  d.heat_mean_w.assign(n, 0.0);
+  d.thermal.setup(m.thermal, m.thermal_dt_s);
+  // Relaxed initial voltages, so that the first recorded sample is meaningful.
+  for (std::size_t c = 0; c < n; ++c) {
+    const CellLookup p = lookup_cell(m.cell, d.z[c], d.temp_k[c]);
+    d.v[c] = p.ocv;
+  }
+  for (std::size_t g = 0; g < ns; ++g) d.v_group[g] = d.v[g * static_cast<std::size_t>(m.np)];
+  double sum = 0.0;
+  for (double v : d.v_group) sum += v;
+  d.pack_voltage_v = sum;
+  return d;
+}
+
+namespace {
+
+inline CellState load_state(const PackModel& m, const PackData& d, std::size_t c, std::size_t n) {
+  CellState st;
+  st.z = d.z[c];
+  st.h = d.h[c];
+  st.s = d.s[c];
+  for (int j = 0; j < m.rc_pairs; ++j) st.v_rc[static_cast<std::size_t>(j)] = d.v_rc[static_cast<std::size_t>(j) * n + c];
+  return st;
+}
+
+// Thevenin sources of every cell and of every group, and the battery's (a - b I) as a whole.
+void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, double& a, double& b) {
+  const auto n = static_cast<std::size_t>(m.n_cells);
+  const auto np = static_cast<std::size_t>(m.np);
+  a = 0.0;
+  b = m.series_ohm;
+  for (std::size_t g = 0; g < static_cast<std::size_t>(m.ns); ++g) {
+    const std::size_t c0 = g * np;
+    // One instantaneous-hysteresis sign per group: the pack current's, or at zero current the group's
+    // mean sign memory. Per-cell signs would let M0 drive a circulating current between parallel
+    // cells, which the ESC model's M0 (an overpotential of the current through the cell) cannot do.
+    double m0_sign = m0_pack_sign;
+    if (m0_sign == 0.0) {
+      double sum = 0.0;
+      for (std::size_t j = 0; j < np; ++j) sum += d.s[c0 + j];
+      m0_sign = sum / static_cast<double>(np);
+    }
+    for (std::size_t j = 0; j < np; ++j) {
+      const std::size_t c = c0 + j;
+      const CellState st = load_state(m, d, c, n);
+      const Thevenin th =
+          thevenin(m.cell, d.lookup[c], st, m.inv_capacity_as[c], d.sign_guess[c], m0_sign);
+      d.e[c] = th.e;
+      d.r_th[c] = th.r;
+    }
+    const GroupThevenin gt = solve_group(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0],
+                                         m.busbar_segment_ohm, &d.x[c0], &d.y[c0], &d.scratch[c0]);
+    d.alpha[g] = gt.alpha;
+    d.beta[g] = gt.beta;
+    a += gt.alpha;
+    b += gt.beta;
+  }
+}
+
+}  // namespace
+
+void step(const PackModel& m, PackData& d) {
+  const auto n = static_cast<std::size_t>(m.n_cells);
+  const auto np = static_cast<std::size_t>(m.np);
+  const auto ns = static_cast<std::size_t>(m.ns);
+  const CellTables& t = m.cell;
+  const double dt = m.dt_s;
+
+  // 1. Parameters at the start-of-tick state; sign guesses from each cell's last current.
+  for (std::size_t c = 0; c < n; ++c) {
+    CellLookup& p = d.lookup[c];
+    p = lookup_cell(t, d.z[c], d.temp_k[c]);
+    p.r0_discharge *= m.r0_scale[c];
+    p.r0_charge *= m.r0_scale[c];
+    if (p.clamps != 0) {
+      d.clamps[c] += static_cast<std::uint32_t>(p.clamps);
+      d.clamp_total += static_cast<std::uint64_t>(p.clamps);
+    }
+    d.g_leak[c] = d.leak_s[c] + d.bleed_s[c];
+    d.sign_guess[c] = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
+  }
+
+  // 2. Network solve in the same tick, repeated while a current changes sign (R0, efficiency and
+  //    hysteresis depend on it). Converges in one or two passes; capped.
+  d.contactors = d.input.contactors;
+  double m0_pack_sign = sign_of(d.pack_current_a);
+  LinkResult link;
+  double a = 0.0, b = 0.0;
+  constexpr int kMaxPasses = 4;
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    network_sources(m, d, m0_pack_sign, a, b);
+    link = solve_link(a, b, m.link, d.contactors, d.input.load, d.link_voltage_v, dt);
+    const double current = link.pack_current_a;
+    bool changed = sign_of(current) != m0_pack_sign && sign_of(current) != 0.0;
+    if (changed) m0_pack_sign = sign_of(current);
+    for (std::size_t g = 0; g < ns; ++g) {
+      const std::size_t c0 = g * np;
+      group_currents(np, &d.e[c0], &d.r_th[c0], &d.x[c0], &d.y[c0], current, &d.u[c0], &d.i[c0]);
+    }
+    for (std::size_t c = 0; c < n; ++c) {
+      const double sg = sign_of(d.i[c]);
+      if (sg != 0.0 && sg != d.sign_guess[c]) {
+        d.sign_guess[c] = sg;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+    if (pass + 1 < kMaxPasses) ++d.sign_iterations;
+  }
+  const double current = link.pack_current_a;
+  d.pack_current_a = current;
+  d.link_voltage_v = link.link_voltage_v;
+  d.load_current_a = link.load_current_a;
+  d.power_limited = link.power_limited;
+  d.cv_limited = link.cv_limited;
+  if (link.power_limited) ++d.power_limited_ticks;
+  d.pack_voltage_v = a - b * current;
+
+  // 3. Advance every cell with its solved current; aggregates and books on the way.
+  EnergyBooks& books = d.energy;
+  double v_min = std::numeric_limits<double>::infinity(), v_max = -v_min, v_sum = 0.0;
+  double z_min = v_min, z_max = -v_min, z_sum = 0.0;
+  double heat_sum = 0.0;
+  CellHeat heat_parts;
+  double leak_w = 0.0, bleed_w = 0.0, rc_stored = 0.0, busbar_w = 0.0;
+  for (std::size_t c = 0; c < n; ++c) {
+    CellState st = load_state(m, d, c, n);
+    const double i = d.i[c];
+    const CellStepResult r = advance_cell(t, d.lookup[c], st, m.inv_capacity_as[c], i, d.temp_k[c]);
+    d.z[c] = st.z;
+    d.h[c] = st.h;
+    d.s[c] = st.s;
+    for (int j = 0; j < m.rc_pairs; ++j) d.v_rc[static_cast<std::size_t>(j) * n + c] = st.v_rc[static_cast<std::size_t>(j)];
+    const double u = d.u[c];
+    const double q_leak = d.leak_s[c] * u * u;
+    const double q = r.heat.total() + q_leak;
+    d.v[c] = r.v;
+    d.heat_w[c] = q;
+    d.heat_acc_j[c] += q * dt;
+    heat_sum += q;
+    heat_parts.ohmic += r.heat.ohmic;
+    heat_parts.rc += r.heat.rc;
+    heat_parts.reversible += r.heat.reversible;
+    heat_parts.hysteresis += r.heat.hysteresis;
+    heat_parts.side += r.heat.side;
+    leak_w += q_leak;
+    bleed_w += d.bleed_s[c] * u * u;
+    rc_stored += r.rc_energy_change;
+    v_min = std::min(v_min, r.v);
+    v_max = std::max(v_max, r.v);
+    v_sum += r.v;
+    z_min = std::min(z_min, st.z);
+    z_max = std::max(z_max, st.z);
+    z_sum += st.z;
+  }
+  for (std::size_t g = 0; g < ns; ++g) {
+    const std::size_t c0 = g * np;
+    d.v_group[g] = d.u[c0];
+    if (m.busbar_segment_ohm > 0.0) {
+      for (std::size_t j = 1; j < np; ++j) {
+        const double du = d.u[c0 + j] - d.u[c0 + j - 1];
+        busbar_w += du * du / m.busbar_segment_ohm;
+      }
+    }
+  }
+  const double inv_n = 1.0 / static_cast<double>(n);
+  d.v_min = v_min;
+  d.v_max = v_max;
+  d.v_mean = v_sum * inv_n;
+  d.soc_min = z_min;
+  d.soc_max = z_max;
+  d.soc_mean = z_sum * inv_n;
+  d.heat_total_w = heat_sum;
+
+  books.battery_out_j += d.pack_voltage_v * current * dt;
+  books.load_j += d.link_voltage_v * d.load_current_a * dt;
+  books.cell_heat_j += heat_sum * dt;
+  books.ohmic_j += heat_parts.ohmic * dt;
+  books.rc_j += heat_parts.rc * dt;
+  books.reversible_j += heat_parts.reversible * dt;
+  books.hysteresis_j += heat_parts.hysteresis * dt;
+  books.side_j += heat_parts.side * dt;
+  books.leak_j += leak_w * dt;
+  books.bleed_j += bleed_w * dt;
+  books.interconnect_j += (busbar_w + m.series_ohm * current * current) * dt;
+  books.path_j += link.path_ohm * current * current * dt;
+  books.rc_stored_j += rc_stored;
+  books.charge_out_as += current * dt;
+
+  // 4. Thermal network every thermal_every ticks, with the mean heat since its last step.
+  ++d.tick;
+  d.time_ns += m.tick_ns;
+  if (d.tick % static_cast<std::uint64_t>(m.thermal_every) == 0) {
+    const double inv_dt = 1.0 / m.thermal_dt_s;
+    for (std::size_t c = 0; c < n; ++c) {
+      d.heat_mean_w[c] = d.heat_acc_j[c] * inv_dt;
+      d.heat_acc_j[c] = 0.0;
+    }
+    d.thermal.step(d.temp_k.data(), d.heat_mean_w.data(), d.input.ambient_k);
+  }
+  double t_min = std::numeric_limits<double>::infinity(), t_max = -t_min, t_sum = 0.0;
+  for (std::size_t c = 0; c < n; ++c) {
+    t_min = std::min(t_min, d.temp_k[c]);
+    t_max = std::max(t_max, d.temp_k[c]);
+    t_sum += d.temp_k[c];
+  }
+  d.t_min_k = t_min;
+  d.t_max_k = t_max;
+  d.t_mean_k = t_sum * inv_n;
+}
+
+}  // namespace packsim::model

@@ -1,0 +1,86 @@
+#include "packsim/model/thermal.hpp"
+
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
+
+namespace packsim::model {
+
+bool ThermalSolver::setup(const ThermalNetwork& net, double dt_s) {
+  *this = ThermalSolver{};
+  const auto n = net.size();
+  const auto ni = static_cast<Eigen::Index>(n);
+  std::vector<Eigen::Triplet<double>> triplets;
+  triplets.reserve(n + 4 * net.edges.size());
+  std::vector<double> diag(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    diag[k] = net.capacity_j_per_k[k] / dt_s + net.g_ambient_w_per_k[k];
+  }
+  for (const auto& e : net.edges) {
+    diag[static_cast<std::size_t>(e.a)] += e.g_w_per_k;
+    diag[static_cast<std::size_t>(e.b)] += e.g_w_per_k;
+    triplets.emplace_back(e.a, e.b, -e.g_w_per_k);
+    triplets.emplace_back(e.b, e.a, -e.g_w_per_k);
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    triplets.emplace_back(static_cast<int>(k), static_cast<int>(k), diag[k]);
+  }
+  Eigen::SparseMatrix<double> m(ni, ni);
+  m.setFromTriplets(triplets.begin(), triplets.end());
+  Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>, Eigen::Lower> ldlt(m);
+  if (ldlt.info() != Eigen::Success) return false;
+  const auto& d = ldlt.vectorD();
+  for (Eigen::Index k = 0; k < d.size(); ++k) {
+    if (!(d[k] > 0.0)) return false;
+  }
+
+  n_ = n;
+  dt_s_ = dt_s;
+  c_over_dt_.resize(n);
+  g_amb_ = net.g_ambient_w_per_k;
+  for (std::size_t k = 0; k < n; ++k) c_over_dt_[k] = net.capacity_j_per_k[k] / dt_s;
+  const Eigen::SparseMatrix<double>& l = ldlt.matrixL().nestedExpression();
+  l_col_start_.assign(n + 1, 0);
+  for (Eigen::Index col = 0; col < ni; ++col) {
+    for (Eigen::SparseMatrix<double>::InnerIterator it(l, col); it; ++it) {
+      if (it.row() > col) {
+        l_rows_.push_back(static_cast<int>(it.row()));
+        l_values_.push_back(it.value());
+      }
+    }
+    l_col_start_[static_cast<std::size_t>(col) + 1] = static_cast<int>(l_rows_.size());
+  }
+  d_.assign(d.data(), d.data() + d.size());
+  const auto& p = ldlt.permutationP().indices();
+  perm_.assign(p.data(), p.data() + p.size());
+  work_.resize(n);
+  return true;
+}
+
+void ThermalSolver::step(double* temp_k, const double* heat_w, double ambient_k) {
+  // Right-hand side, permuted: w[perm[i]] = b[i].
+  for (std::size_t i = 0; i < n_; ++i) {
+    work_[static_cast<std::size_t>(perm_[i])] =
+        c_over_dt_[i] * temp_k[i] + g_amb_[i] * ambient_k + heat_w[i];
+  }
+  // L z = w (unit lower, column oriented).
+  for (std::size_t col = 0; col < n_; ++col) {
+    const double zc = work_[col];
+    for (int k = l_col_start_[col]; k < l_col_start_[col + 1]; ++k) {
+      work_[static_cast<std::size_t>(l_rows_[static_cast<std::size_t>(k)])] -=
+          l_values_[static_cast<std::size_t>(k)] * zc;
+    }
+  }
+  for (std::size_t i = 0; i < n_; ++i) work_[i] /= d_[i];
+  // L^T x = z.
+  for (std::size_t col = n_; col-- > 0;) {
+    double acc = work_[col];
+    for (int k = l_col_start_[col]; k < l_col_start_[col + 1]; ++k) {
+      acc -= l_values_[static_cast<std::size_t>(k)] *
+             work_[static_cast<std::size_t>(l_rows_[static_cast<std::size_t>(k)])];
+    }
+    work_[col] = acc;
+  }
+  for (std::size_t i = 0; i < n_; ++i) temp_k[i] = work_[static_cast<std::size_t>(perm_[i])];
+}
+
+}  // namespace packsim::model

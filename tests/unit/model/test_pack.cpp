@@ -1,0 +1,210 @@
+// Pack step: network split in the same tick, contactors, energy books, spread, determinism.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+
+#include "packsim/model/pack.hpp"
+#include "support/synthetic_cell.hpp"
+
+using namespace packsim::model;
+using packsim::test::make_cell;
+using packsim::test::SyntheticCellSpec;
+
+namespace {
+PackSpec simple_spec(int ns, int np) {
+  PackSpec s;
+  s.name = "test";
+  s.series = ns;
+  s.parallel = np;
+  s.link.contactor_ohm = 0.0;
+  s.thermal.cooling_w_per_k = 0.0;
+  return s;
+}
+void close_with_current(PackData& d, double current) {
+  d.input.contactors = {true, true, false};
+  d.input.load.mode = LoadMode::kCurrent;
+  d.input.load.current_a = current;
+}
+}  // namespace
+
+TEST_CASE("Parallel split in the pack step matches the hand-solved group", "[pack]") {
+  // Same circuit as the network test: E = 3.5 + z gives 4.00, 3.90, 3.95 V; R0 10/20/15 mOhm;
+  // a 5-ohm leak on cell 3; 10 A drawn. The first tick from rest has no RC or hysteresis state.
+  SyntheticCellSpec cs;
+  cs.ocv = [](double z) { return 3.5 + z; };
+  cs.rc = {};
+  PackSpec spec = simple_spec(1, 3);
+  spec.overrides = {{0, {}, 1.0, 0.5, {}}, {1, {}, 2.0, 0.4, {}}, {2, {}, 1.5, 0.45, {}}};
+  const PackModel m = build_pack_model(spec, make_cell(cs), 100'000, {0.5, 298.15, 1});
+  PackData d = make_data(m);
+  d.leak_s[2] = 0.2;
+  close_with_current(d, 10.0);
+  step(m, d);
+  // The linearised SOC change adds dOCV/dz * dt/Q = 1.4e-8 ohm to each cell: 1e-5 A at most.
+  CHECK(d.i[0] == Approx(8.822625268982478).margin(1e-4));
+  CHECK(d.i[1] == Approx(-0.5886873655087611).margin(1e-4));
+  CHECK(d.i[2] == Approx(2.5484168459883185).margin(1e-4));
+  CHECK(d.pack_current_a == Approx(10.0));
+  CHECK(d.v_group[0] == Approx(3.9117737473101752).margin(1e-6));
+}
+
+TEST_CASE("Open contactors: no pack current, but parallel cells equalise", "[pack]") {
+  SyntheticCellSpec cs;
+  cs.ocv = [](double z) { return 3.2 + 0.9 * z; };
+  PackSpec spec = simple_spec(2, 2);
+  spec.overrides = {{0, {}, {}, 0.8, {}}, {1, {}, {}, 0.4, {}}};
+  // 10 ms ticks for 2000 s: about four SOC time constants Q R / (dOCV/dz) = 7200*0.06/0.9 = 480 s.
+  const PackModel m = build_pack_model(spec, make_cell(cs), 10'000'000, {0.5, 298.15, 1});
+  PackData d = make_data(m);
+  d.input.load.mode = LoadMode::kCurrent;
+  d.input.load.current_a = 20.0;  // demanded, but the contactors are open
+  const double charge0 = d.z[0] + d.z[1];
+  for (int k = 0; k < 200000; ++k) {
+    step(m, d);
+    REQUIRE(d.pack_current_a == 0.0);
+    REQUIRE(d.i[0] + d.i[1] == Approx(0.0).margin(1e-9));
+    REQUIRE(d.i[2] == Approx(0.0).margin(1e-9));  // the second group has equal cells
+  }
+  CHECK(d.z[0] + d.z[1] == Approx(charge0).margin(1e-9));  // charge moves, none is lost
+  CHECK(std::fabs(d.z[0] - d.z[1]) < 0.4 * std::exp(-3.5));  // and the cells converge
+  CHECK(d.z[0] > d.z[1]);
+}
+
+TEST_CASE("Energy balance over a full discharge within 0.1 %", "[pack][energy]") {
+  // Nonlinear OCV, entropic coefficient, two RC pairs and hysteresis; the cell's heat capacity is so
+  // large that T stays at T0, so the enthalpy released has a closed form over the OCV table:
+  //   Q * integral_{z_end}^{z0} (OCV(z) - T0 dOCV/dT(z)) dz
+  // which must equal terminal energy + all heat + energy left in the RC capacitors.
+  SyntheticCellSpec cs;
+  cs.ocv = [](double z) { return 3.0 + 1.1 * z - 0.4 * z * z + 0.1 * std::sin(6.0 * z); };
+  cs.docv_dt = [](double z) { return -2e-4 + 3e-4 * z; };
+  cs.rc = {{0.015, 20.0}, {0.008, 400.0}};
+  cs.gamma = 80.0;
+  cs.m = 0.02;
+  cs.m0 = -0.003;
+  cs.mass_kg = 1e12;
+  const double temp0 = 300.0;
+  const CellType cell = make_cell(cs);
+  PackSpec spec = simple_spec(1, 1);
+  for (std::int64_t tick_ns : {10'000'000LL, 1'000'000'000LL}) {
+    const PackModel m = build_pack_model(spec, cell, tick_ns, {0.98, temp0, 1});
+    PackData d = make_data(m);
+    close_with_current(d, 2.0);
+    while (d.z[0] > 0.03) step(m, d);
+    d.input.load.current_a = 0.0;  // and rest a little: the books must hold at any moment
+    for (int k = 0; k < 100; ++k) step(m, d);
+
+    // Exact integral of the piecewise-linear table between z_end and z0.
+    const GridTable& ocv = m.cell.ocv;
+    auto interp = [&](double z, int f) { return ocv.value(ocv.locate(z, temp0), f); };
+    auto g = [&](double z) { return interp(z, kOcv) - temp0 * interp(z, kDocvDt); };
+    const double z0 = 0.98, z1 = d.z[0];
+    double integral = 0.0;
+    const double step_z = ocv.x().step;
+    double lo = z1;
+    while (lo < z0) {
+      const double hi = std::min(z0, (std::floor(lo / step_z + 1e-12) + 1.0) * step_z);
+      integral += 0.5 * (g(lo) + g(hi)) * (hi - lo);
+      lo = hi;
+    }
+    const double enthalpy = cell.capacity_as * integral;
+    const EnergyBooks& b = d.energy;
+    const double books = b.battery_out_j + b.cell_heat_j + b.rc_stored_j;
+    INFO("tick " << tick_ns << " ns: enthalpy " << enthalpy << " J, books " << books << " J");
+    CHECK(std::fabs(books - enthalpy) / enthalpy < 1e-3);
+    CHECK(b.cell_heat_j == Approx(b.ohmic_j + b.rc_j + b.reversible_j + b.hysteresis_j + b.side_j +
+                                  b.leak_j)
+                               .epsilon(1e-9));
+    CHECK(b.reversible_j != 0.0);
+    CHECK(b.hysteresis_j > 0.0);
+  }
+}
+
+TEST_CASE("Series string sums group voltages; groups carry the pack current", "[pack]") {
+  SyntheticCellSpec cs;
+  cs.ocv = [](double z) { return 3.3 + 0.6 * z; };
+  PackSpec spec = simple_spec(4, 2);
+  spec.group_link_ohm = 0.001;
+  spec.lead_ohm = 0.002;
+  const PackModel m = build_pack_model(spec, make_cell(cs), 1'000'000, {0.5, 298.15, 1});
+  PackData d = make_data(m);
+  close_with_current(d, 8.0);
+  for (int k = 0; k < 1000; ++k) step(m, d);
+  double sum = 0.0;
+  for (int g = 0; g < 4; ++g) {
+    sum += d.v_group[static_cast<std::size_t>(g)];
+    CHECK(d.i[2 * static_cast<std::size_t>(g)] + d.i[2 * static_cast<std::size_t>(g) + 1] ==
+          Approx(8.0).margin(1e-9));
+  }
+  CHECK(d.pack_voltage_v == Approx(sum - 8.0 * (3 * 0.001 + 0.002)).margin(1e-9));
+  CHECK(d.pack_current_a == Approx(8.0));
+}
+
+TEST_CASE("Spread is drawn from the seed: same seed same pack, other seed other pack", "[pack]") {
+  PackSpec spec = simple_spec(12, 3);
+  spec.spread.capacity_rel_sigma = 0.02;
+  spec.spread.r0_rel_sigma = 0.05;
+  spec.spread.soc_sigma = 0.01;
+  const CellType cell = make_cell({});
+  const PackModel a = build_pack_model(spec, cell, 1'000'000, {0.5, 298.15, 7});
+  const PackModel b = build_pack_model(spec, cell, 1'000'000, {0.5, 298.15, 7});
+  const PackModel c = build_pack_model(spec, cell, 1'000'000, {0.5, 298.15, 8});
+  CHECK(a.capacity_as == b.capacity_as);
+  CHECK(a.r0_scale == b.r0_scale);
+  CHECK(a.soc0 == b.soc0);
+  CHECK(a.capacity_as != c.capacity_as);
+  double mean = 0.0;
+  for (double q : a.capacity_as) mean += q / cell.capacity_as;
+  mean /= 36.0;
+  CHECK(mean == Approx(1.0).margin(0.02));  // 5 sigma of the mean of 36 draws at 2 %
+  for (double z : a.soc0) CHECK(std::fabs(z - 0.5) <= 0.03 + 1e-12);  // truncated at 3 sigma
+}
+
+TEST_CASE("Stepping is deterministic to the bit", "[pack]") {
+  PackSpec spec = simple_spec(6, 3);
+  spec.spread.capacity_rel_sigma = 0.03;
+  spec.spread.soc_sigma = 0.02;
+  spec.busbar_segment_ohm = 0.0003;
+  spec.thermal.cell_to_cell_w_per_k = 0.3;
+  spec.thermal.cooling_w_per_k = 0.05;
+  SyntheticCellSpec cs;
+  cs.ocv = [](double z) { return 3.2 + 0.9 * z; };
+  cs.docv_dt = [](double) { return 1e-4; };
+  cs.m = 0.01;
+  cs.gamma = 50;
+  const CellType cell = make_cell(cs);
+  auto run = [&]() {
+    const PackModel m = build_pack_model(spec, cell, 1'000'000, {0.7, 298.15, 3});
+    PackData d = make_data(m);
+    close_with_current(d, 9.0);
+    for (int k = 0; k < 20000; ++k) {
+      d.input.load.current_a = (k / 1000) % 2 ? -4.0 : 9.0;
+      step(m, d);
+    }
+    return d;
+  };
+  const PackData a = run(), b = run();
+  CHECK(std::memcmp(a.v.data(), b.v.data(), a.v.size() * sizeof(double)) == 0);
+  CHECK(std::memcmp(a.temp_k.data(), b.temp_k.data(), a.temp_k.size() * sizeof(double)) == 0);
+  CHECK(a.energy.battery_out_j == b.energy.battery_out_j);
+}
+
+TEST_CASE("Thermal layout: module grids, module links and barriers", "[pack][thermal]") {
+  PackSpec spec = simple_spec(4, 3);  // two modules of 2 groups x 3 cells: 2 rows of 3
+  spec.groups_per_module = 2;
+  spec.thermal.cell_to_cell_w_per_k = 1.0;
+  spec.thermal.module_to_module_w_per_k = 0.1;
+  spec.thermal.barriers = {{0, 1, 0.0}};
+  const PackModel m = build_pack_model(spec, make_cell({}), 1'000'000, {0.5, 298.15, 1});
+  CHECK(m.n_modules == 2);
+  // Per module: 2 rows x 2 horizontal + 3 vertical = 7 edges; 3 between modules; minus the barrier.
+  CHECK(m.thermal.edges.size() == 2 * 7 + 3 - 1);
+  int module_links = 0;
+  for (const auto& e : m.thermal.edges) {
+    if (e.g_w_per_k == 0.1) {
+      ++module_links;
+      CHECK(e.b - e.a == 3);  // cell (row 1, col c) of module 0 faces (row 0, col c) of module 1
+    }
+  }
+  CHECK(module_links == 3);
+}
