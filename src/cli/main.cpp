@@ -1,8 +1,31 @@
-#include <CLI/CLI.hpp>
+// packsim: the thin executable. Subcommands live in cmd_*.cpp; the work in the libraries.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
 
 int main(int argc, char** argv) {
+  using namespace packsim::cli;
+  Context ctx;
+  ctx.version = PACKSIM_VERSION;
   CLI::App app{"packsim - hardware-in-the-loop battery-pack simulator"};
   app.set_version_flag("--version", std::string("packsim ") + PACKSIM_VERSION);
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  app.require_subcommand(1);
+  app.fallthrough();
+  add_run_command(app, ctx);
+  add_check_command(app, ctx);
+  add_info_command(app, ctx);
+  add_bench_command(app, ctx);
+  // Diagnostics go to stderr; stdout carries only results (info --json, bench --json, check).
+  spdlog::set_default_logger(spdlog::stderr_color_st("packsim"));
+  spdlog::set_pattern("%^%l%$: %v");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitBadInput;
+  }
+  return ctx.exit_code;
 }

@@ -170,6 +170,22 @@ PackData make_data(const PackModel& m) {
   double sum = 0.0;
   for (double v : d.v_group) sum += v;
   d.pack_voltage_v = sum;
+  const auto [v_lo, v_hi] = std::minmax_element(d.v.begin(), d.v.end());
+  const auto [z_lo, z_hi] = std::minmax_element(d.z.begin(), d.z.end());
+  const auto [t_lo, t_hi] = std::minmax_element(d.temp_k.begin(), d.temp_k.end());
+  const double inv_n = 1.0 / static_cast<double>(n);
+  d.v_min = *v_lo;
+  d.v_max = *v_hi;
+  d.soc_min = *z_lo;
+  d.soc_max = *z_hi;
+  d.t_min_k = *t_lo;
+  d.t_max_k = *t_hi;
+  d.v_mean = d.soc_mean = d.t_mean_k = 0.0;
+  for (std::size_t c = 0; c < n; ++c) {
+    d.v_mean += d.v[c] * inv_n;
+    d.soc_mean += d.z[c] * inv_n;
+    d.t_mean_k += d.temp_k[c] * inv_n;
+  }
   return d;
 }
 
@@ -333,7 +349,15 @@ void step(const PackModel& m, PackData& d) {
   d.soc_mean = z_sum * inv_n;
   d.heat_total_w = heat_sum;
 
-  books.battery_out_j += d.pack_voltage_v * current * dt;
+  const double terminal_j = d.pack_voltage_v * current * dt;
+  books.battery_out_j += terminal_j;
+  if (current > 0.0) {
+    books.discharged_j += terminal_j;
+    books.discharged_as += current * dt;
+  } else {
+    books.charged_j -= terminal_j;
+    books.charged_as -= current * dt;
+  }
   books.load_j += d.link_voltage_v * d.load_current_a * dt;
   books.cell_heat_j += heat_sum * dt;
   books.ohmic_j += heat_parts.ohmic * dt;

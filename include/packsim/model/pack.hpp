@@ -128,7 +128,9 @@ struct PackInput {
 
 // Energy books of the whole run (J); see docs/cell-model.md for the cell terms.
 struct EnergyBooks {
-  double battery_out_j = 0.0;  // at the battery terminals (before contactors), discharge positive
+  double battery_out_j = 0.0;  // net, at the battery terminals (before contactors), discharge positive
+  double discharged_j = 0.0;   // sum over discharging ticks of the terminal energy
+  double charged_j = 0.0;      // sum over charging ticks (positive)
   double load_j = 0.0;         // delivered to the load (negative when a charger feeds the pack)
   double cell_heat_j = 0.0;    // total heat released inside the cells (leak heat included)
   double ohmic_j = 0.0;
@@ -141,7 +143,9 @@ struct EnergyBooks {
   double interconnect_j = 0.0; // busbars and leads
   double path_j = 0.0;         // contactors and precharge resistor
   double rc_stored_j = 0.0;    // net energy put into the RC capacitors
-  double charge_out_as = 0.0;  // pack charge throughput, discharge positive
+  double charge_out_as = 0.0;  // net pack charge, discharge positive
+  double discharged_as = 0.0;
+  double charged_as = 0.0;
 };
 
 struct PackData {

@@ -1,0 +1,130 @@
+#pragma once
+// A schema-checking view over a toml++ table. Every getter marks its key as known; finish() reports
+// the keys nobody asked for. Problems are collected as located diagnostics, never thrown, so a
+// loader reports every error in a file at once.
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "packsim/config/quantity.hpp"
+#include "packsim/util/diagnostic.hpp"
+
+namespace toml {
+inline namespace v3 {
+class table;
+class node;
+}  // namespace v3
+}  // namespace toml
+
+namespace packsim::config {
+
+enum class Need { kOptional, kRequired };
+
+struct Range {
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  bool min_exclusive = false;
+};
+inline Range positive() { return {0.0, std::numeric_limits<double>::infinity(), true}; }
+inline Range non_negative() { return {0.0, std::numeric_limits<double>::infinity(), false}; }
+inline Range between(double lo, double hi) { return {lo, hi, false}; }
+
+// A parsed TOML file. Owns the toml++ document.
+class TomlFile {
+ public:
+  // Parses the file; on a syntax error, adds a located diagnostic and returns nullptr.
+  static std::shared_ptr<TomlFile> load(const std::filesystem::path& path, Diagnostics& diags);
+  static std::shared_ptr<TomlFile> parse(std::string_view text, const std::string& name,
+                                         Diagnostics& diags);
+  ~TomlFile();
+  const toml::table& root() const;
+  const std::string& name() const { return name_; }
+  std::filesystem::path directory() const;
+
+ private:
+  TomlFile() = default;
+  std::string name_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix, const std::string& file,
+              Diagnostics& diags);
+
+  SourceLocation where() const;
+  SourceLocation where(std::string_view key) const;
+  const std::string& file() const { return *file_; }
+  Diagnostics& diagnostics() const { return *diags_; }
+  std::string key_path(std::string_view key) const;
+
+  bool has(std::string_view key) const;
+  // The raw node (marks the key as known), or nullptr.
+  const toml::node* node(std::string_view key);
+
+  std::optional<std::string> string(std::string_view key, Need need = Need::kOptional);
+  // One of `choices`.
+  std::optional<std::string> choice(std::string_view key, const std::vector<std::string>& choices,
+                                    Need need = Need::kOptional);
+  std::optional<double> number(std::string_view key, Need need = Need::kOptional,
+                               Range range = {});
+  std::optional<std::int64_t> integer(std::string_view key, Need need = Need::kOptional,
+                                      std::int64_t min = std::numeric_limits<std::int64_t>::min(),
+                                      std::int64_t max = std::numeric_limits<std::int64_t>::max());
+  std::optional<bool> boolean(std::string_view key, Need need = Need::kOptional);
+  // A quantity string with a unit of `dim` (bare numbers only for kRatio), converted to SI.
+  std::optional<double> quantity(std::string_view key, Dimension dim, Need need = Need::kOptional,
+                                 Range range = {});
+  // A current that may also be written as a C-rate; c_rate_to_a converts C to amperes.
+  std::optional<double> current(std::string_view key, double c_rate_to_a,
+                                Need need = Need::kOptional, Range range = {});
+  // A time rounded to integer nanoseconds.
+  std::optional<std::int64_t> duration_ns(std::string_view key, Need need = Need::kOptional,
+                                          std::int64_t min_ns = 0,
+                                          std::int64_t max_ns = std::numeric_limits<std::int64_t>::max());
+
+  std::optional<TableReader> table(std::string_view key, Need need = Need::kOptional);
+  std::vector<TableReader> tables(std::string_view key, Need need = Need::kOptional);
+
+  std::optional<std::vector<double>> numbers(std::string_view key, Need need = Need::kOptional);
+  // Rows of numbers; every row must have `cols` entries when cols > 0.
+  std::optional<std::vector<std::vector<double>>> matrix(std::string_view key,
+                                                         Need need = Need::kOptional);
+  std::optional<std::vector<std::string>> strings(std::string_view key,
+                                                  Need need = Need::kOptional);
+
+  void error(std::string_view key, const std::string& message) const;
+  void error_at(const toml::node& node, const std::string& message) const;
+  void error_here(const std::string& message) const;
+
+  // Reports keys that no getter asked for.
+  void finish();
+
+ private:
+  const toml::node* fetch(std::string_view key, Need need);
+  bool check_range(std::string_view key, double v, Range range, const char* unit_hint) const;
+
+  const toml::table* table_;
+  std::string prefix_;
+  const std::string* file_;
+  Diagnostics* diags_;
+  std::set<std::string, std::less<>> used_;
+};
+
+// Resolves a path written in a config file: relative to the file's directory, then to the project's
+// data directory (PACKSIM_DATA_DIR at build time or in the environment).
+std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
+                                   const std::string& written);
+
+// The directories searched for shipped files, in order: $PACKSIM_DATA_DIR, the build-time data dir.
+std::vector<std::filesystem::path> data_dirs();
+
+}  // namespace packsim::config

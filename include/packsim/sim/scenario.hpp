@@ -1,0 +1,104 @@
+#pragma once
+// A scenario as plain data: what to run (pack, initial state, tick, duration, seed), what the load
+// does over time, timed events, and what to record. Filled by packsim_config from a TOML file; run by
+// the Runner. Times are integer nanoseconds.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "packsim/model/pack.hpp"
+
+namespace packsim::sim {
+
+// Quantities a stop condition can watch.
+enum class Watch {
+  kCellVMin,
+  kCellVMax,
+  kPackV,
+  kCurrent,     // pack current, discharge positive
+  kAbsCurrent,  // |pack current|
+  kSocMean,
+  kSocMin,
+  kSocMax,
+  kTempMax,
+  kTempMin,
+};
+
+struct StopCondition {
+  Watch watch = Watch::kCellVMin;
+  bool below = true;  // true: stop when value < threshold; false: when value > threshold
+  double threshold = 0.0;
+  std::string text;  // as written, for reports
+};
+
+// A time series (current in A or power in W) replayed as the load.
+struct Profile {
+  std::vector<std::int64_t> t_ns;  // strictly increasing, starts at 0
+  std::vector<double> value;
+  bool linear = false;  // interpolate linearly; otherwise hold each value until the next time
+  bool power = false;   // values are watts rather than amperes
+  int repeat = 1;       // play this many times
+  std::string source;   // file it came from
+};
+
+enum class SegmentKind { kRest, kCurrent, kPower, kResistance, kCcCv, kProfile };
+
+struct LoadSegment {
+  SegmentKind kind = SegmentKind::kRest;
+  double value = 0.0;  // A (current, CC-CV charge current > 0), W (power), ohm (resistance)
+  double cv_voltage_v = 0.0;
+  std::optional<std::int64_t> duration_ns;  // ends after this long (or when `until` trips)
+  std::vector<StopCondition> until;         // ends when any trips
+  std::shared_ptr<const Profile> profile;
+  std::string label;
+};
+
+struct Event {
+  std::int64_t at_ns = 0;
+  std::optional<model::ContactorState> contactors;
+  std::optional<double> ambient_k;
+  std::string label;
+};
+
+// Which per-cell quantities get their own columns in signals.csv.
+struct CellColumns {
+  bool voltage = false;
+  bool temperature = false;
+  bool soc = false;
+  bool current = false;
+  bool any() const { return voltage || temperature || soc || current; }
+};
+
+struct RecordSpec {
+  std::int64_t every_ns = 0;  // 0: every tick
+  CellColumns cells;
+};
+
+struct Scenario {
+  std::string name;
+  std::string file;
+  std::string pack_file;
+  std::string cell_file;
+  model::PackSpec pack;
+  model::CellType cell;
+  std::int64_t duration_ns = 0;
+  std::int64_t tick_ns = 1'000'000;
+  std::uint64_t seed = 0;
+  double initial_soc = 0.5;
+  double initial_temp_k = 298.15;
+  model::ContactorState initial_contactors{true, true, false};
+  double ambient_k = 298.15;
+  std::vector<LoadSegment> load;
+  bool stop_when_load_done = false;
+  std::vector<Event> events;  // sorted by time
+  RecordSpec record;
+};
+
+// Tick limits (the range: 100 us to 1 s).
+inline constexpr std::int64_t kMinTickNs = 100'000;
+inline constexpr std::int64_t kMaxTickNs = 1'000'000'000;
+
+}  // namespace packsim::sim

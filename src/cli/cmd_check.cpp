@@ -1,0 +1,56 @@
+// packsim check FILE...: validate scenarios, packs and cell models without running anything.
+#include <cstdio>
+
+#include "commands.hpp"
+#include "packsim/config/loaders.hpp"
+
+namespace packsim::cli {
+namespace {
+
+int check(const std::vector<std::string>& files, bool quiet) {
+  int bad = 0;
+  for (const auto& f : files) {
+    Diagnostics diags;
+    const config::FileKind kind = config::detect_kind(f, diags);
+    const char* what = "?";
+    switch (kind) {
+      case config::FileKind::kScenario:
+        what = "scenario";
+        config::load_scenario(f, diags);
+        break;
+      case config::FileKind::kPack:
+        what = "pack";
+        config::load_pack(f, diags);
+        break;
+      case config::FileKind::kCell:
+        what = "cell model";
+        config::load_cell_type(f, diags);
+        break;
+      case config::FileKind::kUnknown: break;
+    }
+    if (diags.empty()) {
+      if (!quiet) std::printf("ok: %s (%s)\n", f.c_str(), what);
+    } else {
+      ++bad;
+      std::fputs(diags.format().c_str(), stderr);
+    }
+  }
+  if (bad > 0) {
+    std::fprintf(stderr, "%d of %zu file(s) have errors\n", bad, files.size());
+    return kExitBadInput;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_check_command(CLI::App& app, Context& ctx) {
+  auto files = std::make_shared<std::vector<std::string>>();
+  auto quiet = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand("check", "Validate scenario, pack and cell model files");
+  sub->add_option("files", *files, "Files to check")->required();
+  sub->add_flag("-q,--quiet", *quiet, "Print only errors");
+  sub->callback([files, quiet, &ctx]() { ctx.exit_code = check(*files, *quiet); });
+}
+
+}  // namespace packsim::cli

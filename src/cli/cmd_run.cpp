@@ -1,0 +1,125 @@
+// packsim run SCENARIO --out DIR
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "packsim/config/loaders.hpp"
+#include "packsim/config/quantity.hpp"
+#include "packsim/sim/runner.hpp"
+
+namespace packsim::cli {
+namespace {
+
+struct RunArgs {
+  std::string scenario;
+  std::string out;
+  std::string duration;
+  std::string tick;
+  std::string record_every;
+  std::string cells;
+  std::int64_t seed = -1;
+  bool quiet = false;
+  bool no_progress = false;
+};
+
+// Applies a time override given on the command line; false (with a message) if it does not parse.
+bool time_override(const std::string& option, const std::string& text, std::int64_t min_ns,
+                   std::int64_t max_ns, std::int64_t& target) {
+  if (text.empty()) return true;
+  const auto q = config::parse_quantity(text, config::Dimension::kTime);
+  if (!q.value) {
+    spdlog::error("{}: {}", option, q.error);
+    return false;
+  }
+  const double ns = std::round(*q.value * 1e9);
+  if (ns < static_cast<double>(min_ns) || ns > static_cast<double>(max_ns)) {
+    spdlog::error("{}: {} is out of range ({} s to {} s)", option, text, static_cast<double>(min_ns) * 1e-9,
+                  static_cast<double>(max_ns) * 1e-9);
+    return false;
+  }
+  target = static_cast<std::int64_t>(ns);
+  return true;
+}
+
+int run(const RunArgs& a, const Context& ctx) {
+  Diagnostics diags;
+  auto scenario = config::load_scenario(a.scenario, diags);
+  if (!scenario) {
+    std::fputs(diags.format().c_str(), stderr);
+    return kExitBadInput;
+  }
+  sim::Scenario& sc = *scenario;
+  bool ok = time_override("--duration", a.duration, 1, std::int64_t{1} << 62, sc.duration_ns) &&
+            time_override("--tick", a.tick, sim::kMinTickNs, sim::kMaxTickNs, sc.tick_ns) &&
+            time_override("--record-every", a.record_every, 0, std::int64_t{1} << 62, sc.record.every_ns);
+  if (!ok) return kExitBadInput;
+  if (a.seed >= 0) sc.seed = static_cast<std::uint64_t>(a.seed);
+  if (!a.cells.empty()) {
+    sc.record.cells = {};
+    std::stringstream ss(a.cells);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      if (item == "v") sc.record.cells.voltage = true;
+      else if (item == "t") sc.record.cells.temperature = true;
+      else if (item == "soc") sc.record.cells.soc = true;
+      else if (item == "i") sc.record.cells.current = true;
+      else if (item == "all") sc.record.cells = {true, true, true, true};
+      else if (item != "none") {
+        spdlog::error("--cells: unknown column set '{}'; expected a list of v, t, soc, i, all or none", item);
+        return kExitBadInput;
+      }
+    }
+  }
+  if (sc.record.every_ns == 0) sc.record.every_ns = std::max(sim::kDefaultRecordEveryNs, sc.tick_ns);
+
+  sim::RunOptions opt;
+  opt.out_dir = a.out.empty() ? std::filesystem::path("out") / std::filesystem::path(a.scenario).stem()
+                              : std::filesystem::path(a.out);
+  opt.progress = !a.quiet && !a.no_progress && isatty(STDERR_FILENO);
+  opt.stop_request = &stop_request();
+  opt.version = ctx.version;
+  install_stop_handlers();
+  if (!a.quiet) {
+    spdlog::info("running '{}': {}s{}p, tick {} s, {} s simulated, seed {} -> {}", sc.name,
+                 sc.pack.series, sc.pack.parallel, static_cast<double>(sc.tick_ns) * 1e-9,
+                 static_cast<double>(sc.duration_ns) * 1e-9, sc.seed, opt.out_dir.string());
+  }
+  const sim::RunResult r = sim::run_scenario(sc, opt);
+  switch (r.status) {
+    case sim::RunStatus::kCompleted:
+      if (!a.quiet) {
+        spdlog::info("done: {} ticks in {:.3f} s wall ({}); outputs in {}", r.ticks, r.wall_s,
+                     r.stop_reason, opt.out_dir.string());
+      }
+      return kExitOk;
+    case sim::RunStatus::kInterrupted:
+      spdlog::warn("stopped by {} after {} ticks; outputs in {} are complete", r.stop_reason, r.ticks,
+                   opt.out_dir.string());
+      return 128 + r.signal;
+    case sim::RunStatus::kFailed:
+      spdlog::error("run failed: {}", r.stop_reason);
+      return kExitRuntime;
+  }
+  return kExitRuntime;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* sub = app.add_subcommand("run", "Run a scenario headless, as fast as possible");
+  sub->add_option("scenario", args->scenario, "Scenario file (TOML)")->required();
+  sub->add_option("-o,--out", args->out, "Output directory (default: out/<scenario name>)");
+  sub->add_option("--duration", args->duration, "Override the scenario's duration, e.g. \"10 min\"");
+  sub->add_option("--tick", args->tick, "Override the tick, e.g. \"1 ms\" (100 us to 1 s)");
+  sub->add_option("--seed", args->seed, "Override the scenario's seed")->check(CLI::NonNegativeNumber);
+  sub->add_option("--record-every", args->record_every,
+                  "Decimate signals.csv: one row per this interval (default: the scenario's, else 1 s)");
+  sub->add_option("--cells", args->cells, "Per-cell columns: comma list of v, t, soc, i, all, none");
+  sub->add_flag("-q,--quiet", args->quiet, "Only errors on stderr");
+  sub->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
+  sub->callback([args, &ctx]() { ctx.exit_code = run(*args, ctx); });
+}
+
+}  // namespace packsim::cli

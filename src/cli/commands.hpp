@@ -1,0 +1,29 @@
+#pragma once
+// One file per subcommand (cmd_*.cpp). Each binds its options to a plain struct and registers a
+// callback that stores the exit code here.
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <string>
+
+namespace packsim::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitBadInput = 2;
+
+struct Context {
+  int exit_code = kExitOk;
+  std::string version;
+};
+
+void add_run_command(CLI::App& app, Context& ctx);
+void add_check_command(CLI::App& app, Context& ctx);
+void add_info_command(CLI::App& app, Context& ctx);
+void add_bench_command(CLI::App& app, Context& ctx);
+
+// SIGINT/SIGTERM/SIGHUP set this (to the signal number); long runs poll it and stop cleanly.
+std::atomic<int>& stop_request();
+void install_stop_handlers();
+
+}  // namespace packsim::cli

@@ -1,0 +1,30 @@
+#include <csignal>
+
+#include "commands.hpp"
+
+namespace packsim::cli {
+
+std::atomic<int>& stop_request() {
+  static std::atomic<int> flag{0};
+  return flag;
+}
+
+namespace {
+extern "C" void on_stop_signal(int sig) {
+  // Only an async-signal-safe store; the run loop notices within a tick.
+  stop_request().store(sig, std::memory_order_relaxed);
+}
+}  // namespace
+
+void install_stop_handlers() {
+  (void)stop_request();  // construct the flag before any handler can run
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+}  // namespace packsim::cli

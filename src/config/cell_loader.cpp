@@ -1,0 +1,229 @@
+// models/*.toml -> model::CellType, following docs/cell-model.md.
+#include <cmath>
+#include <toml++/toml.h>
+
+#include "packsim/config/loaders.hpp"
+#include "packsim/config/toml_reader.hpp"
+
+namespace packsim::config {
+namespace {
+
+using model::GridTable;
+using model::UniformAxis;
+
+// A grid written as an explicit array must be uniform and strictly increasing.
+std::optional<UniformAxis> read_axis(TableReader& t, std::string_view key, double offset,
+                                     std::optional<Range> range = std::nullopt) {
+  const auto values = t.numbers(key, Need::kRequired);
+  if (!values) return std::nullopt;
+  if (values->empty()) {
+    t.error(key, "expected at least one grid point");
+    return std::nullopt;
+  }
+  const auto n = values->size();
+  if (range) {
+    for (double v : *values) {
+      if (v < range->min || v > range->max) {
+        t.error(key, "grid point " + format_number(v) + " outside [" + format_number(range->min) +
+                         ", " + format_number(range->max) + "]");
+        return std::nullopt;
+      }
+    }
+  }
+  UniformAxis axis;
+  axis.start = values->front() + offset;
+  axis.count = static_cast<int>(n);
+  if (n == 1) return axis;
+  const double step = (values->back() - values->front()) / static_cast<double>(n - 1);
+  if (!(step > 0.0)) {
+    t.error(key, "grid must be strictly increasing");
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const double expected = values->front() + step * static_cast<double>(i);
+    if (std::fabs((*values)[i] - expected) > 1e-6 * step) {
+      t.error(key, "grid must be uniform (tables are looked up on uniform grids): point " +
+                       std::to_string(i) + " is " + format_number((*values)[i]) + ", expected " +
+                       format_number(expected));
+      return std::nullopt;
+    }
+  }
+  axis.step = step;
+  return axis;
+}
+
+// A [temp][soc] matrix with the given shape and every value in range.
+std::optional<std::vector<std::vector<double>>> read_matrix(TableReader& t, std::string_view key,
+                                                            const UniformAxis& soc,
+                                                            const UniformAxis& temp, Range range,
+                                                            Need need = Need::kRequired) {
+  auto m = t.matrix(key, need);
+  if (!m) return std::nullopt;
+  if (static_cast<int>(m->size()) != temp.count) {
+    t.error(key, "has " + std::to_string(m->size()) + " rows; expected one per temperature (" +
+                     std::to_string(temp.count) + ")");
+    return std::nullopt;
+  }
+  for (std::size_t r = 0; r < m->size(); ++r) {
+    if (static_cast<int>((*m)[r].size()) != soc.count) {
+      t.error(key, "row " + std::to_string(r) + " has " + std::to_string((*m)[r].size()) +
+                       " values; expected one per SOC point (" + std::to_string(soc.count) + ")");
+      return std::nullopt;
+    }
+    for (double v : (*m)[r]) {
+      const bool low = range.min_exclusive ? !(v > range.min) : !(v >= range.min);
+      if (low || !(v <= range.max)) {
+        t.error(key, "value " + format_number(v) + " in row " + std::to_string(r) +
+                         " is out of range (expected " + (range.min_exclusive ? "> " : ">= ") +
+                         format_number(range.min) + ")");
+        return std::nullopt;
+      }
+    }
+  }
+  return m;
+}
+
+constexpr double kEntropicSpanK = 100.0;  // single-row OCV + entropic: rows at T_row -/+ this
+
+}  // namespace
+
+std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
+                                              Diagnostics& diags) {
+  const std::size_t errors_before = diags.size();
+  const auto file = TomlFile::load(path, diags);
+  if (!file) return std::nullopt;
+  TableReader root(file->root(), "", file->name(), diags);
+  model::CellType c;
+
+  if (auto t = root.table("cell", Need::kRequired)) {
+    c.name = t->string("name", Need::kRequired).value_or("");
+    c.chemistry = t->string("chemistry").value_or("");
+    c.format = t->string("format").value_or("");
+    c.source = t->string("source").value_or("");
+    c.capacity_as = t->quantity("capacity", Dimension::kCharge, Need::kRequired, positive()).value_or(1.0);
+    c.coulombic_efficiency =
+        t->quantity("coulombic_efficiency", Dimension::kRatio, Need::kOptional, {0.0, 1.0, true})
+            .value_or(1.0);
+    c.v_min = t->quantity("v_min", Dimension::kVoltage, Need::kRequired, positive()).value_or(0.0);
+    c.v_max = t->quantity("v_max", Dimension::kVoltage, Need::kRequired, positive()).value_or(0.0);
+    c.v_nominal = t->quantity("nominal_voltage", Dimension::kVoltage, Need::kOptional, positive())
+                      .value_or(0.5 * (c.v_min + c.v_max));
+    if (c.v_max <= c.v_min && c.v_max > 0.0) t->error("v_max", "must be above v_min");
+    t->finish();
+  }
+  if (auto t = root.table("thermal", Need::kRequired)) {
+    c.mass_kg = t->quantity("mass", Dimension::kMass, Need::kRequired, positive()).value_or(0.0);
+    c.specific_heat =
+        t->quantity("specific_heat", Dimension::kSpecificHeat, Need::kRequired, positive()).value_or(0.0);
+    c.surface_area_m2 =
+        t->quantity("surface_area", Dimension::kArea, Need::kRequired, positive()).value_or(0.0);
+    c.h_conv = t->quantity("h_conv", Dimension::kHeatTransfer, Need::kRequired, non_negative()).value_or(0.0);
+    t->finish();
+  }
+  if (auto t = root.table("ocv", Need::kRequired)) {
+    const auto soc = read_axis(*t, "soc", 0.0, between(-0.2, 1.2));
+    const auto temp = read_axis(*t, "temp_degc", model::kZeroCelsiusK, between(-60, 150));
+    std::optional<std::vector<std::vector<double>>> ocv;
+    std::optional<std::vector<double>> entropic;
+    if (!soc || !temp) {
+      t->node("ocv_v");  // not checked without its axes, but not unknown either
+      t->node("entropic_v_per_k");
+    } else {
+      ocv = read_matrix(*t, "ocv_v", *soc, *temp, positive());
+      entropic = t->numbers("entropic_v_per_k");
+      if (entropic && static_cast<int>(entropic->size()) != soc->count) {
+        t->error("entropic_v_per_k", "has " + std::to_string(entropic->size()) +
+                                         " values; expected one per SOC point (" +
+                                         std::to_string(soc->count) + ")");
+        entropic.reset();
+      }
+    }
+    if (ocv) {
+      const auto ns = static_cast<std::size_t>(soc->count);
+      if (temp->count == 1 && entropic) {
+        // One measured row plus dOCV/dT: two rows either side, linear in T between them.
+        const UniformAxis y{temp->start - kEntropicSpanK, kEntropicSpanK, 3};
+        c.ocv = GridTable(*soc, y, model::kOcvFields);
+        for (std::size_t i = 0; i < ns; ++i) {
+          for (int r = 0; r < 3; ++r) {
+            const int ix = static_cast<int>(i);
+            c.ocv.at(ix, r, model::kOcv) = (*ocv)[0][i] + (r - 1) * kEntropicSpanK * (*entropic)[i];
+            c.ocv.at(ix, r, model::kDocvDt) = (*entropic)[i];
+          }
+        }
+      } else {
+        c.ocv = GridTable(*soc, *temp, model::kOcvFields);
+        for (int r = 0; r < temp->count; ++r) {
+          for (std::size_t i = 0; i < ns; ++i) {
+            const int ix = static_cast<int>(i);
+            const auto rr = static_cast<std::size_t>(r);
+            c.ocv.at(ix, r, model::kOcv) = (*ocv)[rr][i];
+            double slope = 0.0;
+            if (entropic) {
+              slope = (*entropic)[i];
+            } else if (temp->count > 1) {
+              const int lo = std::max(0, r - 1), hi = std::min(temp->count - 1, r + 1);
+              slope = ((*ocv)[static_cast<std::size_t>(hi)][i] - (*ocv)[static_cast<std::size_t>(lo)][i]) /
+                      (temp->step * (hi - lo));
+            }
+            c.ocv.at(ix, r, model::kDocvDt) = slope;
+          }
+        }
+      }
+    }
+    t->finish();
+  }
+  if (auto t = root.table("dynamic", Need::kRequired)) {
+    const auto soc = read_axis(*t, "soc", 0.0, between(-0.2, 1.2));
+    const auto temp = read_axis(*t, "temp_degc", model::kZeroCelsiusK, between(-60, 150));
+    auto rc_tables = t->tables("rc");
+    if (rc_tables.size() > static_cast<std::size_t>(model::kMaxRcPairs)) {
+      t->error("rc", "at most " + std::to_string(model::kMaxRcPairs) + " RC pairs are supported, got " +
+                         std::to_string(rc_tables.size()));
+      rc_tables.erase(rc_tables.begin() + model::kMaxRcPairs, rc_tables.end());
+    }
+    if (!soc || !temp) {
+      t->node("r0_discharge_ohm");
+      t->node("r0_charge_ohm");
+    } else {
+      const auto r0d = read_matrix(*t, "r0_discharge_ohm", *soc, *temp, positive());
+      auto r0c = read_matrix(*t, "r0_charge_ohm", *soc, *temp, positive(), Need::kOptional);
+      c.rc_pairs = static_cast<int>(rc_tables.size());
+      c.dynamic = GridTable(*soc, *temp, model::kRcBase + model::kRcSourceFields * c.rc_pairs);
+      for (std::size_t j = 0; j < rc_tables.size(); ++j) {
+        auto& rt = rc_tables[j];
+        const auto r = read_matrix(rt, "r_ohm", *soc, *temp, non_negative());
+        const auto tau = read_matrix(rt, "tau_s", *soc, *temp, positive());
+        rt.finish();
+        if (!r || !tau) continue;
+        for (int iy = 0; iy < temp->count; ++iy)
+          for (int ix = 0; ix < soc->count; ++ix) {
+            const auto y = static_cast<std::size_t>(iy), x = static_cast<std::size_t>(ix);
+            const int f = model::kRcBase + model::kRcSourceFields * static_cast<int>(j);
+            c.dynamic.at(ix, iy, f) = (*r)[y][x];
+            c.dynamic.at(ix, iy, f + 1) = (*tau)[y][x];
+          }
+      }
+      if (r0d) {
+        for (int iy = 0; iy < temp->count; ++iy)
+          for (int ix = 0; ix < soc->count; ++ix) {
+            const auto y = static_cast<std::size_t>(iy), x = static_cast<std::size_t>(ix);
+            c.dynamic.at(ix, iy, model::kR0Discharge) = (*r0d)[y][x];
+            c.dynamic.at(ix, iy, model::kR0Charge) = r0c ? (*r0c)[y][x] : (*r0d)[y][x];
+          }
+      }
+    }
+    t->finish();
+  }
+  if (auto t = root.table("hysteresis")) {
+    c.hyst_gamma = t->number("gamma", Need::kRequired, non_negative()).value_or(0.0);
+    c.hyst_m = t->quantity("m", Dimension::kVoltage, Need::kRequired).value_or(0.0);
+    c.hyst_m0 = t->quantity("m0", Dimension::kVoltage, Need::kOptional).value_or(0.0);
+    t->finish();
+  }
+  root.finish();
+  if (diags.size() != errors_before) return std::nullopt;
+  return c;
+}
+
+}  // namespace packsim::config

@@ -1,0 +1,132 @@
+// configs/*.toml -> model::PackSpec (+ the cell type it names).
+#include <toml++/toml.h>
+
+#include "packsim/config/loaders.hpp"
+#include "packsim/config/toml_reader.hpp"
+
+namespace packsim::config {
+
+namespace {
+
+// A cell is named by its index (`cell = 17`) or by group and position (`group = 5, position = 1`).
+std::optional<int> read_cell_ref(TableReader& t, std::string_view index_key, int ns, int np) {
+  const int n = ns * np;
+  if (t.has(index_key)) {
+    const auto c = t.integer(index_key, Need::kRequired, 0, n - 1);
+    if (!c) return std::nullopt;
+    return static_cast<int>(*c);
+  }
+  const auto g = t.integer("group", Need::kOptional, 0, ns - 1);
+  const auto p = t.integer("position", Need::kOptional, 0, np - 1);
+  if (g && p) return static_cast<int>(*g) * np + static_cast<int>(*p);
+  if (!t.has("group") && !t.has("position")) {
+    t.error_here("name the cell with '" + std::string(index_key) + " = N' (0.." +
+                 std::to_string(n - 1) + ") or with 'group' and 'position'");
+  } else if (g || p) {
+    t.error_here("'group' and 'position' go together");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnostics& diags) {
+  const std::size_t errors_before = diags.size();
+  const auto file = TomlFile::load(path, diags);
+  if (!file) return std::nullopt;
+  TableReader root(file->root(), "", file->name(), diags);
+  LoadedPack out;
+  out.file = file->name();
+  model::PackSpec& s = out.spec;
+
+  std::optional<model::CellType> cell;
+  if (auto t = root.table("pack", Need::kRequired)) {
+    s.name = t->string("name", Need::kRequired).value_or("");
+    if (const auto cell_path = t->string("cell", Need::kRequired)) {
+      const auto resolved = resolve_path(file->directory(), *cell_path);
+      if (!std::filesystem::exists(resolved)) {
+        t->error("cell", "cell model file '" + *cell_path + "' not found (looked in " +
+                             file->directory().string() + " and the data directories)");
+      } else {
+        out.cell_file = resolved.string();
+        cell = load_cell_type(resolved, diags);
+      }
+    }
+    s.series = static_cast<int>(t->integer("series", Need::kRequired, 1, 10000).value_or(1));
+    s.parallel = static_cast<int>(t->integer("parallel", Need::kRequired, 1, 10000).value_or(1));
+    s.groups_per_module =
+        static_cast<int>(t->integer("groups_per_module", Need::kOptional, 1, 10000).value_or(0));
+    s.extra_mass_kg = t->quantity("extra_mass", Dimension::kMass, Need::kOptional, non_negative()).value_or(0.0);
+    t->finish();
+  }
+  const int ns = s.series, np = s.parallel;
+
+  if (auto t = root.table("spread")) {
+    s.spread.capacity_rel_sigma = t->quantity("capacity", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
+    s.spread.r0_rel_sigma = t->quantity("r0", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
+    s.spread.soc_sigma = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
+    s.spread.truncate_sigma = t->number("truncate_sigma", Need::kOptional, {0.0, 10.0, true}).value_or(3.0);
+    t->finish();
+  }
+  for (auto& t : root.tables("override")) {
+    model::CellOverride o;
+    if (const auto c = read_cell_ref(t, "cell", ns, np)) o.cell = *c;
+    if (auto v = t.quantity("capacity", Dimension::kRatio, Need::kOptional, {0.0, 2.0, true})) o.capacity_scale = v;
+    if (auto v = t.quantity("r0", Dimension::kRatio, Need::kOptional, {0.0, 100.0, true})) o.r0_scale = v;
+    if (auto v = t.quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0))) o.soc = v;
+    if (auto v = t.quantity("temperature", Dimension::kTemperature, Need::kOptional, positive())) o.temp_k = v;
+    t.finish();
+    s.overrides.push_back(o);
+  }
+  if (auto t = root.table("interconnect")) {
+    s.busbar_segment_ohm = t->quantity("busbar_segment", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
+    s.group_link_ohm = t->quantity("group_link", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
+    s.lead_ohm = t->quantity("leads", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
+    t->finish();
+  }
+  s.link.contactor_ohm = 1e-4;
+  s.link.precharge_ohm = 20.0;
+  s.link.dc_link_f = 0.0;
+  if (auto t = root.table("contactors")) {
+    s.link.contactor_ohm = t->quantity("resistance", Dimension::kResistance, Need::kOptional, non_negative()).value_or(s.link.contactor_ohm);
+    s.link.precharge_ohm = t->quantity("precharge_resistor", Dimension::kResistance, Need::kOptional, positive()).value_or(s.link.precharge_ohm);
+    s.link.dc_link_f = t->quantity("dc_link_capacitance", Dimension::kCapacitance, Need::kOptional, non_negative()).value_or(0.0);
+    t->finish();
+  }
+  if (auto t = root.table("thermal")) {
+    model::ThermalSpec& th = s.thermal;
+    th.grid_cols = static_cast<int>(t->integer("grid_columns", Need::kOptional, 1, 100000).value_or(0));
+    th.cell_to_cell_w_per_k = t->quantity("cell_to_cell", Dimension::kThermalConductance, Need::kOptional, non_negative()).value_or(0.0);
+    th.module_to_module_w_per_k = t->quantity("module_to_module", Dimension::kThermalConductance, Need::kOptional, non_negative()).value_or(0.0);
+    if (auto v = t->quantity("cooling", Dimension::kThermalConductance, Need::kOptional, non_negative())) th.cooling_w_per_k = v;
+    th.step_s = t->quantity("step", Dimension::kTime, Need::kOptional, {1e-4, 60.0, false}).value_or(th.step_s);
+    for (auto& b : t->tables("barrier")) {
+      const auto cells = b.numbers("cells", Need::kRequired);
+      const auto g = b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired, non_negative());
+      b.finish();
+      if (!cells || !g) continue;
+      if (cells->size() != 2) {
+        b.error("cells", "expected two cell indices, got " + std::to_string(cells->size()));
+        continue;
+      }
+      bool ok = true;
+      for (double c : *cells) {
+        if (c < 0 || c >= ns * np || c != static_cast<int>(c)) {
+          b.error("cells", "cell index " + std::to_string(c) + " out of range 0.." + std::to_string(ns * np - 1));
+          ok = false;
+        }
+      }
+      if (ok) th.barriers.push_back({static_cast<int>((*cells)[0]), static_cast<int>((*cells)[1]), *g});
+    }
+    t->finish();
+  }
+  root.finish();
+  if (cell && !(cell->mass_kg * cell->specific_heat > 0.0)) {
+    diags.error({out.cell_file, 0, 0}, "cell model has no thermal mass (mass * specific_heat)");
+  }
+  if (diags.size() != errors_before || !cell) return std::nullopt;
+  out.cell = std::move(*cell);
+  return out;
+}
+
+}  // namespace packsim::config

@@ -1,0 +1,334 @@
+// scenarios/*.toml -> sim::Scenario (with the pack and cell it names), and CSV load profiles.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "packsim/config/loaders.hpp"
+#include "packsim/config/toml_reader.hpp"
+
+namespace packsim::config {
+namespace {
+
+struct WatchInfo {
+  const char* name;
+  sim::Watch watch;
+  Dimension dim;
+};
+constexpr WatchInfo kWatches[] = {
+    {"cell_v_min", sim::Watch::kCellVMin, Dimension::kVoltage},
+    {"cell_v_max", sim::Watch::kCellVMax, Dimension::kVoltage},
+    {"pack_v", sim::Watch::kPackV, Dimension::kVoltage},
+    {"current", sim::Watch::kCurrent, Dimension::kCurrent},
+    {"abs_current", sim::Watch::kAbsCurrent, Dimension::kCurrent},
+    {"soc", sim::Watch::kSocMean, Dimension::kRatio},
+    {"soc_min", sim::Watch::kSocMin, Dimension::kRatio},
+    {"soc_max", sim::Watch::kSocMax, Dimension::kRatio},
+    {"temp_max", sim::Watch::kTempMax, Dimension::kTemperature},
+    {"temp_min", sim::Watch::kTempMin, Dimension::kTemperature},
+};
+
+// "cell_v_min < 2.5 V"
+std::optional<sim::StopCondition> parse_condition(const std::string& text, double c_rate_to_a,
+                                                  std::string& error) {
+  std::istringstream in(text);
+  std::string name, op;
+  in >> name >> op;
+  std::string rest;
+  std::getline(in, rest);
+  const WatchInfo* w = nullptr;
+  for (const auto& candidate : kWatches) {
+    if (name == candidate.name) w = &candidate;
+  }
+  if (!w) {
+    std::string list;
+    for (const auto& c : kWatches) list += (list.empty() ? "" : ", ") + std::string(c.name);
+    error = "condition \"" + text + "\": unknown quantity '" + name + "'; expected one of " + list;
+    return std::nullopt;
+  }
+  if (op != "<" && op != ">") {
+    error = "condition \"" + text + "\": expected '<' or '>' after '" + name + "'";
+    return std::nullopt;
+  }
+  QuantityResult q = parse_quantity(rest, w->dim, w->dim == Dimension::kCurrent);
+  if (!q.value) {
+    error = "condition \"" + text + "\": " + q.error;
+    return std::nullopt;
+  }
+  sim::StopCondition c;
+  c.watch = w->watch;
+  c.below = op == "<";
+  c.threshold = q.is_c_rate ? *q.value * c_rate_to_a : *q.value;
+  c.text = text;
+  return c;
+}
+
+std::optional<model::ContactorState> parse_contactors(TableReader& t, std::string_view key) {
+  const auto s = t.choice(key, {"open", "closed", "precharge"});
+  if (!s) return std::nullopt;
+  if (*s == "open") return model::ContactorState{false, false, false};
+  if (*s == "closed") return model::ContactorState{true, true, false};
+  return model::ContactorState{false, true, true};
+}
+
+}  // namespace
+
+std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
+                                             const std::string& time_column,
+                                             const std::string& value_column, double scale,
+                                             Diagnostics& diags) {
+  std::ifstream in(path);
+  const std::string name = path.string();
+  if (!in) {
+    diags.error({name, 0, 0}, "cannot open load profile");
+    return std::nullopt;
+  }
+  const std::size_t errors_before = diags.size();
+  std::string line;
+  if (!std::getline(in, line)) {
+    diags.error({name, 1, 1}, "empty file; expected a header row naming the columns");
+    return std::nullopt;
+  }
+  std::vector<std::string> header;
+  {
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) {
+      cell.erase(0, cell.find_first_not_of(" \t\r"));
+      cell.erase(cell.find_last_not_of(" \t\r") + 1);
+      header.push_back(cell);
+    }
+  }
+  auto column = [&](const std::string& want) -> int {
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == want) return static_cast<int>(i);
+    }
+    diags.error({name, 1, 1}, "no column '" + want + "' in the header (columns: " + line + ")");
+    return -1;
+  };
+  const int tcol = column(time_column), vcol = column(value_column);
+  if (tcol < 0 || vcol < 0) return std::nullopt;
+
+  sim::Profile p;
+  p.source = name;
+  int line_no = 1;
+  double t0 = 0.0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::size_t start = 0;
+    int col = 0;
+    double t = 0.0, v = 0.0;
+    bool have_t = false, have_v = false;
+    while (start <= line.size()) {
+      std::size_t end = line.find(',', start);
+      if (end == std::string::npos) end = line.size();
+      if (col == tcol || col == vcol) {
+        const char* b = line.data() + start;
+        const char* e = line.data() + end;
+        while (b < e && (*b == ' ' || *b == '\t')) ++b;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) --e;
+        double x = 0.0;
+        const auto [ptr, ec] = std::from_chars(b, e, x);
+        if (ec != std::errc() || ptr != e || !std::isfinite(x)) {
+          diags.error({name, line_no, static_cast<int>(start) + 1},
+                      "expected a number in column '" + header[static_cast<std::size_t>(col)] +
+                          "', got \"" + std::string(b, e) + "\"");
+        } else if (col == tcol) {
+          t = x;
+          have_t = true;
+        } else {
+          v = x;
+          have_v = true;
+        }
+      }
+      ++col;
+      start = end + 1;
+    }
+    if (!have_t || !have_v) {
+      if (diags.size() == errors_before) {
+        diags.error({name, line_no, 1}, "row has " + std::to_string(col) + " columns; expected " +
+                                            std::to_string(header.size()));
+      }
+      if (diags.size() - errors_before > 20) break;
+      continue;
+    }
+    if (p.t_ns.empty()) t0 = t;
+    const auto t_ns = static_cast<std::int64_t>(std::llround((t - t0) * 1e9));
+    if (!p.t_ns.empty() && t_ns <= p.t_ns.back()) {
+      diags.error({name, line_no, 1}, "time " + std::to_string(t) +
+                                          " does not increase; times must be strictly increasing");
+      continue;
+    }
+    p.t_ns.push_back(t_ns);
+    p.value.push_back(v * scale);
+  }
+  if (diags.size() != errors_before) return std::nullopt;
+  if (p.t_ns.size() < 2) {
+    diags.error({name, line_no, 1}, "a profile needs at least two rows");
+    return std::nullopt;
+  }
+  return p;
+}
+
+std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags) {
+  const std::size_t errors_before = diags.size();
+  const auto file = TomlFile::load(path, diags);
+  if (!file) return std::nullopt;
+  TableReader root(file->root(), "", file->name(), diags);
+  sim::Scenario sc;
+  sc.file = file->name();
+  std::optional<LoadedPack> pack;
+
+  if (auto t = root.table("scenario", Need::kRequired)) {
+    sc.name = t->string("name", Need::kRequired).value_or("");
+    if (const auto pack_path = t->string("pack", Need::kRequired)) {
+      const auto resolved = resolve_path(file->directory(), *pack_path);
+      if (!std::filesystem::exists(resolved)) {
+        t->error("pack", "pack file '" + *pack_path + "' not found (looked in " +
+                             file->directory().string() + " and the data directories)");
+      } else {
+        pack = load_pack(resolved, diags);
+      }
+    }
+    sc.duration_ns = t->duration_ns("duration", Need::kRequired, 1, std::int64_t{1} << 62).value_or(0);
+    sc.tick_ns = t->duration_ns("tick", Need::kOptional, sim::kMinTickNs, sim::kMaxTickNs).value_or(1'000'000);
+    sc.seed = static_cast<std::uint64_t>(t->integer("seed", Need::kOptional, 0).value_or(0));
+    sc.stop_when_load_done = t->boolean("stop_when_load_done").value_or(false);
+    t->finish();
+  }
+  const double capacity_ah =
+      pack ? pack->cell.capacity_as / 3600.0 * pack->spec.parallel : 1.0;  // 1 C in amperes
+  const int ns = pack ? pack->spec.series : 1;
+
+  if (auto t = root.table("initial")) {
+    sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0)).value_or(sc.initial_soc);
+    sc.initial_temp_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()).value_or(sc.initial_temp_k);
+    if (auto k = parse_contactors(*t, "contactors")) sc.initial_contactors = *k;
+    t->finish();
+  }
+  sc.ambient_k = sc.initial_temp_k;
+  if (auto t = root.table("ambient")) {
+    sc.ambient_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()).value_or(sc.ambient_k);
+    t->finish();
+  }
+
+  for (auto& t : root.tables("load")) {
+    sim::LoadSegment seg;
+    const auto kind = t.choice("kind", {"rest", "current", "power", "resistance", "cccv", "profile"},
+                               Need::kRequired);
+    seg.label = t.string("label").value_or(kind.value_or(""));
+    seg.duration_ns = t.duration_ns("duration", Need::kOptional, 1);
+    if (const auto until = t.strings("until")) {
+      for (const auto& text : *until) {
+        std::string err;
+        if (auto c = parse_condition(text, capacity_ah, err)) {
+          seg.until.push_back(*c);
+        } else {
+          t.error("until", err);
+        }
+      }
+    }
+    if (!kind) {
+      t.finish();
+      continue;
+    }
+    if (*kind == "rest") {
+      seg.kind = sim::SegmentKind::kRest;
+    } else if (*kind == "current") {
+      seg.kind = sim::SegmentKind::kCurrent;
+      seg.value = t.current("current", capacity_ah, Need::kRequired).value_or(0.0);
+    } else if (*kind == "power") {
+      seg.kind = sim::SegmentKind::kPower;
+      seg.value = t.quantity("power", Dimension::kPower, Need::kRequired).value_or(0.0);
+    } else if (*kind == "resistance") {
+      seg.kind = sim::SegmentKind::kResistance;
+      seg.value = t.quantity("resistance", Dimension::kResistance, Need::kRequired, positive()).value_or(1.0);
+    } else if (*kind == "cccv") {
+      seg.kind = sim::SegmentKind::kCcCv;
+      seg.value = t.current("current", capacity_ah, Need::kRequired, positive()).value_or(0.0);
+      const auto pack_v = t.quantity("voltage", Dimension::kVoltage, Need::kOptional, positive());
+      const auto cell_v = t.quantity("cell_voltage", Dimension::kVoltage, Need::kOptional, positive());
+      if (pack_v && cell_v) t.error("cell_voltage", "give either 'voltage' (pack) or 'cell_voltage', not both");
+      if (!pack_v && !cell_v && !t.has("voltage") && !t.has("cell_voltage")) {
+        t.error_here("a CC-CV charge needs 'voltage' (at the pack) or 'cell_voltage' (times the series count)");
+      }
+      seg.cv_voltage_v = pack_v ? *pack_v : cell_v.value_or(0.0) * ns;
+    } else if (*kind == "profile") {
+      seg.kind = sim::SegmentKind::kProfile;
+      const auto csv = t.string("file", Need::kRequired);
+      const auto tcol = t.string("time_column").value_or("time_s");
+      const auto quantity = t.choice("quantity", {"current", "power"}).value_or("current");
+      const auto vcol = t.string("value_column").value_or(quantity == "power" ? "power_w" : "current_a");
+      const double scale = t.number("scale").value_or(1.0);
+      const auto interp = t.choice("interpolate", {"step", "linear"}).value_or("step");
+      const int repeat = static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
+      if (csv) {
+        const auto resolved = resolve_path(file->directory(), *csv);
+        if (!std::filesystem::exists(resolved)) {
+          t.error("file", "profile '" + *csv + "' not found");
+        } else if (auto p = load_profile_csv(resolved, tcol, vcol, scale, diags)) {
+          p->linear = interp == "linear";
+          p->power = quantity == "power";
+          p->repeat = repeat;
+          seg.profile = std::make_shared<const sim::Profile>(std::move(*p));
+        }
+      }
+    }
+    t.finish();
+    sc.load.push_back(std::move(seg));
+  }
+
+  for (auto& t : root.tables("event")) {
+    sim::Event e;
+    e.at_ns = t.duration_ns("at", Need::kRequired).value_or(0);
+    e.contactors = parse_contactors(t, "contactors");
+    e.ambient_k = t.quantity("ambient", Dimension::kTemperature, Need::kOptional, positive());
+    e.label = t.string("label").value_or("");
+    if (!e.contactors && !e.ambient_k && !t.has("contactors") && !t.has("ambient")) {
+      t.error_here("an event needs something to do: 'contactors' or 'ambient'");
+    }
+    t.finish();
+    sc.events.push_back(e);
+  }
+  std::stable_sort(sc.events.begin(), sc.events.end(),
+                   [](const sim::Event& a, const sim::Event& b) { return a.at_ns < b.at_ns; });
+
+  if (auto t = root.table("record")) {
+    sc.record.every_ns = t->duration_ns("every", Need::kOptional, 0).value_or(0);
+    if (const auto cells = t->strings("cells")) {
+      for (const auto& c : *cells) {
+        if (c == "v") sc.record.cells.voltage = true;
+        else if (c == "t") sc.record.cells.temperature = true;
+        else if (c == "soc") sc.record.cells.soc = true;
+        else if (c == "i") sc.record.cells.current = true;
+        else if (c == "all") sc.record.cells = {true, true, true, true};
+        else t->error("cells", "unknown per-cell column set \"" + c + "\"; expected v, t, soc, i or all");
+      }
+    }
+    t->finish();
+  }
+  root.finish();
+  if (diags.size() != errors_before || !pack) return std::nullopt;
+  sc.pack = std::move(pack->spec);
+  sc.cell = std::move(pack->cell);
+  sc.pack_file = pack->file;
+  sc.cell_file = pack->cell_file;
+  return sc;
+}
+
+FileKind detect_kind(const std::filesystem::path& path, Diagnostics& diags) {
+  const auto file = TomlFile::load(path, diags);
+  if (!file) return FileKind::kUnknown;
+  const auto& root = file->root();
+  if (root.contains("scenario")) return FileKind::kScenario;
+  if (root.contains("pack")) return FileKind::kPack;
+  if (root.contains("cell")) return FileKind::kCell;
+  diags.error({file->name(), 1, 1},
+              "cannot tell what this file is: expected a [scenario], [pack] or [cell] table");
+  return FileKind::kUnknown;
+}
+
+}  // namespace packsim::config

@@ -1,0 +1,412 @@
+#include "packsim/config/toml_reader.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace packsim::config {
+
+namespace {
+SourceLocation location_of(const std::string& file, const toml::source_region& region) {
+  return {file, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
+}
+
+std::string type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date/time";
+  }
+}
+
+}  // namespace
+
+struct TomlFile::Impl {
+  toml::table table;
+};
+
+TomlFile::~TomlFile() = default;
+
+std::shared_ptr<TomlFile> TomlFile::parse(std::string_view text, const std::string& name,
+                                          Diagnostics& diags) {
+  std::shared_ptr<TomlFile> f(new TomlFile());
+  f->name_ = name;
+  f->impl_ = std::make_unique<Impl>();
+  try {
+    f->impl_->table = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    diags.error(location_of(name, e.source()), "TOML syntax: " + std::string(e.description()));
+    return nullptr;
+  }
+  return f;
+}
+
+std::shared_ptr<TomlFile> TomlFile::load(const std::filesystem::path& path, Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.error({path.string(), 0, 0}, "cannot open file");
+    return nullptr;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return parse(buf.str(), path.string(), diags);
+}
+
+const toml::table& TomlFile::root() const { return impl_->table; }
+
+std::filesystem::path TomlFile::directory() const {
+  return std::filesystem::path(name_).parent_path();
+}
+
+TableReader::TableReader(const toml::table& table, std::string prefix, const std::string& file,
+                         Diagnostics& diags)
+    : table_(&table), prefix_(std::move(prefix)), file_(&file), diags_(&diags) {}
+
+std::string TableReader::key_path(std::string_view key) const {
+  return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
+}
+
+SourceLocation TableReader::where() const { return location_of(*file_, table_->source()); }
+
+SourceLocation TableReader::where(std::string_view key) const {
+  const auto it = table_->find(key);
+  if (it == table_->end()) return where();
+  return location_of(*file_, it->first.source());
+}
+
+bool TableReader::has(std::string_view key) const { return table_->contains(key); }
+
+void TableReader::error(std::string_view key, const std::string& message) const {
+  const auto it = table_->find(key);
+  if (it != table_->end()) {
+    diags_->error(location_of(*file_, it->second.source()), key_path(key) + ": " + message);
+  } else {
+    diags_->error(where(), key_path(key) + ": " + message);
+  }
+}
+
+void TableReader::error_at(const toml::node& node, const std::string& message) const {
+  diags_->error(location_of(*file_, node.source()), message);
+}
+
+void TableReader::error_here(const std::string& message) const {
+  diags_->error(where(), (prefix_.empty() ? std::string() : prefix_ + ": ") + message);
+}
+
+const toml::node* TableReader::fetch(std::string_view key, Need need) {
+  used_.emplace(key);
+  const toml::node* n = table_->get(key);
+  if (!n && need == Need::kRequired) {
+    diags_->error(where(), "missing required key '" + key_path(key) + "'");
+  }
+  return n;
+}
+
+const toml::node* TableReader::node(std::string_view key) { return fetch(key, Need::kOptional); }
+
+bool TableReader::check_range(std::string_view key, double v, Range range,
+                              const char* unit_hint) const {
+  const bool below = range.min_exclusive ? !(v > range.min) : !(v >= range.min);
+  const bool above = !(v <= range.max);
+  if (!below && !above) return true;
+  std::string expect;
+  if (std::isinf(range.max)) {
+    expect = std::string(range.min_exclusive ? "> " : ">= ") + format_number(range.min);
+  } else if (std::isinf(range.min)) {
+    expect = "<= " + format_number(range.max);
+  } else {
+    expect = "between " + format_number(range.min) + " and " + format_number(range.max);
+  }
+  error(key, "value " + format_number(v) + " out of range; expected " + expect + unit_hint);
+  return false;
+}
+
+std::optional<std::string> TableReader::string(std::string_view key, Need need) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  if (const auto* s = n->as_string()) return s->get();
+  error(key, "expected a string, got " + type_name(*n));
+  return std::nullopt;
+}
+
+std::optional<std::string> TableReader::choice(std::string_view key,
+                                               const std::vector<std::string>& choices, Need need) {
+  auto s = string(key, need);
+  if (!s) return std::nullopt;
+  for (const auto& c : choices) {
+    if (c == *s) return s;
+  }
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("\"" + c + "\"");
+  error(key, "\"" + *s + "\" is not one of " + list);
+  return std::nullopt;
+}
+
+std::optional<double> TableReader::number(std::string_view key, Need need, Range range) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  double v = 0.0;
+  if (const auto* f = n->as_floating_point()) {
+    v = f->get();
+  } else if (const auto* i = n->as_integer()) {
+    v = static_cast<double>(i->get());
+  } else {
+    error(key, "expected a number, got " + type_name(*n));
+    return std::nullopt;
+  }
+  if (!std::isfinite(v)) {
+    error(key, "expected a finite number");
+    return std::nullopt;
+  }
+  if (!check_range(key, v, range, "")) return std::nullopt;
+  return v;
+}
+
+std::optional<std::int64_t> TableReader::integer(std::string_view key, Need need, std::int64_t min,
+                                                 std::int64_t max) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  const auto* i = n->as_integer();
+  if (!i) {
+    error(key, "expected an integer, got " + type_name(*n));
+    return std::nullopt;
+  }
+  const std::int64_t v = i->get();
+  if (v < min || v > max) {
+    error(key, "value " + std::to_string(v) + " out of range; expected " +
+                   (max == std::numeric_limits<std::int64_t>::max()
+                        ? ">= " + std::to_string(min)
+                        : "between " + std::to_string(min) + " and " + std::to_string(max)));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<bool> TableReader::boolean(std::string_view key, Need need) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  if (const auto* b = n->as_boolean()) return b->get();
+  error(key, "expected true or false, got " + type_name(*n));
+  return std::nullopt;
+}
+
+std::optional<double> TableReader::quantity(std::string_view key, Dimension dim, Need need,
+                                            Range range) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  if (n->is_number()) {
+    if (dim == Dimension::kRatio) return number(key, need, range);
+    error(key, "bare number has no unit; expected a " + std::string(dimension_name(dim)) +
+                   " as a string like \"1.5 " + dimension_units(dim).substr(0, dimension_units(dim).find(',')) +
+                   "\" (units: " + dimension_units(dim) + ")");
+    return std::nullopt;
+  }
+  const auto* s = n->as_string();
+  if (!s) {
+    error(key, "expected a " + std::string(dimension_name(dim)) + " with a unit, got " +
+                   type_name(*n));
+    return std::nullopt;
+  }
+  const QuantityResult q = parse_quantity(s->get(), dim);
+  if (!q.value) {
+    error(key, q.error);
+    return std::nullopt;
+  }
+  const char* hint = dim == Dimension::kRatio ? "" : " (SI)";
+  if (!check_range(key, *q.value, range, hint)) return std::nullopt;
+  return q.value;
+}
+
+std::optional<double> TableReader::current(std::string_view key, double c_rate_to_a, Need need,
+                                           Range range) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  const auto* s = n->as_string();
+  if (!s) {
+    error(key, "expected a current with a unit (A, mA, or C for multiples of the capacity), got " +
+                   type_name(*n));
+    return std::nullopt;
+  }
+  QuantityResult q = parse_quantity(s->get(), Dimension::kCurrent, true);
+  if (!q.value) {
+    error(key, q.error);
+    return std::nullopt;
+  }
+  double v = q.is_c_rate ? *q.value * c_rate_to_a : *q.value;
+  if (!check_range(key, v, range, " A")) return std::nullopt;
+  return v;
+}
+
+std::optional<std::int64_t> TableReader::duration_ns(std::string_view key, Need need,
+                                                     std::int64_t min_ns, std::int64_t max_ns) {
+  const auto s = quantity(key, Dimension::kTime, need);
+  if (!s) return std::nullopt;
+  const double ns = std::round(*s * 1e9);
+  if (ns < static_cast<double>(min_ns) || ns > static_cast<double>(max_ns)) {
+    auto fmt = [](std::int64_t v) { return format_number(static_cast<double>(v) * 1e-9) + " s"; };
+    error(key, "time out of range; expected between " + fmt(min_ns) + " and " + fmt(max_ns));
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(ns);
+}
+
+std::optional<TableReader> TableReader::table(std::string_view key, Need need) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  if (const auto* t = n->as_table()) return TableReader(*t, key_path(key), *file_, *diags_);
+  error(key, "expected a table, got " + type_name(*n));
+  return std::nullopt;
+}
+
+std::vector<TableReader> TableReader::tables(std::string_view key, Need need) {
+  std::vector<TableReader> out;
+  const toml::node* n = fetch(key, need);
+  if (!n) return out;
+  const auto* arr = n->as_array();
+  if (!arr) {
+    error(key, "expected an array of tables ([[" + key_path(key) + "]]), got " + type_name(*n));
+    return out;
+  }
+  std::size_t index = 0;
+  for (const auto& item : *arr) {
+    if (const auto* t = item.as_table()) {
+      out.emplace_back(*t, key_path(key) + "[" + std::to_string(index) + "]", *file_, *diags_);
+    } else {
+      error_at(item, key_path(key) + ": expected a table, got " + type_name(item));
+    }
+    ++index;
+  }
+  return out;
+}
+
+std::optional<std::vector<double>> TableReader::numbers(std::string_view key, Need need) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  const auto* arr = n->as_array();
+  if (!arr) {
+    error(key, "expected an array of numbers, got " + type_name(*n));
+    return std::nullopt;
+  }
+  std::vector<double> out;
+  bool ok = true;
+  for (const auto& item : *arr) {
+    if (const auto* f = item.as_floating_point()) {
+      out.push_back(f->get());
+    } else if (const auto* i = item.as_integer()) {
+      out.push_back(static_cast<double>(i->get()));
+    } else {
+      error_at(item, key_path(key) + ": expected a number, got " + type_name(item));
+      ok = false;
+      continue;
+    }
+    if (!std::isfinite(out.back())) {
+      error_at(item, key_path(key) + ": expected a finite number");
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<std::vector<double>>> TableReader::matrix(std::string_view key,
+                                                                    Need need) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  const auto* arr = n->as_array();
+  if (!arr) {
+    error(key, "expected an array of rows (arrays of numbers), got " + type_name(*n));
+    return std::nullopt;
+  }
+  std::vector<std::vector<double>> out;
+  bool ok = true;
+  for (const auto& row_node : *arr) {
+    const auto* row = row_node.as_array();
+    if (!row) {
+      error_at(row_node, key_path(key) + ": expected a row (array of numbers), got " +
+                             type_name(row_node));
+      ok = false;
+      continue;
+    }
+    std::vector<double> values;
+    for (const auto& item : *row) {
+      if (const auto* f = item.as_floating_point()) {
+        values.push_back(f->get());
+      } else if (const auto* i = item.as_integer()) {
+        values.push_back(static_cast<double>(i->get()));
+      } else {
+        error_at(item, key_path(key) + ": expected a number, got " + type_name(item));
+        ok = false;
+      }
+    }
+    out.push_back(std::move(values));
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<std::string>> TableReader::strings(std::string_view key, Need need) {
+  const toml::node* n = fetch(key, need);
+  if (!n) return std::nullopt;
+  std::vector<std::string> out;
+  if (const auto* s = n->as_string()) {
+    out.push_back(s->get());
+    return out;
+  }
+  const auto* arr = n->as_array();
+  if (!arr) {
+    error(key, "expected a string or an array of strings, got " + type_name(*n));
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const auto& item : *arr) {
+    if (const auto* s = item.as_string()) {
+      out.push_back(s->get());
+    } else {
+      error_at(item, key_path(key) + ": expected a string, got " + type_name(item));
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+void TableReader::finish() {
+  for (const auto& [k, v] : *table_) {
+    if (used_.find(k.str()) != used_.end()) continue;
+    std::string known;
+    for (const auto& u : used_) known += (known.empty() ? "" : ", ") + u;
+    diags_->error(location_of(*file_, k.source()),
+                  "unknown key '" + key_path(k.str()) + "'" +
+                      (known.empty() ? std::string() : "; expected one of: " + known));
+  }
+}
+
+std::vector<std::filesystem::path> data_dirs() {
+  std::vector<std::filesystem::path> dirs;
+  if (const char* env = std::getenv("PACKSIM_DATA_DIR"); env && *env) dirs.emplace_back(env);
+#ifdef PACKSIM_DATA_DIR
+  dirs.emplace_back(PACKSIM_DATA_DIR);
+#endif
+  return dirs;
+}
+
+std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
+                                   const std::string& written) {
+  const std::filesystem::path p(written);
+  if (p.is_absolute()) return p;
+  const auto local = referencing_dir / p;
+  if (std::filesystem::exists(local)) return local.lexically_normal();
+  for (const auto& dir : data_dirs()) {
+    const auto candidate = dir / p;
+    if (std::filesystem::exists(candidate)) return candidate.lexically_normal();
+  }
+  return local.lexically_normal();
+}
+
+}  // namespace packsim::config

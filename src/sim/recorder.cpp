@@ -1,0 +1,108 @@
+#include "packsim/sim/recorder.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace packsim::sim {
+
+int time_decimals_for(std::int64_t tick_ns) {
+  int decimals = 9;
+  while (decimals > 3 && tick_ns % 10 == 0) {
+    tick_ns /= 10;
+    --decimals;
+  }
+  return decimals;
+}
+
+void append_time(std::string& out, std::int64_t time_ns, int decimals) {
+  const bool negative = time_ns < 0;
+  const std::uint64_t v = negative ? static_cast<std::uint64_t>(-time_ns) : static_cast<std::uint64_t>(time_ns);
+  const std::uint64_t whole = v / 1'000'000'000u;
+  std::uint64_t frac = v % 1'000'000'000u;
+  for (int k = decimals; k < 9; ++k) frac /= 10;
+  if (negative) out += '-';
+  fmt::format_to(std::back_inserter(out), "{}", whole);
+  if (decimals > 0) fmt::format_to(std::back_inserter(out), ".{:0{}}", frac, decimals);
+}
+
+CsvRecorder::~CsvRecorder() { close(); }
+
+bool CsvRecorder::open(const std::filesystem::path& path, const model::PackModel& model,
+                       const CellColumns& columns, std::int64_t tick_ns, std::string& error) {
+  file_ = std::fopen(path.c_str(), "wb");
+  if (!file_) {
+    error = "cannot create " + path.string() + ": " + std::strerror(errno);
+    return false;
+  }
+  constexpr std::size_t kBuffer = 1 << 16;
+  buffer_ = std::make_unique<char[]>(kBuffer);
+  std::setvbuf(file_, buffer_.get(), _IOFBF, kBuffer);
+  time_decimals_ = time_decimals_for(tick_ns);
+  std::string h =
+      "time_s,current_a,pack_v,link_v,soc_mean,soc_min,soc_max,cell_v_min,cell_v_max,cell_v_mean,"
+      "temp_min_degc,temp_max_degc,temp_mean_degc,heat_w,main_pos,main_neg,precharge,segment";
+  auto add = [&](bool on, const char* prefix) {
+    if (!on) return;
+    for (int c = 0; c < model.n_cells; ++c) fmt::format_to(std::back_inserter(h), ",{}{}", prefix, c);
+  };
+  add(columns.voltage, "v_c");
+  add(columns.temperature, "t_c");
+  add(columns.soc, "soc_c");
+  add(columns.current, "i_c");
+  h += '\n';
+  if (std::fwrite(h.data(), 1, h.size(), file_) != h.size()) failed_ = true;
+  line_.reserve(256 + 16 * static_cast<std::size_t>(model.n_cells) * 4);
+  blocks_.clear();
+  if (columns.voltage) blocks_.push_back(0);
+  if (columns.temperature) blocks_.push_back(1);
+  if (columns.soc) blocks_.push_back(2);
+  if (columns.current) blocks_.push_back(3);
+  n_cells_ = static_cast<std::size_t>(model.n_cells);
+  return true;
+}
+
+void CsvRecorder::write(const Sample& s) {
+  if (!file_) return;
+  constexpr double kC = 273.15;
+  line_.clear();
+  append_time(line_, s.time_ns, time_decimals_);
+  auto out = std::back_inserter(line_);
+  fmt::format_to(out, ",{:.6f},{:.6f},{:.6f},{:.8f},{:.8f},{:.8f},{:.6f},{:.6f},{:.6f}",
+                 s.current_a, s.pack_v, s.link_v, s.soc_mean, s.soc_min, s.soc_max, s.v_min,
+                 s.v_max, s.v_mean);
+  fmt::format_to(out, ",{:.4f},{:.4f},{:.4f},{:.6f},{:d},{:d},{:d},{}", s.t_min_k - kC,
+                 s.t_max_k - kC, s.t_mean_k - kC, s.heat_w, s.contactors.main_pos ? 1 : 0,
+                 s.contactors.main_neg ? 1 : 0, s.contactors.precharge ? 1 : 0, s.segment);
+  const double* v = s.cells.data();
+  for (const int block : blocks_) {
+    for (std::size_t c = 0; c < n_cells_; ++c) {
+      switch (block) {
+        case 1: fmt::format_to(out, ",{:.4f}", v[c] - kC); break;  // degC like the aggregates
+        case 2: fmt::format_to(out, ",{:.8f}", v[c]); break;
+        default: fmt::format_to(out, ",{:.6f}", v[c]); break;
+      }
+    }
+    v += n_cells_;
+  }
+  line_ += '\n';
+  if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size()) failed_ = true;
+  ++rows_;
+  last_time_ns_ = s.time_ns;
+}
+
+bool CsvRecorder::flush() {
+  if (file_ && std::fflush(file_) != 0) failed_ = true;
+  return !failed_;
+}
+
+bool CsvRecorder::close() {
+  if (file_) {
+    if (std::fclose(file_) != 0) failed_ = true;
+    file_ = nullptr;
+  }
+  return !failed_;
+}
+
+}  // namespace packsim::sim

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Exit codes and the small commands: --help/--version 0, bad usage 2, bad input 2, info figures.
+source "$(dirname "$0")/lib.sh"
+expect_rc() { local want=$1; shift; set +e; "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?; set -e
+  [ $rc -eq "$want" ] || { cat "$TMP/err" >&2; fail "'$*' exit code $rc, expected $want"; }; }
+expect_rc 0 "$PACKSIM" --help
+expect_rc 0 "$PACKSIM" --version
+grep -q '^packsim [0-9]' "$TMP/out" || fail "--version prints 'packsim X.Y.Z'"
+expect_rc 2 "$PACKSIM" run
+expect_rc 2 "$PACKSIM" frobnicate
+expect_rc 2 "$PACKSIM" run no/such/scenario.toml --out "$TMP/x"
+grep -q 'no/such/scenario.toml: cannot open file' "$TMP/err" || fail "missing-file message"
+expect_rc 2 "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "5 A" --out "$TMP/x"
+grep -q -- "--tick: unit 'A' is a current" "$TMP/err" || fail "--tick unit message"
+expect_rc 1 "$PACKSIM" run scenarios/ev_1c_discharge.toml --duration "1 s" --out /proc/no-such-dir
+expect_rc 0 "$PACKSIM" info configs/ev_96s2p_nmc.toml --json
+python3 - "$TMP/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["cells"] == 192 and d["series"] == 96 and d["parallel"] == 2, d
+# 96 x 3.7 V nominal; 2 x 27.76 Ah; energy = V x Ah; mass = 192 x 0.72 kg + 65 kg
+assert abs(d["nominal_voltage_v"] - 355.2) < 1e-9, d
+assert abs(d["capacity_ah"] - 55.52) < 1e-9, d
+assert abs(d["energy_kwh"] - 355.2 * 55.52 / 1000) < 1e-9, d
+assert abs(d["mass_kg"] - (192 * 0.72 + 65)) < 1e-9, d
+PY
+echo ok

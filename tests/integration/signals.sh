@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SIGINT and SIGTERM stop a run cleanly: exit code 128+signal, signals.csv with only complete rows
+# (the last one being the state at the stop) and a parseable summary.json saying so.
+source "$(dirname "$0")/lib.sh"
+for sig in INT TERM; do
+  out="$TMP/$sig"
+  "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "1 ms" --record-every "10 ms" --out "$out" -q &
+  pid=$!
+  # Wait until the run is recording, then stop it.
+  for _ in $(seq 100); do [ -s "$out/signals.csv" ] && break; sleep 0.05; done
+  sleep 1
+  kill -s "$sig" $pid
+  set +e
+  wait $pid
+  rc=$?
+  set -e
+  expected=$([ $sig = INT ] && echo 130 || echo 143)
+  [ $rc -eq "$expected" ] || fail "SIG$sig: exit code $rc, expected $expected"
+  python3 - "$out" "SIG$sig" <<'PY'
+import csv, json, sys
+out, sig = sys.argv[1], sys.argv[2]
+s = json.load(open(out + "/summary.json"))
+assert s["status"] == "interrupted", s["status"]
+assert s["stop_reason"] == sig, s["stop_reason"]
+assert not s["completed"]
+raw = open(out + "/signals.csv").read()
+assert raw.endswith("\n"), "last row incomplete"
+rows = list(csv.reader(raw.splitlines()))
+header, body = rows[0], rows[1:]
+assert len(body) > 10, len(body)
+assert all(len(r) == len(header) for r in body), "a row with the wrong number of columns"
+last_t = float(body[-1][0])
+assert abs(last_t - s["simulated_s"]) < 1e-9, (last_t, s["simulated_s"])
+print(sig, "stopped at", last_t, "s with", len(body), "rows")
+PY
+done
