@@ -100,23 +100,32 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     th.module_to_module_w_per_k = t->quantity("module_to_module", Dimension::kThermalConductance, Need::kOptional, non_negative()).value_or(0.0);
     if (auto v = t->quantity("cooling", Dimension::kThermalConductance, Need::kOptional, non_negative())) th.cooling_w_per_k = v;
     th.step_s = t->quantity("step", Dimension::kTime, Need::kOptional, {1e-4, 60.0, false}).value_or(th.step_s);
+    const int gpm = s.groups_per_module > 0 ? s.groups_per_module : ns;
+    const int n_modules = (ns + gpm - 1) / gpm;
     for (auto& b : t->tables("barrier")) {
-      const auto cells = b.numbers("cells", Need::kRequired);
+      // Between two cells (`cells = [a, b]`) or two modules (`modules = [a, b]`).
+      const bool by_module = b.has("modules");
+      const std::string_view key = by_module ? "modules" : "cells";
+      const int limit = by_module ? n_modules : ns * np;
+      const auto pair = b.numbers(key, Need::kRequired);
       const auto g = b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired, non_negative());
+      if (by_module && b.has("cells")) b.error("cells", "give either 'cells' or 'modules', not both");
       b.finish();
-      if (!cells || !g) continue;
-      if (cells->size() != 2) {
-        b.error("cells", "expected two cell indices, got " + std::to_string(cells->size()));
+      if (!pair || !g) continue;
+      if (pair->size() != 2) {
+        b.error(key, "expected two indices, got " + std::to_string(pair->size()));
         continue;
       }
       bool ok = true;
-      for (double c : *cells) {
-        if (c < 0 || c >= ns * np || c != static_cast<int>(c)) {
-          b.error("cells", "cell index " + std::to_string(c) + " out of range 0.." + std::to_string(ns * np - 1));
+      for (double c : *pair) {
+        if (c < 0 || c >= limit || c != static_cast<int>(c)) {
+          b.error(key, "index " + format_number(c) + " out of range 0.." + std::to_string(limit - 1));
           ok = false;
         }
       }
-      if (ok) th.barriers.push_back({static_cast<int>((*cells)[0]), static_cast<int>((*cells)[1]), *g});
+      if (ok) {
+        th.barriers.push_back({static_cast<int>((*pair)[0]), static_cast<int>((*pair)[1]), *g, by_module});
+      }
     }
     t->finish();
   }

@@ -260,9 +260,12 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       seg.kind = sim::SegmentKind::kProfile;
       const auto csv = t.string("file", Need::kRequired);
       const auto tcol = t.string("time_column").value_or("time_s");
-      const auto quantity = t.choice("quantity", {"current", "power"}).value_or("current");
-      const auto vcol = t.string("value_column").value_or(quantity == "power" ? "power_w" : "current_a");
-      const double scale = t.number("scale").value_or(1.0);
+      // c_rate: values in multiples of the pack's capacity, so one profile serves any pack size.
+      const auto quantity = t.choice("quantity", {"current", "power", "c_rate"}).value_or("current");
+      const auto vcol = t.string("value_column")
+                            .value_or(quantity == "power" ? "power_w"
+                                      : quantity == "c_rate" ? "c_rate" : "current_a");
+      const double scale = t.number("scale").value_or(1.0) * (quantity == "c_rate" ? capacity_ah : 1.0);
       const auto interp = t.choice("interpolate", {"step", "linear"}).value_or("step");
       const int repeat = static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
       if (csv) {

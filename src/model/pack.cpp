@@ -52,6 +52,16 @@ void build_thermal(const PackSpec& spec, const CellType& cell, PackModel& m) {
   }
   // Barriers replace the conductance of a pair (or add one where there was none).
   for (const auto& b : spec.thermal.barriers) {
+    if (b.modules) {
+      for (auto& e : net.edges) {
+        const int ma = m.module_of_cell[static_cast<std::size_t>(e.a)];
+        const int mb = m.module_of_cell[static_cast<std::size_t>(e.b)];
+        if ((ma == b.cell_a && mb == b.cell_b) || (ma == b.cell_b && mb == b.cell_a)) {
+          e.g_w_per_k = b.g_w_per_k;
+        }
+      }
+      continue;
+    }
     bool found = false;
     for (auto& e : net.edges) {
       if ((e.a == b.cell_a && e.b == b.cell_b) || (e.a == b.cell_b && e.b == b.cell_a)) {
@@ -310,7 +320,8 @@ void step(const PackModel& m, PackData& d) {
     for (int j = 0; j < m.rc_pairs; ++j) d.v_rc[static_cast<std::size_t>(j) * n + c] = st.v_rc[static_cast<std::size_t>(j)];
     const double u = d.u[c];
     const double q_leak = d.leak_s[c] * u * u;
-    const double q = r.heat.total() + q_leak;
+    const double q_bleed = d.bleed_s[c] * u * u;
+    const double q = r.heat.total() + q_leak + d.bleed_heat_to_cell * q_bleed;
     d.v[c] = r.v;
     d.heat_w[c] = q;
     d.heat_acc_j[c] += q * dt;
@@ -321,7 +332,7 @@ void step(const PackModel& m, PackData& d) {
     heat_parts.hysteresis += r.heat.hysteresis;
     heat_parts.side += r.heat.side;
     leak_w += q_leak;
-    bleed_w += d.bleed_s[c] * u * u;
+    bleed_w += q_bleed;
     rc_stored += r.rc_energy_change;
     v_min = std::min(v_min, r.v);
     v_max = std::max(v_max, r.v);

@@ -36,10 +36,13 @@ struct CellOverride {
   std::optional<double> temp_k;
 };
 
+// Replaces the conductance between two cells (adding a link if they were not neighbours), or, with
+// `modules` set, of every link between two modules (a fire barrier between modules).
 struct ThermalBarrier {
-  int cell_a = 0;  // a neighbour pair whose conductance is replaced
+  int cell_a = 0;
   int cell_b = 0;
   double g_w_per_k = 0.0;
+  bool modules = false;  // cell_a/cell_b are module indices
 };
 
 struct ThermalSpec {
@@ -162,7 +165,8 @@ struct PackData {
 
   // per-cell inputs [n_cells] (faults, balancing)
   std::vector<double> leak_s;   // internal short conductance (heat into the cell)
-  std::vector<double> bleed_s;  // balancing bleed conductance across the cell (heat off-cell)
+  std::vector<double> bleed_s;  // balancing bleed conductance across the cell
+  double bleed_heat_to_cell = 0.0;  // share of the bleed heat released in the cell (rest: the board)
 
   // per-cell outputs [n_cells]
   std::vector<double> v;       // terminal voltage

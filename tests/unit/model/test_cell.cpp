@@ -141,3 +141,9 @@ TEST_CASE("Bilinear interpolation is exact for bilinear functions", "[table]") {
     }
   CHECK(tab.locate(0.5, 300.0).clamped);
 }
+
+TEST_CASE("exp_neg agrees with exp to rounding", "[cell]") {
+  for (double x = 0.0; x < 3.0; x = x * 1.7 + 1e-9) {
+    REQUIRE(exp_neg(x) == Approx(std::exp(-x)).epsilon(3e-16));
+  }
+}

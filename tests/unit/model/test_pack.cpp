@@ -207,4 +207,12 @@ TEST_CASE("Thermal layout: module grids, module links and barriers", "[pack][the
     }
   }
   CHECK(module_links == 3);
+
+  // A barrier between the two modules replaces all three links.
+  spec.thermal.barriers = {{0, 1, 0.002, true}};
+  const PackModel shielded = build_pack_model(spec, make_cell({}), 1'000'000, {0.5, 298.15, 1});
+  int shields = 0;
+  for (const auto& e : shielded.thermal.edges) shields += e.g_w_per_k == 0.002 ? 1 : 0;
+  CHECK(shields == 3);
+  CHECK(shielded.thermal.edges.size() == 2 * 7 + 3);
 }

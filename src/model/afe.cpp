@@ -1,0 +1,142 @@
+#include "packsim/model/afe.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "packsim/model/rng.hpp"
+
+namespace packsim::model {
+namespace {
+
+// Per-channel and per-sensor constants use counter 0 of their stream; per-tick noise uses the tick
+// number + 1, so the two never share a draw.
+constexpr std::uint32_t kTempEntityBase = 1u << 20;
+
+double quantise(double v, double lsb, double lo, double hi) {
+  const double q = lsb > 0.0 ? std::round(v / lsb) * lsb : v;
+  return std::clamp(q, lo, hi);
+}
+
+}  // namespace
+
+AfeModel build_afe_model(const AfeSpec& spec, const PackModel& pack) {
+  AfeModel a;
+  a.spec = spec;
+  a.seed = pack.seed;
+  a.n_channels = pack.ns;
+  a.cells_per_module = spec.cells_per_module > 0 ? spec.cells_per_module : pack.groups_per_module;
+  a.n_modules = (pack.ns + a.cells_per_module - 1) / a.cells_per_module;
+  const auto n = static_cast<std::size_t>(a.n_channels);
+  a.gain.resize(n);
+  a.offset.resize(n);
+  for (std::size_t ch = 0; ch < n; ++ch) {
+    const auto e = static_cast<std::uint32_t>(ch);
+    a.gain[ch] = 1.0 + spec.v_gain_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, e, 0);
+    a.offset[ch] = spec.v_offset_sigma *
+                   standard_normal(pack.seed, RngStream::kSensorNoise, e | (1u << 30), 0);
+  }
+  if (!spec.ntc.empty()) {
+    a.sensors = spec.ntc;
+  } else if (spec.sensors_per_module > 0) {
+    // Evenly spread over the module's cells, in the middle of each share.
+    const int np = pack.np;
+    for (int m = 0; m < a.n_modules; ++m) {
+      const int first_group = m * a.cells_per_module;
+      const int groups = std::min(a.cells_per_module, pack.ns - first_group);
+      const int cells = groups * np;
+      for (int k = 0; k < spec.sensors_per_module; ++k) {
+        const int local = static_cast<int>((k + 0.5) * cells / spec.sensors_per_module);
+        a.sensors.push_back({{first_group * np + std::min(local, cells - 1)}, {1.0}});
+      }
+    }
+  }
+  a.n_sensors = static_cast<int>(a.sensors.size());
+  for (std::size_t s = 0; s < a.sensors.size(); ++s) {
+    const int cell = a.sensors[s].cells.front();
+    a.sensor_module.push_back((cell / pack.np) / a.cells_per_module);
+    a.t_offset.push_back(spec.t_offset_sigma *
+                         standard_normal(pack.seed, RngStream::kSensorNoise,
+                                         kTempEntityBase + static_cast<std::uint32_t>(s), 0));
+  }
+  a.ntc_alpha = 1.0 - std::exp(-pack.dt_s / spec.ntc_tau_s);
+  return a;
+}
+
+AfeData make_afe_data(const AfeModel& a, const PackModel& pack, const PackData& data) {
+  AfeData d;
+  const auto n = static_cast<std::size_t>(a.n_channels);
+  const auto ns = static_cast<std::size_t>(a.n_sensors);
+  d.v_meas.assign(n, 0.0);
+  d.t_meas_k.assign(ns, 0.0);
+  d.die_temp_k.assign(static_cast<std::size_t>(a.n_modules), 0.0);
+  d.ov_flag.assign(n, 0);
+  d.uv_flag.assign(n, 0);
+  d.open_wire.assign(n, 0);
+  d.v_fault_offset.assign(n, 0.0);
+  d.t_fault_offset_k.assign(ns, 0.0);
+  d.ntc_k.assign(ns, 0.0);
+  d.balance.assign(n, 0);
+  // Sensors start in equilibrium with their cells.
+  for (std::size_t s = 0; s < ns; ++s) {
+    double t = 0.0;
+    for (std::size_t k = 0; k < a.sensors[s].cells.size(); ++k) {
+      t += a.sensors[s].weights[k] * data.temp_k[static_cast<std::size_t>(a.sensors[s].cells[k])];
+    }
+    d.ntc_k[s] = t;
+  }
+  (void)pack;
+  return d;
+}
+
+void apply_balancing(const AfeModel& a, const PackModel& pack, const AfeData& afe, PackData& data) {
+  const double g = a.spec.balance_ohm > 0.0 ? 1.0 / a.spec.balance_ohm : 0.0;
+  const auto np = static_cast<std::size_t>(pack.np);
+  data.bleed_heat_to_cell = a.spec.balance_heat_to_cell;
+  for (std::size_t ch = 0; ch < static_cast<std::size_t>(a.n_channels); ++ch) {
+    // The bleed resistor sits across the channel's sense wires, at the group's first cell.
+    data.bleed_s[ch * np] = afe.balance[ch] ? g : 0.0;
+  }
+}
+
+void afe_measure(const AfeModel& a, const PackModel& pack, const PackData& data, AfeData& out) {
+  const AfeSpec& s = a.spec;
+  const std::uint64_t counter = data.tick + 1;
+  for (std::size_t ch = 0; ch < static_cast<std::size_t>(a.n_channels); ++ch) {
+    const double v_true = data.v_group[ch];
+    double v = v_true * a.gain[ch] + a.offset[ch] + out.v_fault_offset[ch];
+    if (s.v_noise_sigma > 0.0) {
+      v += s.v_noise_sigma *
+           standard_normal(a.seed, RngStream::kSensorNoise, static_cast<std::uint32_t>(ch), counter);
+    }
+    if (out.open_wire[ch]) v = 0.0;  // the channel's input floats to the neighbour's potential
+    out.v_meas[ch] = quantise(v, s.v_lsb, s.v_min, s.v_max);
+    out.ov_flag[ch] = v_true > s.ov_threshold ? 1 : 0;
+    out.uv_flag[ch] = v_true < s.uv_threshold ? 1 : 0;
+  }
+  for (std::size_t k = 0; k < static_cast<std::size_t>(a.n_sensors); ++k) {
+    const NtcPlacement& p = a.sensors[k];
+    double t_cells = 0.0;
+    for (std::size_t j = 0; j < p.cells.size(); ++j) {
+      t_cells += p.weights[j] * data.temp_k[static_cast<std::size_t>(p.cells[j])];
+    }
+    out.ntc_k[k] += a.ntc_alpha * (t_cells - out.ntc_k[k]);
+    double t = out.ntc_k[k] + a.t_offset[k] + out.t_fault_offset_k[k];
+    if (s.t_noise_sigma > 0.0) {
+      t += s.t_noise_sigma * standard_normal(a.seed, RngStream::kSensorNoise,
+                                             kTempEntityBase + static_cast<std::uint32_t>(k), counter);
+    }
+    out.t_meas_k[k] = s.t_lsb > 0.0 ? std::round(t / s.t_lsb) * s.t_lsb : t;
+  }
+  const auto np = static_cast<std::size_t>(pack.np);
+  for (std::size_t m = 0; m < static_cast<std::size_t>(a.n_modules); ++m) {
+    const std::size_t first = m * static_cast<std::size_t>(a.cells_per_module) * np;
+    const std::size_t last =
+        std::min(static_cast<std::size_t>(pack.n_cells), first + static_cast<std::size_t>(a.cells_per_module) * np);
+    double sum = 0.0;
+    for (std::size_t c = first; c < last; ++c) sum += data.temp_k[c];
+    out.die_temp_k[m] = sum / static_cast<double>(last - first) + s.die_temp_rise_k;
+  }
+  ++out.samples;
+}
+
+}  // namespace packsim::model

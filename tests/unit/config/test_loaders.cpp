@@ -1,0 +1,183 @@
+// Loaders against small files written by the tests, and the shipped examples.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "packsim/config/loaders.hpp"
+
+using namespace packsim;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("packsim-test-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return path / name;
+  }
+};
+
+const char* kCell = R"(
+[cell]
+name = "test cell"
+capacity = "2 Ah"
+v_min = "2.5 V"
+v_max = "4.2 V"
+[thermal]
+mass = "50 g"
+specific_heat = "1000 J/kg/K"
+surface_area = "0.004 m2"
+h_conv = "10 W/m2/K"
+[ocv]
+soc = [0.0, 0.5, 1.0]
+temp_degc = [25.0]
+ocv_v = [[3.0, 3.6, 4.2]]
+entropic_v_per_k = [1e-4, 0.0, -2e-4]
+[dynamic]
+soc = [0.0, 1.0]
+temp_degc = [0.0, 50.0]
+r0_discharge_ohm = [[0.04, 0.03], [0.02, 0.01]]
+[[dynamic.rc]]
+r_ohm = [[0.01, 0.01], [0.01, 0.01]]
+tau_s = [[10, 10], [20, 20]]
+[hysteresis]
+gamma = 40
+m = "10 mV"
+)";
+}  // namespace
+
+TEST_CASE("Cell model file: tables, defaults and the entropic extension", "[config]") {
+  TempDir dir;
+  Diagnostics diags;
+  const auto cell = config::load_cell_type(dir.write("cell.toml", kCell), diags);
+  INFO(diags.format());
+  REQUIRE(cell);
+  CHECK(cell->capacity_as == Approx(7200));
+  CHECK(cell->rc_pairs == 1);
+  CHECK(cell->hyst_m == Approx(0.010));
+  CHECK(cell->hyst_m0 == 0.0);
+  // One OCV row plus dOCV/dT: OCV(z, T) = row(z) + (T - 25 degC) * entropic(z).
+  const auto& ocv = cell->ocv;
+  const auto g = ocv.locate(0.0, 298.15 + 10.0);
+  CHECK(ocv.value(g, model::kOcv) == Approx(3.0 + 10 * 1e-4));
+  CHECK(ocv.value(g, model::kDocvDt) == Approx(1e-4));
+  const auto g2 = ocv.locate(1.0, 298.15 - 20.0);
+  CHECK(ocv.value(g2, model::kOcv) == Approx(4.2 + 20 * 2e-4));
+  // Charge R0 defaults to the discharge table; temperatures are kelvin inside.
+  const auto d = cell->dynamic.locate(0.5, 273.15 + 25.0);
+  CHECK(cell->dynamic.value(d, model::kR0Discharge) == Approx(0.025));
+  CHECK(cell->dynamic.value(d, model::kR0Charge) == Approx(0.025));
+  CHECK(cell->dynamic.value(d, model::kRcBase + 1) == Approx(15.0));  // tau
+}
+
+TEST_CASE("Pack file: spread, overrides by index or by group/position, defaults", "[config]") {
+  TempDir dir;
+  dir.write("cell.toml", kCell);
+  const auto pack_path = dir.write("pack.toml", R"(
+[pack]
+name = "p"
+cell = "cell.toml"
+series = 4
+parallel = 3
+[spread]
+capacity = "2 %"
+[[override]]
+cell = 5
+soc = "10 %"
+[[override]]
+group = 2
+position = 1
+r0 = "150 %"
+[thermal]
+cell_to_cell = "0.3 W/K"
+[[thermal.barrier]]
+cells = [0, 1]
+conductance = "0.01 W/K"
+)");
+  Diagnostics diags;
+  const auto pack = config::load_pack(pack_path, diags);
+  INFO(diags.format());
+  REQUIRE(pack);
+  const model::PackSpec& s = pack->spec;
+  CHECK(s.series == 4);
+  CHECK(s.parallel == 3);
+  CHECK(s.spread.capacity_rel_sigma == Approx(0.02));
+  REQUIRE(s.overrides.size() == 2);
+  CHECK(s.overrides[0].cell == 5);
+  CHECK(*s.overrides[0].soc == Approx(0.1));
+  CHECK(s.overrides[1].cell == 2 * 3 + 1);
+  CHECK(*s.overrides[1].r0_scale == Approx(1.5));
+  CHECK(s.link.contactor_ohm == Approx(1e-4));  // default
+  REQUIRE(s.thermal.barriers.size() == 1);
+  CHECK(s.thermal.barriers[0].g_w_per_k == Approx(0.01));
+  CHECK(pack->cell.name == "test cell");
+}
+
+TEST_CASE("Scenario file: C-rates, per-cell CV voltage, events in time order", "[config]") {
+  TempDir dir;
+  dir.write("cell.toml", kCell);
+  dir.write("pack.toml", "[pack]\nname = \"p\"\ncell = \"cell.toml\"\nseries = 10\nparallel = 2\n");
+  dir.write("p.csv", "t,amps\n0,1\n1,2\n2,-1\n");
+  const auto sc_path = dir.write("s.toml", R"(
+[scenario]
+name = "s"
+pack = "pack.toml"
+duration = "1 h"
+tick = "2 ms"
+seed = 9
+[[load]]
+kind = "current"
+current = "0.5 C"
+until = ["cell_v_min < 3 V", "soc < 20 %"]
+[[load]]
+kind = "cccv"
+current = "1 C"
+cell_voltage = "4.1 V"
+[[load]]
+kind = "profile"
+file = "p.csv"
+time_column = "t"
+value_column = "amps"
+scale = 2.0
+repeat = 3
+[[event]]
+at = "30 min"
+ambient = "40 degC"
+[[event]]
+at = "10 min"
+contactors = "open"
+[record]
+every = "100 ms"
+cells = ["v", "t"]
+)");
+  Diagnostics diags;
+  const auto sc = config::load_scenario(sc_path, diags);
+  INFO(diags.format());
+  REQUIRE(sc);
+  CHECK(sc->tick_ns == 2'000'000);
+  CHECK(sc->duration_ns == 3'600'000'000'000);
+  CHECK(sc->seed == 9);
+  REQUIRE(sc->load.size() == 3);
+  CHECK(sc->load[0].value == Approx(0.5 * 2 * 2));  // 0.5 C of a 2p pack of 2 Ah cells
+  REQUIRE(sc->load[0].until.size() == 2);
+  CHECK(sc->load[0].until[1].threshold == Approx(0.2));
+  CHECK(sc->load[1].cv_voltage_v == Approx(41.0));
+  REQUIRE(sc->load[2].profile);
+  CHECK(sc->load[2].profile->value == std::vector<double>{2, 4, -2});
+  CHECK(sc->load[2].profile->t_ns == std::vector<std::int64_t>{0, 1'000'000'000, 2'000'000'000});
+  CHECK(sc->load[2].profile->repeat == 3);
+  REQUIRE(sc->events.size() == 2);
+  CHECK(sc->events[0].at_ns == 600'000'000'000);  // sorted
+  CHECK(sc->events[0].contactors->main_pos == false);
+  CHECK(*sc->events[1].ambient_k == Approx(313.15));
+  CHECK(sc->record.every_ns == 100'000'000);
+  CHECK(sc->record.cells.voltage);
+  CHECK_FALSE(sc->record.cells.soc);
+}
