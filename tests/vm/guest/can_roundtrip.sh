@@ -19,7 +19,7 @@ trap 'kill $dump 2>/dev/null || true' EXIT
 i=0
 until grep -q ' 7FF#$' "$log"; do
     i=$((i + 1))
-    [ "$i" -le 100 ] || { echo "candump never saw the sync frame"; exit 1; }
+    [ "$i" -le 300 ] || { echo "candump never saw the sync frame"; exit 1; }
     cansend "$CAN_IFACE" 7FF#
     sleep 0.1
 done
@@ -39,7 +39,7 @@ cansend "$CAN_IFACE" 7FE#0E0F
 i=0
 until grep -q ' 7FE#0E0F$' "$log"; do
     i=$((i + 1))
-    [ "$i" -le 100 ] || { echo "end frame never arrived"; exit 1; }
+    [ "$i" -le 300 ] || { echo "end frame never arrived"; exit 1; }
     sleep 0.1
 done
 echo "captured $(wc -l <"$log") frames"

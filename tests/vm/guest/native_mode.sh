@@ -23,7 +23,10 @@ rc=$?
 # auto picks native here; no leftover interfaces (only lo and vcan0 remain).
 printf 'echo "auto: $VCANVM_MODE"; [ "$VCANVM_MODE" = native ]\n' >/tmp/auto.sh
 bash vcan-vm/run -- /tmp/auto.sh || fail "auto mode did not run natively"
-left=$(ls /sys/class/net | grep -v -x -e lo -e vcan0 || true)
+left=""
+for n in /sys/class/net/*; do
+    case ${n##*/} in lo | vcan0) ;; *) left="$left ${n##*/}" ;; esac
+done
 [ -z "$left" ] || fail "interfaces left behind: $left"
 cp /tmp/o1/frame.txt "$OUT_DIR/"
 echo "native mode: all checks passed"
