@@ -58,7 +58,12 @@ class SocketCanBus final : public CanBus {
     setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
     setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     if (opt_.receive_buffer_bytes > 0) {
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opt_.receive_buffer_bytes, sizeof opt_.receive_buffer_bytes);
+      // FORCE passes net.core.rmem_max (needs CAP_NET_ADMIN); otherwise take what we may.
+      if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &opt_.receive_buffer_bytes,
+                     sizeof opt_.receive_buffer_bytes) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opt_.receive_buffer_bytes,
+                   sizeof opt_.receive_buffer_bytes);
+      }
     }
     const int flags = fcntl(fd, F_GETFL, 0);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {

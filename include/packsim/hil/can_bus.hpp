@@ -62,7 +62,9 @@ struct SocketCanOptions {
   std::string interface;
   bool enable_fd = true;                     // use CAN FD frames if the interface's MTU allows
   std::int64_t reopen_interval_ns = 1'000'000'000;
-  int receive_buffer_bytes = 0;              // SO_RCVBUF; 0 keeps the kernel default
+  // The kernel default (~212 KB) holds only ~280 frames: a BMS burst between two ticks can overflow
+  // it. 0 keeps the default.
+  int receive_buffer_bytes = 1 << 20;
 };
 
 struct OpenResult {
