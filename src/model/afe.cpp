@@ -139,4 +139,26 @@ void afe_measure(const AfeModel& a, const PackModel& pack, const PackData& data,
   ++out.samples;
 }
 
+void shunt_measure(const ShuntSpec& spec, const PackModel& pack, const PackData& d, ShuntData& out) {
+  constexpr std::uint32_t kShuntEntity = 1u << 29;
+  const std::uint64_t counter = d.tick + 1;
+  double i = d.pack_current_a * (1.0 + spec.i_gain_error) + spec.i_offset_a;
+  if (spec.i_noise_sigma > 0.0) {
+    i += spec.i_noise_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity, counter);
+  }
+  double v1 = d.pack_voltage_v, v2 = d.link_voltage_v;
+  if (spec.v_noise_sigma > 0.0) {
+    v1 += spec.v_noise_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity + 1, counter);
+    v2 += spec.v_noise_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity + 2, counter);
+  }
+  auto q = [](double v, double lsb) { return lsb > 0.0 ? std::round(v / lsb) * lsb : v; };
+  out.current_a = q(i, spec.i_lsb);
+  out.pack_v = q(v1, spec.v_lsb);
+  out.link_v = q(v2, spec.v_lsb);
+  out.temp_k = d.input.ambient_k;
+  out.power_w = out.pack_v * out.current_a;
+  out.charge_as += out.current_a * pack.dt_s;
+  out.energy_wh += out.power_w * pack.dt_s / 3600.0;
+}
+
 }  // namespace packsim::model

@@ -5,7 +5,9 @@
 //   configs/*.toml    pack: topology, spread, network, thermal      -> model::PackSpec + its cell
 //   scenarios/*.toml  what to run: pack, tick, duration, load, ...  -> sim::Scenario
 
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,5 +39,33 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
                                              const std::string& time_column,
                                              const std::string& value_column, double scale,
                                              Diagnostics& diags);
+
+}  // namespace packsim::config
+
+// ---------------------------------------------------------------------------------------------------
+// Protocol profiles (profiles/<name>/profile.toml + its DBC). Resolving a profile needs the pack's
+// layout (how many channels, sensors, modules) and the tick (periods and phases are checked to be
+// multiples of it).
+namespace packsim::can {
+struct Profile;
+}
+namespace packsim::config {
+
+struct ProfileLayout {
+  int n_channels = 0;
+  int n_sensors = 0;
+  int n_modules = 0;
+  int cells_per_module = 0;
+  int sensors_per_module = 0;
+  std::int64_t tick_ns = 1'000'000;
+};
+
+// A profile named like "packsim" is looked up as profiles/packsim/profile.toml in the data
+// directories; anything with a '/' or ending in .toml is a path.
+std::filesystem::path resolve_profile(const std::string& name_or_path,
+                                      const std::filesystem::path& referencing_dir);
+
+std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& path,
+                                                 const ProfileLayout& layout, Diagnostics& diags);
 
 }  // namespace packsim::config

@@ -63,6 +63,7 @@ class TableReader {
   SourceLocation where() const;
   SourceLocation where(std::string_view key) const;
   const std::string& file() const { return *file_; }
+  const toml::table& table_ref() const { return *table_; }
   Diagnostics& diagnostics() const { return *diags_; }
   std::string key_path(std::string_view key) const;
 

@@ -58,6 +58,32 @@ struct AfeModel {
 
 AfeModel build_afe_model(const AfeSpec& spec, const PackModel& pack);
 
+// The pack's current sensor (a shunt like Isabellenhuette's IVT-S): current with offset, gain error
+// and noise, the battery-side and DC-link voltages, its own temperature, and the charge and energy
+// it integrates from its own readings.
+struct ShuntSpec {
+  double i_lsb = 1e-3;        // A
+  double i_offset_a = 0.0;    // fixed offset
+  double i_gain_error = 0.0;  // relative, fixed
+  double i_noise_sigma = 0.0;  // A rms per sample
+  double v_lsb = 1e-3;        // V
+  double v_noise_sigma = 0.0;
+};
+
+struct ShuntData {
+  double current_a = 0.0;  // discharge positive
+  double pack_v = 0.0;
+  double link_v = 0.0;
+  double temp_k = 298.15;
+  double power_w = 0.0;
+  double charge_as = 0.0;
+  double energy_wh = 0.0;
+  std::uint8_t error_bits = 0;  // injected faults
+};
+
+void shunt_measure(const ShuntSpec& spec, const PackModel& pack, const PackData& data,
+                   ShuntData& out);
+
 struct AfeData {
   // measurements of the last tick
   std::vector<double> v_meas;    // [n_channels]

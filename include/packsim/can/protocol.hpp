@@ -1,0 +1,148 @@
+#pragma once
+// The protocol engines, both I/O-free and allocation-free once constructed:
+//  - SimProtocol, the simulator's side: every tick it encodes the frames that are due from the
+//    measurement chain (AFE, current sensor), regenerating counters and CRCs at each send; and it
+//    decodes what the BMS sends into commands (contactors, balancing), rejecting and counting frames
+//    that fail their E2E check, and falling back to safe commands when the BMS goes quiet.
+//  - BmsProtocol, the mirror used by the reference BMS: decodes the simulator's frames into what a BMS
+//    sees (cell voltages, temperatures, current, freshness) and encodes its commands.
+// Frames leave through a FrameSink so the engines do not know about sockets.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "packsim/can/e2e.hpp"
+#include "packsim/can/frame.hpp"
+#include "packsim/can/profile.hpp"
+#include "packsim/model/afe.hpp"
+#include "packsim/model/network.hpp"
+
+namespace packsim::can {
+
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // Returns false when the frame could not be queued (it is then counted as dropped).
+  virtual bool send(std::size_t bus, const CanFrame& frame) = 0;
+};
+
+struct ProtocolStats {
+  std::uint64_t tx_frames = 0;
+  std::uint64_t tx_dropped = 0;  // the transport refused the frame (queue full, bus down)
+  std::uint64_t rx_frames = 0;   // frames that matched a profile message
+  std::uint64_t rx_unknown = 0;  // ids the profile does not know (other traffic, garbage)
+  std::uint64_t rx_malformed = 0;  // wrong length or format for their message
+  std::uint64_t rx_error_frames = 0;
+  std::uint64_t e2e_bad_crc = 0;
+  std::uint64_t e2e_repeated = 0;
+  std::uint64_t e2e_lost = 0;
+  std::uint64_t e2e_missed_frames = 0;
+  std::uint64_t rx_timeouts = 0;  // command messages that went quiet
+  std::uint64_t rx_rejected() const { return rx_malformed + e2e_bad_crc + e2e_repeated; }
+};
+
+// Finds the messages a frame may belong to: (id, extended) -> index ranges, sorted once.
+class IdIndex {
+ public:
+  void add(std::uint32_t id, bool extended, std::uint32_t value);
+  void finish();
+  // Index of the first entry for this id and how many entries share it.
+  std::pair<const std::uint32_t*, std::size_t> find(std::uint32_t id, bool extended) const;
+
+ private:
+  struct Entry {
+    std::uint64_t key;
+    std::uint32_t value;
+  };
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> values_;
+};
+
+struct SimCommands {
+  bool contactors_commanded = false;  // a valid contactor command has been received
+  model::ContactorState contactors;
+  std::vector<std::uint8_t> balance;  // [n_channels]
+  std::int64_t last_command_ns = -1;
+};
+
+class SimProtocol {
+ public:
+  SimProtocol(std::shared_ptr<const Profile> profile, int n_channels, int n_sensors, int n_modules);
+
+  // Encodes and sends every frame due at time_ns. Returns the number of frames handed to the sink.
+  std::size_t transmit(std::int64_t time_ns, const model::AfeData& afe, const model::ShuntData& shunt,
+                       FrameSink& sink);
+  // Decodes one received frame.
+  void receive(std::size_t bus, const CanFrame& frame, std::int64_t time_ns);
+  // Applies command timeouts (call once per tick after receiving).
+  void supervise(std::int64_t time_ns);
+
+  const SimCommands& commands() const { return commands_; }
+  const ProtocolStats& stats() const { return stats_; }
+  const Profile& profile() const { return *profile_; }
+  // Frames due per second, for reports.
+  double frames_per_second() const;
+
+ private:
+  double source_value(const TxSlot& slot, const TxFrame& f, const model::AfeData& afe,
+                      const model::ShuntData& shunt, std::uint64_t mux) const;
+
+  std::shared_ptr<const Profile> profile_;
+  int n_channels_, n_sensors_, n_modules_;
+  std::vector<std::unique_ptr<E2EProtector>> protectors_;  // per TxFrame counter key
+  std::vector<std::uint8_t> counters_;                     // per counter key
+  std::vector<std::unique_ptr<E2EChecker>> checkers_;      // per RX message instance
+  std::vector<std::int64_t> rx_last_ns_;                   // per RX message instance
+  std::vector<std::uint8_t> rx_timed_out_;
+  std::vector<std::size_t> rx_instance_base_;              // first instance slot per RX message
+  IdIndex rx_index_;
+  SimCommands commands_;
+  ProtocolStats stats_;
+};
+
+// What the BMS side decoded so far.
+struct BmsView {
+  std::vector<double> cell_v;         // [n_channels] V
+  std::vector<std::uint8_t> cell_valid;
+  std::vector<double> temp_k;         // [n_sensors]
+  std::vector<std::uint8_t> temp_valid;
+  double current_a = 0.0;
+  bool current_valid = false;
+  double pack_v = 0.0;
+  double link_v = 0.0;
+  bool voltages_valid = false;
+  std::vector<std::int64_t> module_voltage_rx_ns;  // [n_modules] last valid voltage frame, -1 never
+  std::vector<std::int64_t> module_temp_rx_ns;     // [n_modules]
+  std::int64_t current_rx_ns = -1;
+  std::uint64_t rejected_frames = 0;  // E2E or format failures
+};
+
+struct BmsCommands {
+  model::ContactorState contactors;
+  const std::uint8_t* balance = nullptr;  // [n_channels]
+  std::uint8_t state = 0;
+};
+
+class BmsProtocol {
+ public:
+  BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels, int n_sensors, int n_modules,
+              int cells_per_module, int sensors_per_module);
+  void receive(const CanFrame& frame, std::int64_t time_ns);
+  // Sends the BMS's command messages that are due (each RX message of the profile at its period).
+  std::size_t transmit(std::int64_t time_ns, const BmsCommands& cmd, FrameSink& sink);
+  const BmsView& view() const { return view_; }
+  const ProtocolStats& stats() const { return stats_; }
+
+ private:
+  std::shared_ptr<const Profile> profile_;
+  int n_channels_, n_sensors_, n_modules_, cells_per_module_, sensors_per_module_;
+  std::vector<std::unique_ptr<E2EChecker>> checkers_;   // per TxFrame counter key
+  std::vector<std::unique_ptr<E2EProtector>> protectors_;  // per RX message instance
+  std::vector<std::int64_t> next_send_ns_;               // per RX message
+  IdIndex frame_index_;
+  BmsView view_;
+  ProtocolStats stats_;
+};
+
+}  // namespace packsim::can

@@ -1,0 +1,487 @@
+#include "packsim/can/protocol.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace packsim::can {
+namespace {
+
+constexpr double kZeroCelsius = 273.15;
+
+std::uint64_t id_key(std::uint32_t id, bool extended) {
+  return (static_cast<std::uint64_t>(extended) << 32) | id;
+}
+
+// Balancing masks and contactor bits go out as raw integers.
+std::uint64_t to_raw_bits(double v) { return v <= 0.0 ? 0u : static_cast<std::uint64_t>(v); }
+
+}  // namespace
+
+void IdIndex::add(std::uint32_t id, bool extended, std::uint32_t value) {
+  entries_.push_back({id_key(id, extended), value});
+}
+
+void IdIndex::finish() {
+  std::stable_sort(entries_.begin(), entries_.end(),
+                   [](const Entry& a, const Entry& b) { return a.key < b.key; });
+  values_.clear();
+  for (const auto& e : entries_) values_.push_back(e.value);
+}
+
+std::pair<const std::uint32_t*, std::size_t> IdIndex::find(std::uint32_t id, bool extended) const {
+  const std::uint64_t key = id_key(id, extended);
+  const auto lo = std::lower_bound(entries_.begin(), entries_.end(), key,
+                                   [](const Entry& e, std::uint64_t k) { return e.key < k; });
+  auto hi = lo;
+  while (hi != entries_.end() && hi->key == key) ++hi;
+  const auto first = static_cast<std::size_t>(lo - entries_.begin());
+  return {values_.data() + first, static_cast<std::size_t>(hi - lo)};
+}
+
+// ------------------------------------------------------------------------------------------------
+// Simulator side
+
+SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels, int n_sensors,
+                         int n_modules)
+    : profile_(std::move(profile)),
+      n_channels_(n_channels),
+      n_sensors_(n_sensors),
+      n_modules_(n_modules) {
+  const Profile& p = *profile_;
+  int keys = 0;
+  for (const auto& f : p.frames) keys = std::max(keys, f.counter_key + 1);
+  counters_.assign(static_cast<std::size_t>(keys), 0);
+  protectors_.resize(static_cast<std::size_t>(keys));
+  for (const auto& f : p.frames) {
+    const TxMessage& m = p.tx[f.message];
+    auto& slot = protectors_[static_cast<std::size_t>(f.counter_key)];
+    if (m.e2e && !slot) {
+      slot = std::make_unique<E2EProtector>(*m.codec, m.counter_signal, m.crc_signal, m.e2e_config);
+    }
+  }
+  std::size_t instance_slots = 0;
+  for (std::size_t k = 0; k < p.rx.size(); ++k) {
+    const RxMessage& m = p.rx[k];
+    rx_instance_base_.push_back(instance_slots);
+    for (int i = 0; i < m.instances; ++i) {
+      rx_index_.add(m.id + static_cast<std::uint32_t>(i) * m.id_step, m.codec->extended(),
+                    static_cast<std::uint32_t>(instance_slots));
+      checkers_.push_back(m.e2e ? std::make_unique<E2EChecker>(*m.codec, m.counter_signal,
+                                                               m.crc_signal, m.e2e_config)
+                                : nullptr);
+      ++instance_slots;
+    }
+  }
+  rx_index_.finish();
+  rx_last_ns_.assign(instance_slots, -1);
+  rx_timed_out_.assign(instance_slots, 0);
+  commands_.balance.assign(static_cast<std::size_t>(n_channels_), 0);
+}
+
+double SimProtocol::frames_per_second() const {
+  double fps = 0.0;
+  for (const auto& f : profile_->frames) fps += 1e9 / static_cast<double>(profile_->tx[f.message].period_ns);
+  return fps;
+}
+
+double SimProtocol::source_value(const TxSlot& s, const TxFrame& f, const model::AfeData& afe,
+                                 const model::ShuntData& sh, std::uint64_t mux) const {
+  const int i = s.index;
+  const bool cell_ok = i >= 0 && i < n_channels_;
+  const bool sensor_ok = i >= 0 && i < n_sensors_;
+  const auto ci = static_cast<std::size_t>(cell_ok ? i : 0);
+  const auto si = static_cast<std::size_t>(sensor_ok ? i : 0);
+  switch (s.source) {
+    case Source::kConstant: return s.constant;
+    case Source::kCellVoltage: return cell_ok ? afe.v_meas[ci] : 0.0;
+    case Source::kCellVoltageValid: return cell_ok && !afe.open_wire[ci] ? 1.0 : 0.0;
+    case Source::kCellStatus:
+      if (!cell_ok) return 0.0;
+      if (afe.open_wire[ci]) return 3.0;
+      if (afe.ov_flag[ci]) return 1.0;
+      return afe.uv_flag[ci] ? 2.0 : 0.0;
+    case Source::kOpenWire: return cell_ok && afe.open_wire[ci] ? 1.0 : 0.0;
+    case Source::kOvFlag: return cell_ok && afe.ov_flag[ci] ? 1.0 : 0.0;
+    case Source::kUvFlag: return cell_ok && afe.uv_flag[ci] ? 1.0 : 0.0;
+    case Source::kTemperature: return sensor_ok ? afe.t_meas_k[si] - kZeroCelsius : 0.0;
+    case Source::kTemperatureValid: return sensor_ok ? 1.0 : 0.0;
+    case Source::kDieTemperature:
+      return i >= 0 && i < n_modules_ ? afe.die_temp_k[static_cast<std::size_t>(i)] - kZeroCelsius : 0.0;
+    case Source::kCurrent: return sh.current_a;
+    case Source::kPackVoltage: return sh.pack_v;
+    case Source::kLinkVoltage: return sh.link_v;
+    case Source::kShuntTemperature: return sh.temp_k - kZeroCelsius;
+    case Source::kPower: return sh.power_w;
+    case Source::kCharge: return sh.charge_as;
+    case Source::kEnergy: return sh.energy_wh;
+    case Source::kModule: return static_cast<double>(f.instance);
+    case Source::kMux: return static_cast<double>(mux);
+    case Source::kCounter: return static_cast<double>(counters_[static_cast<std::size_t>(f.counter_key)]);
+    case Source::kSensorError: return static_cast<double>(sh.error_bits);
+  }
+  return 0.0;
+}
+
+std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& afe,
+                                  const model::ShuntData& shunt, FrameSink& sink) {
+  const Profile& p = *profile_;
+  std::size_t sent = 0;
+  CanFrame frame;
+  for (const TxFrame& f : p.frames) {
+    const TxMessage& m = p.tx[f.message];
+    if (time_ns < f.phase_ns || (time_ns - f.phase_ns) % m.period_ns != 0) continue;
+    const MessageCodec& codec = *m.codec;
+    codec.prepare_frame(frame);
+    frame.id = f.id;
+    std::uint64_t mux = 0;
+    for (const TxSlot& s : f.slots) {
+      if (s.source == Source::kMux) mux = static_cast<std::uint64_t>(s.constant);
+    }
+    for (const TxSlot& s : f.slots) {
+      const double v = source_value(s, f, afe, shunt, mux) * s.scale + s.offset;
+      if (s.raw) {
+        codec.set_raw(s.signal, to_raw_bits(v), frame.data.data());
+      } else {
+        codec.encode(s.signal, v, frame);
+      }
+    }
+    auto& protector = protectors_[static_cast<std::size_t>(f.counter_key)];
+    if (protector) protector->protect(frame.data.data());
+    auto& counter = counters_[static_cast<std::size_t>(f.counter_key)];
+    counter = static_cast<std::uint8_t>((counter + 1) & 0x0F);
+    if (sink.send(m.bus_index, frame)) {
+      ++stats_.tx_frames;
+      ++sent;
+    } else {
+      ++stats_.tx_dropped;
+    }
+  }
+  return sent;
+}
+
+void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64_t time_ns) {
+  if (frame.error) {
+    ++stats_.rx_error_frames;
+    return;
+  }
+  const auto [slots, count] = rx_index_.find(frame.id, frame.extended);
+  if (count == 0) {
+    ++stats_.rx_unknown;
+    return;
+  }
+  const Profile& p = *profile_;
+  // Which RX message and instance this slot is.
+  const std::size_t slot = slots[0];
+  std::size_t msg = 0;
+  while (msg + 1 < p.rx.size() && rx_instance_base_[msg + 1] <= slot) ++msg;
+  const RxMessage& m = p.rx[msg];
+  const int instance = static_cast<int>(slot - rx_instance_base_[msg]);
+  const MessageCodec& codec = *m.codec;
+  if (frame.rtr || frame.len < codec.size() || frame.fd != codec.fd()) {
+    ++stats_.rx_malformed;
+    return;
+  }
+  if (auto& checker = checkers_[slot]) {
+    const E2ECounts before = checker->counts();
+    const E2EStatus st = checker->check(frame.data.data());
+    stats_.e2e_missed_frames += checker->counts().missed_frames - before.missed_frames;
+    if (st == E2EStatus::kBadCrc) {
+      ++stats_.e2e_bad_crc;
+      return;
+    }
+    if (st == E2EStatus::kRepeated) {
+      ++stats_.e2e_repeated;
+      return;
+    }
+    if (st == E2EStatus::kLost) ++stats_.e2e_lost;  // accepted, but counted
+  }
+  ++stats_.rx_frames;
+  rx_last_ns_[slot] = time_ns;
+  rx_timed_out_[slot] = 0;
+  std::uint64_t mux = 0;
+  if (codec.multiplexor() != MessageCodec::npos) mux = codec.get_raw(codec.multiplexor(), frame.data.data());
+  for (const RxBinding& b : m.bindings) {
+    if (!codec.is_active(b.signal, frame.data.data())) continue;
+    const double v = codec.decode(b.signal, frame.data.data());
+    const int index = b.index + static_cast<int>(mux) * b.index_per_mux + instance * b.index_per_instance;
+    switch (b.command) {
+      case Command::kContactorMainPos:
+        commands_.contactors.main_pos = v != 0.0;
+        commands_.contactors_commanded = true;
+        break;
+      case Command::kContactorMainNeg:
+        commands_.contactors.main_neg = v != 0.0;
+        commands_.contactors_commanded = true;
+        break;
+      case Command::kContactorPrecharge:
+        commands_.contactors.precharge = v != 0.0;
+        commands_.contactors_commanded = true;
+        break;
+      case Command::kContactorState: {
+        std::uint8_t state = b.state_default;
+        const auto raw = static_cast<std::int64_t>(std::llround(v));
+        for (const auto& [value, s] : b.state_map) {
+          if (value == raw) state = s;
+        }
+        commands_.contactors = {(state & 1u) != 0, (state & 2u) != 0, (state & 4u) != 0};
+        commands_.contactors_commanded = true;
+        break;
+      }
+      case Command::kBalanceMask: {
+        const std::uint64_t bits = codec.get_raw(b.signal, frame.data.data());
+        const int len = codec.layout(b.signal).length;
+        for (int k = 0; k < len; ++k) {
+          const int ch = index + k;
+          if (ch >= 0 && ch < n_channels_) {
+            commands_.balance[static_cast<std::size_t>(ch)] = ((bits >> k) & 1u) ? 1 : 0;
+          }
+        }
+        break;
+      }
+      case Command::kBalanceChannel:
+        if (index >= 0 && index < n_channels_) {
+          commands_.balance[static_cast<std::size_t>(index)] = v != 0.0 ? 1 : 0;
+        }
+        break;
+      case Command::kRecordOnly: break;
+    }
+  }
+  commands_.last_command_ns = time_ns;
+}
+
+void SimProtocol::supervise(std::int64_t time_ns) {
+  const Profile& p = *profile_;
+  for (std::size_t msg = 0; msg < p.rx.size(); ++msg) {
+    const RxMessage& m = p.rx[msg];
+    if (m.timeout_ns <= 0) continue;
+    for (int i = 0; i < m.instances; ++i) {
+      const std::size_t slot = rx_instance_base_[msg] + static_cast<std::size_t>(i);
+      // Never received counts from the start of the run.
+      const std::int64_t last = rx_last_ns_[slot] < 0 ? 0 : rx_last_ns_[slot];
+      if (rx_timed_out_[slot] || time_ns - last <= m.timeout_ns) continue;
+      rx_timed_out_[slot] = 1;
+      ++stats_.rx_timeouts;
+      bool drives_contactors = false, drives_balance = false;
+      for (const auto& b : m.bindings) {
+        drives_contactors |= b.command == Command::kContactorMainPos || b.command == Command::kContactorMainNeg ||
+                             b.command == Command::kContactorPrecharge || b.command == Command::kContactorState;
+        drives_balance |= b.command == Command::kBalanceMask || b.command == Command::kBalanceChannel;
+      }
+      // A silent BMS must not leave the pack connected or bleeding: open and stop balancing.
+      if (m.open_on_timeout && drives_contactors) commands_.contactors = {};
+      if (drives_balance) std::fill(commands_.balance.begin(), commands_.balance.end(), 0);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// BMS side
+
+BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels, int n_sensors,
+                         int n_modules, int cells_per_module, int sensors_per_module)
+    : profile_(std::move(profile)),
+      n_channels_(n_channels),
+      n_sensors_(n_sensors),
+      n_modules_(n_modules),
+      cells_per_module_(cells_per_module),
+      sensors_per_module_(sensors_per_module) {
+  const Profile& p = *profile_;
+  int keys = 0;
+  for (std::size_t k = 0; k < p.frames.size(); ++k) {
+    const TxFrame& f = p.frames[k];
+    frame_index_.add(f.id, p.tx[f.message].codec->extended(), static_cast<std::uint32_t>(k));
+    keys = std::max(keys, f.counter_key + 1);
+  }
+  frame_index_.finish();
+  checkers_.resize(static_cast<std::size_t>(keys));
+  for (const auto& f : p.frames) {
+    const TxMessage& m = p.tx[f.message];
+    auto& c = checkers_[static_cast<std::size_t>(f.counter_key)];
+    if (m.e2e && !c) c = std::make_unique<E2EChecker>(*m.codec, m.counter_signal, m.crc_signal, m.e2e_config);
+  }
+  for (const RxMessage& m : p.rx) {
+    for (int i = 0; i < m.instances; ++i) {
+      protectors_.push_back(m.e2e ? std::make_unique<E2EProtector>(*m.codec, m.counter_signal,
+                                                                   m.crc_signal, m.e2e_config)
+                                  : nullptr);
+    }
+    next_send_ns_.push_back(0);
+  }
+  const auto nc = static_cast<std::size_t>(n_channels_);
+  const auto ns = static_cast<std::size_t>(n_sensors_);
+  view_.cell_v.assign(nc, 0.0);
+  view_.cell_valid.assign(nc, 0);
+  view_.temp_k.assign(ns, 0.0);
+  view_.temp_valid.assign(ns, 0);
+  view_.module_voltage_rx_ns.assign(static_cast<std::size_t>(n_modules_), -1);
+  view_.module_temp_rx_ns.assign(static_cast<std::size_t>(n_modules_), -1);
+}
+
+void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
+  if (frame.error) {
+    ++stats_.rx_error_frames;
+    return;
+  }
+  const auto [entries, count] = frame_index_.find(frame.id, frame.extended);
+  if (count == 0) {
+    ++stats_.rx_unknown;
+    return;
+  }
+  const Profile& p = *profile_;
+  const TxFrame& first = p.frames[entries[0]];
+  const TxMessage& m = p.tx[first.message];
+  const MessageCodec& codec = *m.codec;
+  if (frame.rtr || frame.len < codec.size() || frame.fd != codec.fd()) {
+    ++stats_.rx_malformed;
+    ++view_.rejected_frames;
+    return;
+  }
+  if (auto& checker = checkers_[static_cast<std::size_t>(first.counter_key)]) {
+    const E2EStatus st = checker->check(frame.data.data());
+    if (st == E2EStatus::kBadCrc || st == E2EStatus::kRepeated) {
+      ++(st == E2EStatus::kBadCrc ? stats_.e2e_bad_crc : stats_.e2e_repeated);
+      ++view_.rejected_frames;
+      return;
+    }
+    if (st == E2EStatus::kLost) ++stats_.e2e_lost;
+  }
+  // Pick the frame template whose mux value the frame carries.
+  std::uint64_t mux = 0;
+  const bool muxed = codec.multiplexor() != MessageCodec::npos;
+  if (muxed) mux = codec.get_raw(codec.multiplexor(), frame.data.data());
+  const TxFrame* f = nullptr;
+  for (std::size_t k = 0; k < count && !f; ++k) {
+    const TxFrame& cand = p.frames[entries[k]];
+    bool match = true;
+    if (muxed) {
+      match = false;
+      for (const TxSlot& s : cand.slots) {
+        if (s.source == Source::kMux && static_cast<std::uint64_t>(s.constant) == mux) match = true;
+      }
+    }
+    if (match) f = &cand;
+  }
+  if (!f) {
+    ++stats_.rx_malformed;
+    ++view_.rejected_frames;
+    return;
+  }
+  ++stats_.rx_frames;
+  bool voltages = false, temps = false;
+  for (const TxSlot& s : f->slots) {
+    if (!codec.is_active(s.signal, frame.data.data())) continue;
+    const double phys = s.raw ? static_cast<double>(codec.get_raw(s.signal, frame.data.data()))
+                              : codec.decode(s.signal, frame.data.data());
+    const double v = s.scale != 0.0 ? (phys - s.offset) / s.scale : 0.0;
+    const int i = s.index;
+    const bool cell_ok = i >= 0 && i < n_channels_;
+    const bool sensor_ok = i >= 0 && i < n_sensors_;
+    switch (s.source) {
+      case Source::kCellVoltage:
+        if (cell_ok) {
+          view_.cell_v[static_cast<std::size_t>(i)] = v;
+          // Without a validity signal a value counts as valid; a flag or status refines it.
+          view_.cell_valid[static_cast<std::size_t>(i)] = 1;
+          voltages = true;
+        }
+        break;
+      case Source::kCellVoltageValid:
+        if (cell_ok) view_.cell_valid[static_cast<std::size_t>(i)] = v > 0.5 ? 1 : 0;
+        break;
+      case Source::kCellStatus:
+      case Source::kOpenWire:
+        if (cell_ok && std::llround(v) == (s.source == Source::kCellStatus ? 3 : 1)) {
+          view_.cell_valid[static_cast<std::size_t>(i)] = 0;
+        }
+        break;
+      case Source::kTemperature:
+        if (sensor_ok) {
+          view_.temp_k[static_cast<std::size_t>(i)] = v + kZeroCelsius;
+          view_.temp_valid[static_cast<std::size_t>(i)] = 1;
+          temps = true;
+        }
+        break;
+      case Source::kTemperatureValid:
+        if (sensor_ok) view_.temp_valid[static_cast<std::size_t>(i)] = v > 0.5 ? 1 : 0;
+        break;
+      case Source::kCurrent:
+        view_.current_a = v;
+        view_.current_valid = true;
+        view_.current_rx_ns = time_ns;
+        break;
+      case Source::kPackVoltage:
+        view_.pack_v = v;
+        view_.voltages_valid = true;
+        break;
+      case Source::kLinkVoltage:
+        view_.link_v = v;
+        break;
+      default: break;
+    }
+  }
+  if (f->instance >= 0 && f->instance < n_modules_) {
+    const auto mod = static_cast<std::size_t>(f->instance);
+    if (voltages) view_.module_voltage_rx_ns[mod] = time_ns;
+    if (temps) view_.module_temp_rx_ns[mod] = time_ns;
+  }
+  (void)cells_per_module_;
+  (void)sensors_per_module_;
+}
+
+std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, FrameSink& sink) {
+  const Profile& p = *profile_;
+  std::size_t sent = 0, protector = 0;
+  CanFrame frame;
+  for (std::size_t k = 0; k < p.rx.size(); ++k) {
+    const RxMessage& m = p.rx[k];
+    const bool due = m.period_ns > 0 && time_ns >= next_send_ns_[k];
+    if (due) next_send_ns_[k] = time_ns + m.period_ns;
+    for (int inst = 0; inst < m.instances; ++inst, ++protector) {
+      if (!due) continue;
+      const MessageCodec& codec = *m.codec;
+      codec.prepare_frame(frame);
+      frame.id = m.id + static_cast<std::uint32_t>(inst) * m.id_step;
+      for (const RxBinding& b : m.bindings) {
+        const int index = b.index + inst * b.index_per_instance;
+        switch (b.command) {
+          case Command::kContactorMainPos: codec.encode(b.signal, cmd.contactors.main_pos ? 1.0 : 0.0, frame); break;
+          case Command::kContactorMainNeg: codec.encode(b.signal, cmd.contactors.main_neg ? 1.0 : 0.0, frame); break;
+          case Command::kContactorPrecharge: codec.encode(b.signal, cmd.contactors.precharge ? 1.0 : 0.0, frame); break;
+          case Command::kContactorState: {
+            const std::uint8_t state = static_cast<std::uint8_t>((cmd.contactors.main_pos ? 1 : 0) |
+                                                                 (cmd.contactors.main_neg ? 2 : 0) |
+                                                                 (cmd.contactors.precharge ? 4 : 0));
+            for (const auto& [value, s] : b.state_map) {
+              if (s == state) codec.set_raw(b.signal, static_cast<std::uint64_t>(value), frame.data.data());
+            }
+            break;
+          }
+          case Command::kBalanceMask: {
+            std::uint64_t bits = 0;
+            const int len = codec.layout(b.signal).length;
+            for (int bit = 0; bit < len; ++bit) {
+              const int ch = index + bit;
+              if (cmd.balance && ch >= 0 && ch < n_channels_ && cmd.balance[ch]) bits |= 1ull << bit;
+            }
+            codec.set_raw(b.signal, bits, frame.data.data());
+            break;
+          }
+          case Command::kBalanceChannel:
+            codec.encode(b.signal, cmd.balance && index >= 0 && index < n_channels_ && cmd.balance[index] ? 1.0 : 0.0, frame);
+            break;
+          case Command::kRecordOnly: codec.encode(b.signal, cmd.state, frame); break;
+        }
+      }
+      if (auto& pr = protectors_[protector]) pr->protect(frame.data.data());
+      if (sink.send(m.bus_index, frame)) {
+        ++stats_.tx_frames;
+        ++sent;
+      } else {
+        ++stats_.tx_dropped;
+      }
+    }
+  }
+  return sent;
+}
+
+}  // namespace packsim::can

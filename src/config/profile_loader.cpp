@@ -1,0 +1,761 @@
+// profiles/<name>/profile.toml (+ DBC) -> can::Profile, resolved for one pack layout and tick.
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <regex>
+#include <set>
+#include <toml++/toml.h>
+
+#include "packsim/can/profile.hpp"
+#include "packsim/config/loaders.hpp"
+#include "packsim/config/toml_reader.hpp"
+
+namespace packsim::config {
+namespace {
+
+using Vars = std::map<std::string, long long>;
+
+// A tiny integer expression evaluator: + - * / ( ), integers, variables. Evaluated at load time only.
+class Expr {
+ public:
+  Expr(std::string text, const Vars& vars) : s_(std::move(text)), vars_(vars) {}
+  bool eval(long long& out, std::string& error) {
+    pos_ = 0;
+    error_.clear();
+    out = sum();
+    skip();
+    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected '" + s_.substr(pos_) + "'";
+    error = error_;
+    return error_.empty();
+  }
+
+ private:
+  void skip() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+  }
+  long long sum() {
+    long long v = product();
+    for (;;) {
+      skip();
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+        const char op = s_[pos_++];
+        const long long r = product();
+        v = op == '+' ? v + r : v - r;
+      } else {
+        return v;
+      }
+    }
+  }
+  long long product() {
+    long long v = atom();
+    for (;;) {
+      skip();
+      if (pos_ < s_.size() && (s_[pos_] == '*' || s_[pos_] == '/')) {
+        const char op = s_[pos_++];
+        const long long r = atom();
+        if (op == '/' && r == 0) {
+          fail("division by zero");
+          return 0;
+        }
+        v = op == '*' ? v * r : v / r;
+      } else {
+        return v;
+      }
+    }
+  }
+  long long atom() {
+    skip();
+    if (pos_ >= s_.size()) {
+      fail("expression ends too early");
+      return 0;
+    }
+    const char c = s_[pos_];
+    if (c == '(') {
+      ++pos_;
+      const long long v = sum();
+      skip();
+      if (pos_ >= s_.size() || s_[pos_] != ')') fail("missing ')'");
+      else ++pos_;
+      return v;
+    }
+    if (c == '-') {
+      ++pos_;
+      return -atom();
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      long long v = 0;
+      const bool hex = s_.compare(pos_, 2, "0x") == 0;
+      if (hex) pos_ += 2;
+      while (pos_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[pos_])) &&
+             (hex || std::isdigit(static_cast<unsigned char>(s_[pos_])))) {
+        const char d = s_[pos_++];
+        v = v * (hex ? 16 : 10) + (std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (std::tolower(d) - 'a' + 10));
+      }
+      return v;
+    }
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      const std::size_t start = pos_;
+      while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_')) ++pos_;
+      const std::string name = s_.substr(start, pos_ - start);
+      skip();
+      if (pos_ < s_.size() && s_[pos_] == '(') return call(name);
+      const auto it = vars_.find(name);
+      if (it == vars_.end()) {
+        std::string known;
+        for (const auto& [k, v] : vars_) known += (known.empty() ? "" : ", ") + k;
+        fail("unknown variable '" + name + "' (known: " + known + ")");
+        return 0;
+      }
+      return it->second;
+    }
+    fail(std::string("unexpected '") + c + "'");
+    return 0;
+  }
+  // cell(m, k) / sensor(m, k): the pack-wide index of the k-th cell or sensor of module m, or -1
+  // (not present: sent as invalid) when the module has fewer.
+  long long call(const std::string& name) {
+    ++pos_;  // '('
+    const long long m = sum();
+    skip();
+    if (pos_ >= s_.size() || s_[pos_] != ',') {
+      fail(name + "() takes two arguments: (module, index)");
+      return 0;
+    }
+    ++pos_;
+    const long long k = sum();
+    skip();
+    if (pos_ >= s_.size() || s_[pos_] != ')') {
+      fail("missing ')' after the arguments of " + name + "()");
+      return 0;
+    }
+    ++pos_;
+    const char* per = name == "cell" ? "cells_per_module" : name == "sensor" ? "sensors_per_module" : nullptr;
+    const char* total = name == "cell" ? "n_cells" : "n_sensors";
+    if (!per) {
+      fail("unknown function '" + name + "' (known: cell, sensor)");
+      return 0;
+    }
+    const long long per_module = vars_.at(per);
+    const long long index = m * per_module + k;
+    return (k >= 0 && k < per_module && index < vars_.at(total)) ? index : -1;
+  }
+  void fail(const std::string& e) {
+    if (error_.empty()) error_ = e;
+    pos_ = s_.size();
+  }
+  std::string s_;
+  const Vars& vars_;
+  std::size_t pos_ = 0;
+  std::string error_;
+};
+
+struct SourceInfo {
+  const char* name;
+  can::Source source;
+  bool indexed;
+};
+constexpr SourceInfo kSources[] = {
+    {"cell_voltage", can::Source::kCellVoltage, true},
+    {"cell_voltage_valid", can::Source::kCellVoltageValid, true},
+    {"cell_status", can::Source::kCellStatus, true},
+    {"open_wire", can::Source::kOpenWire, true},
+    {"ov_flag", can::Source::kOvFlag, true},
+    {"uv_flag", can::Source::kUvFlag, true},
+    {"temperature", can::Source::kTemperature, true},
+    {"temperature_valid", can::Source::kTemperatureValid, true},
+    {"die_temperature", can::Source::kDieTemperature, true},
+    {"current", can::Source::kCurrent, false},
+    {"pack_voltage", can::Source::kPackVoltage, false},
+    {"link_voltage", can::Source::kLinkVoltage, false},
+    {"shunt_temperature", can::Source::kShuntTemperature, false},
+    {"power", can::Source::kPower, false},
+    {"charge", can::Source::kCharge, false},
+    {"energy", can::Source::kEnergy, false},
+    {"module", can::Source::kModule, false},
+    {"mux", can::Source::kMux, false},
+    {"counter", can::Source::kCounter, false},
+    {"sensor_error", can::Source::kSensorError, false},
+};
+
+struct CommandInfo {
+  const char* name;
+  can::Command command;
+  bool indexed;
+};
+constexpr CommandInfo kCommands[] = {
+    {"contactor_main_pos", can::Command::kContactorMainPos, false},
+    {"contactor_main_neg", can::Command::kContactorMainNeg, false},
+    {"contactor_precharge", can::Command::kContactorPrecharge, false},
+    {"contactor_state", can::Command::kContactorState, false},
+    {"balance_mask", can::Command::kBalanceMask, true},
+    {"balance_channel", can::Command::kBalanceChannel, true},
+    {"record", can::Command::kRecordOnly, false},
+};
+
+// "name[expr]" -> name, expr (expr empty without brackets).
+bool split_indexed(const std::string& text, std::string& name, std::string& expr) {
+  const auto open = text.find('[');
+  if (open == std::string::npos) {
+    name = text;
+    expr.clear();
+  } else {
+    if (text.back() != ']') return false;
+    name = text.substr(0, open);
+    expr = text.substr(open + 1, text.size() - open - 2);
+  }
+  name.erase(0, name.find_first_not_of(' '));
+  name.erase(name.find_last_not_of(' ') + 1);
+  return true;
+}
+
+// A signal key may be a pattern: "CellVoltage_{n}" matches CellVoltage_000 ... and binds n.
+struct KeyPattern {
+  std::regex re;
+  std::vector<std::string> vars;
+};
+KeyPattern compile_key(const std::string& key) {
+  KeyPattern p;
+  std::string re;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    if (c == '{') {
+      const auto close = key.find('}', i);
+      std::string var = key.substr(i + 1, close - i - 1);
+      var = var.substr(0, var.find(':'));  // "{n:03d}": the format is only for readers
+      p.vars.push_back(var);
+      re += "([0-9]+)";
+      i = close;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+      re += c;
+    } else {
+      re += '\\';
+      re += c;
+    }
+  }
+  p.re = std::regex(re);
+  return p;
+}
+
+std::optional<std::vector<std::uint64_t>> read_mux_values(TableReader& t) {
+  const toml::node* n = t.node("mux_values");
+  if (!n) return std::nullopt;
+  std::vector<std::uint64_t> out;
+  if (const auto* s = n->as_string()) {
+    const std::string text = s->get();
+    const auto dots = text.find("..");
+    long long lo = 0, hi = 0;
+    try {
+      lo = std::stoll(text.substr(0, dots));
+      hi = dots == std::string::npos ? lo : std::stoll(text.substr(dots + 2));
+    } catch (...) {
+      t.error("mux_values", "expected a range like \"0..53\" or an array of integers");
+      return std::nullopt;
+    }
+    if (lo < 0 || hi < lo || hi - lo > 4096) {
+      t.error("mux_values", "range \"" + text + "\" is empty, negative or too long");
+      return std::nullopt;
+    }
+    for (long long v = lo; v <= hi; ++v) out.push_back(static_cast<std::uint64_t>(v));
+    return out;
+  }
+  if (const auto* arr = n->as_array()) {
+    for (const auto& item : *arr) {
+      const auto* i = item.as_integer();
+      if (!i || i->get() < 0) {
+        t.error_at(item, t.key_path("mux_values") + ": expected a non-negative integer");
+        return std::nullopt;
+      }
+      out.push_back(static_cast<std::uint64_t>(i->get()));
+    }
+    return out;
+  }
+  t.error("mux_values", "expected a range like \"0..53\" or an array of integers");
+  return std::nullopt;
+}
+
+struct Context {
+  const ProfileLayout& layout;
+  can::Profile& profile;
+  Diagnostics& diags;
+  std::set<std::uint64_t> used_ids;  // (extended << 32 | id) of every generated frame id
+  std::map<std::string, std::shared_ptr<const can::MessageCodec>> codecs;
+};
+
+std::size_t bus_index(can::Profile& p, const std::string& bus) {
+  for (std::size_t k = 0; k < p.buses.size(); ++k) {
+    if (p.buses[k] == bus) return k;
+  }
+  p.buses.push_back(bus);
+  return p.buses.size() - 1;
+}
+
+std::shared_ptr<const can::MessageCodec> codec_for(Context& ctx, TableReader& t,
+                                                   const can::Message*& msg) {
+  const auto name = t.string("message", Need::kRequired);
+  if (!name) return nullptr;
+  msg = ctx.profile.dbc.find_message(*name);
+  if (!msg) {
+    t.error("message", "no message '" + *name + "' in " + ctx.profile.dbc_file);
+    return nullptr;
+  }
+  auto& slot = ctx.codecs[*name];
+  if (!slot) {
+    try {
+      slot = std::make_shared<const can::MessageCodec>(*msg);
+    } catch (const std::exception& e) {
+      t.error("message", std::string("cannot encode '") + *name + "': " + e.what());
+      return nullptr;
+    }
+  }
+  return slot;
+}
+
+// A period must sit on the tick grid, or frames could not go out on exact ticks. Phases are
+// rounded to the nearest tick (a profile written for 1 ms ticks still runs at 10 ms).
+std::optional<std::int64_t> read_tick_time(TableReader& t, std::string_view key, Need need,
+                                           std::int64_t tick_ns, std::int64_t fallback, bool positive_only) {
+  const auto v = t.duration_ns(key, need, positive_only ? 1 : 0);
+  if (!v) return t.has(key) ? std::nullopt : std::optional<std::int64_t>(fallback);
+  if (!positive_only) return (*v + tick_ns / 2) / tick_ns * tick_ns;
+  if (*v % tick_ns != 0) {
+    t.error(key, "must be a multiple of the tick (" + format_number(static_cast<double>(tick_ns) / 1e9) + " s)");
+    return std::nullopt;
+  }
+  return v;
+}
+
+struct E2ERead {
+  bool on = false;
+  std::size_t counter = 0, crc = 0;
+  can::E2EConfig config;
+};
+
+E2ERead read_e2e(TableReader& t, const can::MessageCodec& codec) {
+  E2ERead r;
+  auto e = t.table("e2e");
+  if (!e) return r;
+  const auto counter = e->string("counter", Need::kRequired);
+  const auto crc = e->string("crc", Need::kRequired);
+  const auto data_id = e->integer("data_id", Need::kOptional, 0, 0xFFFF);
+  const auto max_delta = e->integer("max_delta", Need::kOptional, 1, 15);
+  const auto mode = e->choice("data_id_bytes", {"low", "both"});
+  e->finish();
+  if (!counter || !crc) return r;
+  r.counter = codec.find(*counter);
+  r.crc = codec.find(*crc);
+  if (r.counter == can::MessageCodec::npos) e->error("counter", "no signal '" + *counter + "' in " + codec.name());
+  if (r.crc == can::MessageCodec::npos) e->error("crc", "no signal '" + *crc + "' in " + codec.name());
+  if (r.counter == can::MessageCodec::npos || r.crc == can::MessageCodec::npos) return r;
+  r.config.data_id = static_cast<std::uint16_t>(data_id.value_or(0));
+  r.config.max_delta_counter = static_cast<std::uint8_t>(max_delta.value_or(1));
+  r.config.data_id_mode = mode.value_or("both") == "low" ? can::DataIdMode::kLowByte : can::DataIdMode::kBothBytes;
+  try {
+    can::E2ELayout check(codec, r.counter, r.crc, r.config);
+  } catch (const std::exception& ex) {
+    e->error_here(std::string("E2E signals do not fit: ") + ex.what());
+    return r;
+  }
+  r.on = true;
+  return r;
+}
+
+void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
+  const can::Message* msg = nullptr;
+  auto codec = codec_for(ctx, t, msg);
+  const auto bus = t.string("bus").value_or("can");
+  const auto per = t.choice("per", {"pack", "module"}).value_or("pack");
+  const auto id_step = t.integer("id_step", Need::kOptional, 0, 0x1FFFFFFF);
+  const std::int64_t tick = ctx.layout.tick_ns;
+  const auto period = read_tick_time(t, "period", Need::kRequired, tick, 0, true);
+  const auto phase = read_tick_time(t, "phase", Need::kOptional, tick, 0, false);
+  const auto phase_step = read_tick_time(t, "phase_step", Need::kOptional, tick, 0, false);
+  const auto mux_name = t.string("mux");
+  const auto mux_values = read_mux_values(t);
+  auto signals = t.table("signals", Need::kRequired);
+  if (!codec) {
+    if (signals) {
+      for (auto&& [k, v] : signals->table_ref()) signals->node(k.str());
+    }
+    t.finish();
+    return;
+  }
+  const E2ERead e2e = read_e2e(t, *codec);
+  t.finish();
+  if (!period || !phase || !phase_step || !signals) return;
+  if (*phase >= *period) t.error("phase", "must be shorter than the period");
+
+  std::size_t mux_signal = can::MessageCodec::npos;
+  if (mux_name) {
+    mux_signal = codec->find(*mux_name);
+    if (mux_signal == can::MessageCodec::npos || mux_signal != codec->multiplexor()) {
+      t.error("mux", "'" + *mux_name + "' is not the multiplexor of " + msg->name);
+      return;
+    }
+    if (!mux_values) {
+      t.error("mux", "a multiplexed message needs 'mux_values' (e.g. \"0..5\")");
+      return;
+    }
+  } else if (codec->multiplexor() != can::MessageCodec::npos) {
+    t.error("message", msg->name + " is multiplexed: give 'mux' and 'mux_values'");
+    return;
+  }
+
+  can::TxMessage tx;
+  tx.name = msg->name;
+  tx.bus = bus;
+  tx.bus_index = bus_index(ctx.profile, bus);
+  tx.codec = codec;
+  tx.period_ns = *period;
+  tx.e2e = e2e.on;
+  tx.counter_signal = e2e.counter;
+  tx.crc_signal = e2e.crc;
+  tx.e2e_config = e2e.config;
+  const std::size_t tx_index = ctx.profile.tx.size();
+
+  const int instances = per == "module" ? ctx.layout.n_modules : 1;
+  const std::uint32_t step = static_cast<std::uint32_t>(id_step.value_or(per == "module" ? 1 : 0));
+  std::vector<std::uint64_t> muxes = mux_values.value_or(std::vector<std::uint64_t>{0});
+
+  // Parse each binding once: key pattern, source, index expression, scale/offset.
+  struct Binding {
+    std::string key;
+    KeyPattern pattern;
+    can::Source source = can::Source::kConstant;
+    std::string expr;
+    double scale = 1.0, offset = 0.0, constant = 0.0;
+    bool raw = false;
+    const toml::node* node = nullptr;
+    bool matched = false;
+  };
+  std::vector<Binding> bindings;
+  for (auto&& [k, v] : signals->table_ref()) {
+    Binding b;
+    b.key = std::string(k.str());
+    b.node = &v;
+    signals->node(k.str());
+    std::string text;
+    if (const auto* i = v.as_integer()) {
+      b.constant = static_cast<double>(i->get());
+    } else if (const auto* f = v.as_floating_point()) {
+      b.constant = f->get();
+    } else if (const auto* s = v.as_string()) {
+      text = s->get();
+    } else if (const auto* tbl = v.as_table()) {
+      TableReader sub(*tbl, signals->key_path(k.str()), t.file(), ctx.diags);
+      text = sub.string("source", Need::kRequired).value_or("");
+      b.scale = sub.number("scale").value_or(1.0);
+      b.offset = sub.number("offset").value_or(0.0);
+      b.raw = sub.boolean("raw").value_or(false);
+      sub.finish();
+    } else {
+      t.error_at(v, signals->key_path(k.str()) + ": expected a source (\"cell_voltage[...]\"), a number, or a table");
+      continue;
+    }
+    if (!text.empty()) {
+      std::string name;
+      if (!split_indexed(text, name, b.expr)) {
+        t.error_at(v, signals->key_path(k.str()) + ": malformed source \"" + text + "\"");
+        continue;
+      }
+      const SourceInfo* info = nullptr;
+      for (const auto& s : kSources) {
+        if (name == s.name) info = &s;
+      }
+      if (!info) {
+        std::string list;
+        for (const auto& s : kSources) list += (list.empty() ? "" : ", ") + std::string(s.name);
+        t.error_at(v, signals->key_path(k.str()) + ": unknown source '" + name + "'; expected one of " + list);
+        continue;
+      }
+      if (info->indexed == b.expr.empty()) {
+        t.error_at(v, signals->key_path(k.str()) + ": source '" + name + "' " +
+                          (info->indexed ? "needs an index, e.g. " + name + "[module * cells_per_module + mux]"
+                                         : "takes no index"));
+        continue;
+      }
+      b.source = info->source;
+    }
+    try {
+      b.pattern = compile_key(b.key);
+    } catch (const std::regex_error&) {
+      t.error_at(v, signals->key_path(k.str()) + ": cannot read this signal name pattern");
+      continue;
+    }
+    bindings.push_back(std::move(b));
+  }
+
+  for (int inst = 0; inst < instances; ++inst) {
+    const std::uint32_t id = msg->id + static_cast<std::uint32_t>(inst) * step;
+    if (per == "module" || inst == 0) {
+      const std::uint64_t key = (static_cast<std::uint64_t>(msg->extended) << 32) | id;
+      if (!ctx.used_ids.insert(key).second) {
+        t.error("message", msg->name + ": frame id 0x" + [&] { char b[16]; std::snprintf(b, sizeof b, "%X", id); return std::string(b); }() +
+                               " (instance " + std::to_string(inst) + ") collides with another message of the profile");
+        return;
+      }
+    }
+    // Instances of a message with E2E keep separate counters (each is its own stream of frames).
+    const int key = counter_keys++;
+    for (const std::uint64_t mux : muxes) {
+      can::TxFrame f;
+      f.message = tx_index;
+      f.instance = inst;
+      f.id = id;
+      f.phase_ns = (*phase + inst * *phase_step) % *period;
+      f.counter_key = key;
+      if (mux_signal != can::MessageCodec::npos) {
+        can::TxSlot ms;
+        ms.signal = mux_signal;
+        ms.source = can::Source::kMux;
+        ms.constant = static_cast<double>(mux);
+        ms.raw = true;
+        f.slots.push_back(ms);
+      }
+      for (auto& b : bindings) {
+        for (std::size_t sig = 0; sig < codec->signal_count(); ++sig) {
+          std::smatch m;
+          const std::string& sname = codec->signal_name(sig);
+          if (!std::regex_match(sname, m, b.pattern.re)) continue;
+          b.matched = true;
+          // A multiplexed signal only goes into the frames of its mux value.
+          const can::Signal* s = msg->find_signal(sname);
+          if (s->mux_role == can::MuxRole::kMultiplexed && s->mux_value != mux) continue;
+          Vars vars = {{"module", inst},
+                       {"mux", static_cast<long long>(mux)},
+                       {"cells_per_module", ctx.layout.cells_per_module},
+                       {"sensors_per_module", ctx.layout.sensors_per_module},
+                       {"n_modules", ctx.layout.n_modules},
+                       {"n_cells", ctx.layout.n_channels},
+                       {"n_sensors", ctx.layout.n_sensors}};
+          for (std::size_t v = 0; v < b.pattern.vars.size(); ++v) vars[b.pattern.vars[v]] = std::stoll(m[v + 1].str());
+          can::TxSlot slot;
+          slot.signal = sig;
+          slot.source = b.source;
+          slot.scale = b.scale;
+          slot.offset = b.offset;
+          slot.constant = b.constant;
+          slot.raw = b.raw;
+          if (b.source == can::Source::kMux) slot.constant = static_cast<double>(mux);
+          if (!b.expr.empty()) {
+            long long idx = 0;
+            std::string err;
+            if (!Expr(b.expr, vars).eval(idx, err)) {
+              t.error_at(*b.node, signals->key_path(b.key) + ": index \"" + b.expr + "\": " + err);
+              return;
+            }
+            slot.index = static_cast<int>(idx);
+          }
+          if (e2e.on && (sig == e2e.counter || sig == e2e.crc)) {
+            t.error_at(*b.node, signals->key_path(b.key) + ": '" + sname + "' is the E2E counter/CRC; it is written by the E2E protection");
+            return;
+          }
+          f.slots.push_back(slot);
+        }
+      }
+      ctx.profile.frames.push_back(std::move(f));
+    }
+  }
+  for (const auto& b : bindings) {
+    if (!b.matched) t.error_at(*b.node, signals->key_path(b.key) + ": no signal of " + msg->name + " matches '" + b.key + "'");
+  }
+  ctx.profile.tx.push_back(std::move(tx));
+}
+
+void read_rx(Context& ctx, TableReader& t) {
+  const can::Message* msg = nullptr;
+  auto codec = codec_for(ctx, t, msg);
+  const auto bus = t.string("bus").value_or("can");
+  const auto per = t.choice("per", {"pack", "module"}).value_or("pack");
+  const auto id_step = t.integer("id_step", Need::kOptional, 0, 0x1FFFFFFF);
+  const auto period = t.duration_ns("period", Need::kOptional, 1);
+  const auto timeout = t.duration_ns("timeout", Need::kOptional, 1);
+  const auto on_timeout = t.choice("on_timeout", {"open", "hold"}).value_or("open");
+  auto signals = t.table("signals", Need::kRequired);
+  if (!codec) {
+    if (signals) {
+      for (auto&& [k, v] : signals->table_ref()) signals->node(k.str());
+    }
+    t.finish();
+    return;
+  }
+  const E2ERead e2e = read_e2e(t, *codec);
+  t.finish();
+  if (!signals) return;
+
+  can::RxMessage rx;
+  rx.name = msg->name;
+  rx.bus = bus;
+  rx.bus_index = bus_index(ctx.profile, bus);
+  rx.codec = codec;
+  rx.id = msg->id;
+  rx.instances = per == "module" ? ctx.layout.n_modules : 1;
+  rx.id_step = static_cast<std::uint32_t>(id_step.value_or(per == "module" ? 1 : 0));
+  rx.e2e = e2e.on;
+  rx.counter_signal = e2e.counter;
+  rx.crc_signal = e2e.crc;
+  rx.e2e_config = e2e.config;
+  rx.period_ns = period.value_or(msg->cycle_time_ms > 0 ? std::int64_t{msg->cycle_time_ms} * 1'000'000 : 100'000'000);
+  rx.timeout_ns = timeout.value_or(0);
+  rx.open_on_timeout = on_timeout == "open";
+  for (int inst = 0; inst < rx.instances; ++inst) {
+    const std::uint64_t key = (static_cast<std::uint64_t>(msg->extended) << 32) | (rx.id + static_cast<std::uint32_t>(inst) * rx.id_step);
+    if (!ctx.used_ids.insert(key).second) {
+      t.error("message", msg->name + ": frame id of instance " + std::to_string(inst) + " collides with another message of the profile");
+      return;
+    }
+  }
+  for (auto&& [k, v] : signals->table_ref()) {
+    signals->node(k.str());
+    const std::string key(k.str());
+    const std::size_t sig = codec->find(key);
+    if (sig == can::MessageCodec::npos) {
+      t.error_at(v, signals->key_path(key) + ": no signal '" + key + "' in " + msg->name);
+      continue;
+    }
+    can::RxBinding b;
+    b.signal = sig;
+    std::string text;
+    std::optional<TableReader> sub;
+    if (const auto* s = v.as_string()) {
+      text = s->get();
+    } else if (const auto* tbl = v.as_table()) {
+      sub.emplace(*tbl, signals->key_path(key), t.file(), ctx.diags);
+      text = sub->string("command", Need::kRequired).value_or("");
+    } else {
+      t.error_at(v, signals->key_path(key) + ": expected a command name or a table");
+      continue;
+    }
+    std::string name, expr;
+    split_indexed(text, name, expr);
+    const CommandInfo* info = nullptr;
+    for (const auto& c : kCommands) {
+      if (name == c.name) info = &c;
+    }
+    if (!info) {
+      std::string list;
+      for (const auto& c : kCommands) list += (list.empty() ? "" : ", ") + std::string(c.name);
+      t.error_at(v, signals->key_path(key) + ": unknown command '" + name + "'; expected one of " + list);
+      if (sub) sub->finish();
+      continue;
+    }
+    b.command = info->command;
+    if (info->indexed) {
+      if (expr.empty()) {
+        t.error_at(v, signals->key_path(key) + ": '" + name + "' needs the first channel as an index, e.g. " + name + "[module * cells_per_module]");
+        if (sub) sub->finish();
+        continue;
+      }
+      // Affine in module and mux: evaluate at (0,0), (1,0), (0,1) and check at (2,3).
+      auto eval = [&](long long module, long long mux, long long& out) {
+        Vars vars = {{"module", module}, {"mux", mux}, {"cells_per_module", ctx.layout.cells_per_module},
+                     {"sensors_per_module", ctx.layout.sensors_per_module}, {"n_modules", ctx.layout.n_modules},
+                     {"n_cells", ctx.layout.n_channels}, {"n_sensors", ctx.layout.n_sensors}};
+        std::string err;
+        if (!Expr(expr, vars).eval(out, err)) {
+          t.error_at(v, signals->key_path(key) + ": index \"" + expr + "\": " + err);
+          return false;
+        }
+        return true;
+      };
+      long long base = 0, m1 = 0, x1 = 0, check = 0;
+      if (!eval(0, 0, base) || !eval(1, 0, m1) || !eval(0, 1, x1) || !eval(2, 3, check)) {
+        if (sub) sub->finish();
+        continue;
+      }
+      b.index = static_cast<int>(base);
+      b.index_per_instance = static_cast<int>(m1 - base);
+      b.index_per_mux = static_cast<int>(x1 - base);
+      if (check != base + 2 * (m1 - base) + 3 * (x1 - base)) {
+        t.error_at(v, signals->key_path(key) + ": index \"" + expr + "\" must be linear in module and mux");
+      }
+    }
+    if (b.command == can::Command::kContactorState) {
+      if (!sub) {
+        t.error_at(v, signals->key_path(key) + ": contactor_state needs a table: { command = \"contactor_state\", map = { 7 = \"closed\" } }");
+        continue;
+      }
+      auto state_of = [](const std::string& s) -> int {
+        if (s == "open") return 0;
+        if (s == "precharge") return 2 | 4;
+        if (s == "closed") return 1 | 2;
+        if (s == "closed+precharge") return 1 | 2 | 4;
+        return -1;
+      };
+      if (auto map = sub->table("map", Need::kRequired)) {
+        for (auto&& [mk, mv] : map->table_ref()) {
+          map->node(mk.str());
+          long long value = 0;
+          try {
+            value = std::stoll(std::string(mk.str()), nullptr, 0);
+          } catch (...) {
+            t.error_at(mv, map->key_path(mk.str()) + ": the key must be the signal's value (an integer)");
+            continue;
+          }
+          const auto* s = mv.as_string();
+          const int st = s ? state_of(s->get()) : -1;
+          if (st < 0) {
+            t.error_at(mv, map->key_path(mk.str()) + ": expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
+            continue;
+          }
+          b.state_map.emplace_back(value, static_cast<std::uint8_t>(st));
+        }
+        map->finish();
+      }
+      const int def = state_of(sub->string("default").value_or("open"));
+      if (def < 0) sub->error("default", "expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
+      b.state_default = static_cast<std::uint8_t>(std::max(def, 0));
+    }
+    if (sub) sub->finish();
+    if (b.command != can::Command::kRecordOnly && b.command != can::Command::kBalanceMask &&
+        b.command != can::Command::kBalanceChannel) {
+      ctx.profile.commands_contactors = true;
+    }
+    if (b.command == can::Command::kBalanceMask || b.command == can::Command::kBalanceChannel) {
+      ctx.profile.commands_balancing = true;
+    }
+    rx.bindings.push_back(std::move(b));
+  }
+  ctx.profile.rx.push_back(std::move(rx));
+}
+
+}  // namespace
+
+std::filesystem::path resolve_profile(const std::string& name_or_path,
+                                      const std::filesystem::path& referencing_dir) {
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
+  if (is_path) return resolve_path(referencing_dir, name_or_path);
+  return resolve_path(referencing_dir, "profiles/" + name_or_path + "/profile.toml");
+}
+
+std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& path,
+                                                 const ProfileLayout& layout, Diagnostics& diags) {
+  const std::size_t errors_before = diags.size();
+  const auto file = TomlFile::load(path, diags);
+  if (!file) return nullptr;
+  auto profile = std::make_shared<can::Profile>();
+  profile->file = file->name();
+  TableReader root(file->root(), "", file->name(), diags);
+  if (auto t = root.table("profile", Need::kRequired)) {
+    profile->name = t->string("name", Need::kRequired).value_or("");
+    t->string("description");
+    if (const auto dbc = t->string("dbc", Need::kRequired)) {
+      const auto dbc_path = resolve_path(file->directory(), *dbc);
+      profile->dbc_file = dbc_path.string();
+      auto parsed = can::load_dbc_file(dbc_path.string());
+      diags.append(parsed.diagnostics);
+      if (parsed.diagnostics.empty()) profile->dbc = std::move(parsed.database);
+    }
+    t->finish();
+  }
+  if (diags.size() != errors_before) return nullptr;
+  Context ctx{layout, *profile, diags, {}, {}};
+  int counter_keys = 0;
+  for (auto& t : root.tables("tx")) read_tx(ctx, t, counter_keys);
+  for (auto& t : root.tables("rx")) read_rx(ctx, t);
+  root.finish();
+  if (diags.size() != errors_before) return nullptr;
+  return profile;
+}
+
+}  // namespace packsim::config
