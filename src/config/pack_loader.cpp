@@ -1,4 +1,6 @@
 // configs/*.toml -> model::PackSpec (+ the cell type it names).
+#include <algorithm>
+#include <cmath>
 #include <toml++/toml.h>
 
 #include "packsim/config/loaders.hpp"
@@ -127,6 +129,74 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
         th.barriers.push_back({static_cast<int>((*pair)[0]), static_cast<int>((*pair)[1]), *g, by_module});
       }
     }
+    t->finish();
+  }
+  // The measurement chain the BMS sees. Defaults: an LTC681x-like AFE without errors, hardware
+  // thresholds just outside the cell's window, no temperature sensors unless configured.
+  model::AfeSpec& afe = out.afe;
+  if (cell) {
+    afe.ov_threshold = cell->v_max + 0.1;
+    afe.uv_threshold = std::max(0.0, cell->v_min - 0.2);
+  }
+  if (auto t = root.table("afe")) {
+    afe.cells_per_module = static_cast<int>(t->integer("cells_per_module", Need::kOptional, 1, 64).value_or(0));
+    afe.v_lsb = t->quantity("resolution", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(afe.v_lsb);
+    afe.v_min = t->quantity("min_voltage", Dimension::kVoltage, Need::kOptional).value_or(afe.v_min);
+    afe.v_max = t->quantity("max_voltage", Dimension::kVoltage, Need::kOptional, positive()).value_or(afe.v_max);
+    afe.v_noise_sigma = t->quantity("noise", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
+    afe.v_gain_sigma = t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(0, 0.1)).value_or(0.0);
+    afe.v_offset_sigma = t->quantity("offset_error", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
+    afe.ov_threshold = t->quantity("ov_threshold", Dimension::kVoltage, Need::kOptional, positive()).value_or(afe.ov_threshold);
+    afe.uv_threshold = t->quantity("uv_threshold", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(afe.uv_threshold);
+    afe.balance_ohm = t->quantity("balance_resistor", Dimension::kResistance, Need::kOptional, positive()).value_or(afe.balance_ohm);
+    afe.balance_heat_to_cell = t->quantity("balance_heat_to_cell", Dimension::kRatio, Need::kOptional, between(0, 1)).value_or(0.0);
+    if (afe.v_max <= afe.v_min) t->error("max_voltage", "must be above min_voltage");
+    if (auto tt = t->table("temperature")) {
+      afe.sensors_per_module = static_cast<int>(tt->integer("sensors_per_module", Need::kOptional, 0, 64).value_or(0));
+      afe.ntc_tau_s = tt->quantity("time_constant", Dimension::kTime, Need::kOptional, positive()).value_or(afe.ntc_tau_s);
+      afe.t_lsb = tt->quantity("resolution", Dimension::kTemperatureDifference, Need::kOptional, non_negative()).value_or(afe.t_lsb);
+      afe.t_noise_sigma = tt->quantity("noise", Dimension::kTemperatureDifference, Need::kOptional, non_negative()).value_or(0.0);
+      afe.t_offset_sigma = tt->quantity("offset_error", Dimension::kTemperatureDifference, Need::kOptional, non_negative()).value_or(0.0);
+      afe.die_temp_rise_k = tt->quantity("die_rise", Dimension::kTemperatureDifference, Need::kOptional).value_or(afe.die_temp_rise_k);
+      for (auto& st : tt->tables("sensor")) {
+        model::NtcPlacement placement;
+        const auto cells = st.numbers("cells", Need::kRequired);
+        const auto weights = st.numbers("weights");
+        st.finish();
+        if (!cells) continue;
+        bool ok = !cells->empty();
+        for (double c : *cells) {
+          if (c < 0 || c >= ns * np || c != static_cast<int>(c)) {
+            st.error("cells", "cell index " + format_number(c) + " out of range 0.." + std::to_string(ns * np - 1));
+            ok = false;
+          }
+          placement.cells.push_back(static_cast<int>(c));
+        }
+        if (weights) {
+          double sum = 0.0;
+          for (double w : *weights) sum += w;
+          if (weights->size() != cells->size() || std::fabs(sum - 1.0) > 1e-6) {
+            st.error("weights", "expected one weight per cell, summing to 1");
+            ok = false;
+          }
+          placement.weights = *weights;
+        } else {
+          placement.weights.assign(placement.cells.size(), 1.0 / static_cast<double>(placement.cells.size()));
+        }
+        if (ok) afe.ntc.push_back(placement);
+      }
+      tt->finish();
+    }
+    t->finish();
+  }
+  if (auto t = root.table("current_sensor")) {
+    model::ShuntSpec& sh = out.shunt;
+    sh.i_lsb = t->quantity("resolution", Dimension::kCurrent, Need::kOptional, non_negative()).value_or(sh.i_lsb);
+    sh.i_offset_a = t->quantity("offset", Dimension::kCurrent, Need::kOptional).value_or(0.0);
+    sh.i_gain_error = t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(-0.1, 0.1)).value_or(0.0);
+    sh.i_noise_sigma = t->quantity("noise", Dimension::kCurrent, Need::kOptional, non_negative()).value_or(0.0);
+    sh.v_lsb = t->quantity("voltage_resolution", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(sh.v_lsb);
+    sh.v_noise_sigma = t->quantity("voltage_noise", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
     t->finish();
   }
   root.finish();

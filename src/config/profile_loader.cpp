@@ -720,6 +720,25 @@ void read_rx(Context& ctx, TableReader& t) {
 
 }  // namespace
 
+ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& afe,
+                             std::int64_t tick_ns) {
+  ProfileLayout l;
+  l.n_channels = pack.series;
+  l.cells_per_module = afe.cells_per_module > 0 ? afe.cells_per_module
+                       : pack.groups_per_module > 0 ? pack.groups_per_module
+                                                    : pack.series;
+  l.n_modules = (pack.series + l.cells_per_module - 1) / l.cells_per_module;
+  if (!afe.ntc.empty()) {
+    l.n_sensors = static_cast<int>(afe.ntc.size());
+    l.sensors_per_module = (l.n_sensors + l.n_modules - 1) / l.n_modules;
+  } else {
+    l.sensors_per_module = afe.sensors_per_module;
+    l.n_sensors = afe.sensors_per_module * l.n_modules;
+  }
+  l.tick_ns = tick_ns;
+  return l;
+}
+
 std::filesystem::path resolve_profile(const std::string& name_or_path,
                                       const std::filesystem::path& referencing_dir) {
   const bool is_path = name_or_path.find('/') != std::string::npos ||

@@ -201,7 +201,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   }
   const double capacity_ah =
       pack ? pack->cell.capacity_as / 3600.0 * pack->spec.parallel : 1.0;  // 1 C in amperes
-  const int ns = pack ? pack->spec.series : 1;
+  const int ns = pack ? pack->spec.series : 1;  // series groups = AFE channels
 
   if (auto t = root.table("initial")) {
     sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0)).value_or(sc.initial_soc);
@@ -284,20 +284,74 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     sc.load.push_back(std::move(seg));
   }
 
+  const int n_cells = pack ? pack->spec.series * pack->spec.parallel : 1;
   for (auto& t : root.tables("event")) {
     sim::Event e;
     e.at_ns = t.duration_ns("at", Need::kRequired).value_or(0);
     e.contactors = parse_contactors(t, "contactors");
     e.ambient_k = t.quantity("ambient", Dimension::kTemperature, Need::kOptional, positive());
     e.label = t.string("label").value_or("");
-    if (!e.contactors && !e.ambient_k && !t.has("contactors") && !t.has("ambient")) {
-      t.error_here("an event needs something to do: 'contactors' or 'ambient'");
+    if (auto a = t.table("afe_offset")) {
+      sim::AfeFault f;
+      f.channel = static_cast<int>(a->integer("channel", Need::kRequired, 0, ns - 1).value_or(0));
+      f.offset_v = a->quantity("offset", Dimension::kVoltage, Need::kRequired).value_or(0.0);
+      a->finish();
+      e.afe = f;
+    }
+    if (const auto ow = t.integer("open_wire", Need::kOptional, 0, ns - 1)) {
+      sim::AfeFault f = e.afe.value_or(sim::AfeFault{static_cast<int>(*ow), {}, {}});
+      if (e.afe && e.afe->channel != *ow) t.error("open_wire", "one channel per event: afe_offset names another");
+      f.open_wire = true;
+      e.afe = f;
+    }
+    if (auto z = t.table("soc")) {
+      sim::SocOverride o;
+      o.cell = static_cast<int>(z->integer("cell", Need::kRequired, 0, n_cells - 1).value_or(0));
+      o.soc = z->quantity("soc", Dimension::kRatio, Need::kRequired, between(-0.5, 1.5)).value_or(0.5);
+      z->finish();
+      e.soc = o;
+    }
+    e.bms_drive = t.boolean("bms_drive");
+    e.fault_reset = t.boolean("fault_reset");
+    if (!e.contactors && !e.ambient_k && !e.afe && !e.soc && !e.bms_drive && !e.fault_reset &&
+        !t.has("contactors") && !t.has("ambient") && !t.has("afe_offset") && !t.has("open_wire") &&
+        !t.has("soc") && !t.has("bms_drive") && !t.has("fault_reset")) {
+      t.error_here("an event needs something to do: contactors, ambient, afe_offset, open_wire, soc, bms_drive or fault_reset");
     }
     t.finish();
     sc.events.push_back(e);
   }
   std::stable_sort(sc.events.begin(), sc.events.end(),
                    [](const sim::Event& a, const sim::Event& b) { return a.at_ns < b.at_ns; });
+
+  if (auto t = root.table("bms")) {
+    sim::BmsSettings& b = sc.bms;
+    const auto mode = t->choice("mode", {"reference", "external", "none"}).value_or("reference");
+    b.mode = mode == "none" ? sim::BmsMode::kNone : mode == "external" ? sim::BmsMode::kExternal : sim::BmsMode::kReference;
+    b.profile = t->string("profile").value_or(b.profile);
+    b.period_ns = t->duration_ns("period", Need::kOptional, 100'000, 1'000'000'000).value_or(b.period_ns);
+    b.drive = t->boolean("drive").value_or(true);
+    b.cell_ov_v = t->quantity("cell_ov", Dimension::kVoltage, Need::kOptional, positive());
+    b.cell_uv_v = t->quantity("cell_uv", Dimension::kVoltage, Need::kOptional, positive());
+    b.ot_k = t->quantity("over_temperature", Dimension::kTemperature, Need::kOptional, positive());
+    b.ut_k = t->quantity("under_temperature", Dimension::kTemperature, Need::kOptional, positive());
+    b.oc_discharge_a = t->current("discharge_current_limit", capacity_ah, Need::kOptional, positive());
+    b.oc_charge_a = t->current("charge_current_limit", capacity_ah, Need::kOptional, positive());
+    if (b.mode == sim::BmsMode::kReference && b.period_ns % sc.tick_ns != 0) {
+      t->error("period", "the reference BMS runs on ticks: its period must be a multiple of the tick");
+    }
+    t->finish();
+  }
+  if (sc.bms.mode != sim::BmsMode::kNone && pack) {
+    const auto profile_path = resolve_profile(sc.bms.profile, file->directory());
+    if (!std::filesystem::exists(profile_path)) {
+      diags.error(root.where("bms"), "bms.profile: profile '" + sc.bms.profile + "' not found (looked for " + profile_path.string() + ")");
+    } else {
+      sc.bms.profile_file = profile_path.string();
+      sc.profile = load_profile(profile_path, profile_layout(pack->spec, pack->afe, sc.tick_ns), diags);
+      sc.profile_tick_ns = sc.tick_ns;
+    }
+  }
 
   if (auto t = root.table("record")) {
     sc.record.every_ns = t->duration_ns("every", Need::kOptional, 0).value_or(0);
@@ -317,6 +371,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   if (diags.size() != errors_before || !pack) return std::nullopt;
   sc.pack = std::move(pack->spec);
   sc.cell = std::move(pack->cell);
+  sc.afe = pack->afe;
+  sc.shunt = pack->shunt;
   sc.pack_file = pack->file;
   sc.cell_file = pack->cell_file;
   return sc;

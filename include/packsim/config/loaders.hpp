@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/scenario.hpp"
 #include "packsim/util/diagnostic.hpp"
@@ -23,6 +24,8 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
 struct LoadedPack {
   model::PackSpec spec;
   model::CellType cell;
+  model::AfeSpec afe;      // [afe]: the measurement chain a BMS sees
+  model::ShuntSpec shunt;  // [current_sensor]
   std::string file;
   std::string cell_file;
 };
@@ -67,5 +70,9 @@ std::filesystem::path resolve_profile(const std::string& name_or_path,
 
 std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& path,
                                                  const ProfileLayout& layout, Diagnostics& diags);
+
+// The layout a pack presents on the bus: channels = series groups, modules of the AFE, sensors.
+ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& afe,
+                             std::int64_t tick_ns);
 
 }  // namespace packsim::config

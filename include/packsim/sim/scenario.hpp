@@ -9,7 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
+
+namespace packsim::can {
+struct Profile;
+}
 
 namespace packsim::sim {
 
@@ -56,11 +61,44 @@ struct LoadSegment {
   std::string label;
 };
 
+// A measurement fault on one AFE channel (what the BMS sees, not the cell).
+struct AfeFault {
+  int channel = 0;
+  std::optional<double> offset_v;  // added to the channel's reading
+  std::optional<bool> open_wire;
+};
+
+// Sets one cell's true state of charge (e.g. an overcharged cell).
+struct SocOverride {
+  int cell = 0;
+  double soc = 0.0;
+};
+
 struct Event {
   std::int64_t at_ns = 0;
   std::optional<model::ContactorState> contactors;
   std::optional<double> ambient_k;
+  std::optional<AfeFault> afe;
+  std::optional<SocOverride> soc;
+  std::optional<bool> bms_drive;   // the host's request to the BMS: connect the pack or not
+  std::optional<bool> fault_reset; // ask the BMS to clear latched faults
   std::string label;
+};
+
+enum class BmsMode {
+  kNone,       // no BMS: the scenario drives the contactors, nothing goes on a bus
+  kReference,  // packsim's reference BMS, in-process on the loopback bus (the embedded default)
+  kExternal,   // a BMS outside packsim (a board on can0, a firmware on vcan0, packsim-refbms)
+};
+
+struct BmsSettings {
+  BmsMode mode = BmsMode::kReference;
+  std::string profile = "packsim";  // protocol profile, by name or path
+  std::string profile_file;         // resolved path
+  std::int64_t period_ns = 10'000'000;  // reference BMS cycle
+  bool drive = true;                    // the host asks for the pack from the start
+  // Reference-BMS limits; unset: from the cell model (v_min/v_max) and packsim's defaults.
+  std::optional<double> cell_ov_v, cell_uv_v, ot_k, ut_k, oc_discharge_a, oc_charge_a;
 };
 
 // Which per-cell quantities get their own columns in signals.csv.
@@ -84,6 +122,11 @@ struct Scenario {
   std::string cell_file;
   model::PackSpec pack;
   model::CellType cell;
+  model::AfeSpec afe;
+  model::ShuntSpec shunt;
+  BmsSettings bms;
+  std::shared_ptr<const can::Profile> profile;  // resolved for tick_ns; empty when mode is kNone
+  std::int64_t profile_tick_ns = 0;
   std::int64_t duration_ns = 0;
   std::int64_t tick_ns = 1'000'000;
   std::uint64_t seed = 0;
