@@ -203,10 +203,14 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       pack ? pack->cell.capacity_as / 3600.0 * pack->spec.parallel : 1.0;  // 1 C in amperes
   const int ns = pack ? pack->spec.series : 1;  // series groups = AFE channels
 
+  std::vector<SourceLocation> contactor_keys;  // places that set contactors by hand
   if (auto t = root.table("initial")) {
     sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0)).value_or(sc.initial_soc);
     sc.initial_temp_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()).value_or(sc.initial_temp_k);
-    if (auto k = parse_contactors(*t, "contactors")) sc.initial_contactors = *k;
+    if (auto k = parse_contactors(*t, "contactors")) {
+      sc.initial_contactors = *k;
+      if (k->main_pos || k->main_neg || k->precharge) contactor_keys.push_back(t->where("contactors"));
+    }
     t->finish();
   }
   sc.ambient_k = sc.initial_temp_k;
@@ -289,6 +293,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     sim::Event e;
     e.at_ns = t.duration_ns("at", Need::kRequired).value_or(0);
     e.contactors = parse_contactors(t, "contactors");
+    if (e.contactors) contactor_keys.push_back(t.where("contactors"));
     e.ambient_k = t.quantity("ambient", Dimension::kTemperature, Need::kOptional, positive());
     e.label = t.string("label").value_or("");
     if (auto a = t.table("afe_offset")) {
@@ -341,6 +346,13 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       t->error("period", "the reference BMS runs on ticks: its period must be a multiple of the tick");
     }
     t->finish();
+  }
+  if (sc.bms.mode != sim::BmsMode::kNone) {
+    // With a BMS on the bus the contactors are its business; a scenario asks through bms_drive.
+    for (const auto& where : contactor_keys) {
+      diags.error(where, "contactors are commanded by the BMS here; use 'bms_drive' (or [bms] mode = \"none\" to drive them from the scenario)");
+    }
+    sc.initial_contactors = {};
   }
   if (sc.bms.mode != sim::BmsMode::kNone && pack) {
     const auto profile_path = resolve_profile(sc.bms.profile, file->directory());

@@ -56,12 +56,22 @@ double ScenarioDriver::profile_value(const Profile& p, std::int64_t t_ns, bool& 
   return p.value[k] + f * (p.value[k + 1] - p.value[k]);
 }
 
-void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data) {
+void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data, model::AfeData* afe,
+                          HostRequests* host) {
   const Scenario& sc = *scenario_;
+  if (host) host->fault_reset = false;
   while (next_event_ < sc.events.size() && sc.events[next_event_].at_ns <= now_ns) {
     const Event& e = sc.events[next_event_++];
     if (e.contactors) data.input.contactors = *e.contactors;
     if (e.ambient_k) data.input.ambient_k = *e.ambient_k;
+    if (e.soc) data.z[static_cast<std::size_t>(e.soc->cell)] = e.soc->soc;
+    if (e.afe && afe) {
+      const auto ch = static_cast<std::size_t>(e.afe->channel);
+      if (e.afe->offset_v) afe->v_fault_offset[ch] = *e.afe->offset_v;
+      if (e.afe->open_wire) afe->open_wire[ch] = *e.afe->open_wire ? 1 : 0;
+    }
+    if (host && e.bms_drive) host->drive = *e.bms_drive;
+    if (host && e.fault_reset) host->fault_reset = *e.fault_reset;
   }
   model::LoadCommand cmd;
   if (segment_ < sc.load.size()) {

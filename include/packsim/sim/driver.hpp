@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/scenario.hpp"
 
@@ -22,8 +23,16 @@ class ScenarioDriver {
  public:
   explicit ScenarioDriver(const Scenario& scenario);
 
+  // What the events ask of the BMS side (applied by the session).
+  struct HostRequests {
+    bool drive = true;
+    bool fault_reset = false;  // true for the tick of a reset event
+  };
+
   // Before a tick that starts at `now_ns`: set data.input from the events and the active segment.
-  void read(std::int64_t now_ns, model::PackData& data);
+  // Measurement faults go to `afe` (may be null), requests to the BMS to `host`.
+  void read(std::int64_t now_ns, model::PackData& data, model::AfeData* afe = nullptr,
+            HostRequests* host = nullptr);
   // After the tick (data holds its outputs, data.time_ns its end): check the segment's conditions.
   void after_step(const model::PackData& data);
 

@@ -1,8 +1,8 @@
 #pragma once
-// Headless run of a scenario: read (scenario events and load) -> update (pack step) -> write
-// (record), as fast as the CPU allows, into an output directory:
+// Run of a scenario through a Session (read -> update -> write per tick) into an output directory:
 //   signals.csv   the recorded samples (byte-identical for equal inputs and seed)
-//   summary.json  final state, extremes, energy books, counters, performance
+//   can.log       every frame sent and received, candump -l format (when a protocol runs)
+//   summary.json  final state, extremes, energy books, CAN and BMS statistics, performance
 // Both files are complete on every exit path: normal end, stop request (SIGINT/SIGTERM), or error.
 
 #include <atomic>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "packsim/sim/scenario.hpp"
+#include "packsim/sim/session.hpp"
 
 namespace packsim::sim {
 
@@ -20,6 +21,9 @@ struct RunOptions {
   // Set (to the signal number) by a signal handler to stop the run; checked every tick.
   const std::atomic<int>* stop_request = nullptr;
   std::string version;
+  // SocketCAN interfaces for the profile's buses; empty: the in-process loopback (as fast as the
+  // CPU allows). On real interfaces the run is paced to the wall clock.
+  std::vector<BusAssignment> interfaces;
 };
 
 enum class RunStatus { kCompleted, kInterrupted, kFailed };

@@ -1,0 +1,111 @@
+#pragma once
+// One simulation session: the pack, its measurement chain, the scenario driver, the protocol on its
+// buses (loopback or SocketCAN), the in-process reference BMS if the scenario asks for one, and the
+// recorders. A tick is read -> update -> write:
+//   read    drain the buses into the protocol, apply the BMS's commands, apply due scenario events
+//   update  balancing switches, pack step, AFE and current-sensor measurements
+//   write   send the frames due this tick, run the in-process BMS, record a sample
+// Construction does all allocation; open() creates files and transports and reports {ok, message}.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "packsim/bms/node.hpp"
+#include "packsim/can/protocol.hpp"
+#include "packsim/hil/can_bus.hpp"
+#include "packsim/hil/can_log.hpp"
+#include "packsim/model/afe.hpp"
+#include "packsim/model/pack.hpp"
+#include "packsim/sim/driver.hpp"
+#include "packsim/sim/recorder.hpp"
+#include "packsim/sim/sample.hpp"
+#include "packsim/sim/scenario.hpp"
+#include "packsim/sim/stats.hpp"
+
+namespace packsim::sim {
+
+struct SetupResult {
+  bool ok = true;
+  std::string message;
+};
+
+// Which transport carries a logical bus of the profile ("afe", ...).
+struct BusAssignment {
+  std::string logical;    // empty: every logical bus without an explicit assignment
+  std::string interface;  // SocketCAN interface name
+};
+
+struct SessionOptions {
+  std::filesystem::path out_dir;
+  std::vector<BusAssignment> interfaces;  // empty: the in-process loopback
+  bool enable_fd = true;
+};
+
+class Session {
+ public:
+  explicit Session(const Scenario& scenario);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  SetupResult open(const SessionOptions& options);
+
+  // wall_ns: the wall clock (CLOCK_REALTIME) for CAN log timestamps on real interfaces.
+  void read(std::int64_t wall_ns);
+  void update();
+  void write(std::int64_t wall_ns);
+
+  bool done() const;  // the scenario's duration is reached, or its load is done when it says so
+  const char* done_reason() const;
+  bool uses_socketcan() const { return socketcan_; }
+
+  // Flushes and closes the recorders and writes summary.json with `result` (completed,
+  // interrupted, failed). Safe to call once on every exit path.
+  SetupResult finish(const struct RunResult& result, const std::string& version);
+
+  const model::PackModel& model() const { return model_; }
+  const model::PackData& data() const { return data_; }
+  const can::SimProtocol* protocol() const { return protocol_.get(); }
+  const bms::RefBmsNode* reference_bms() const { return bms_node_.get(); }
+  const std::vector<std::unique_ptr<hil::CanBus>>& buses() const { return buses_; }
+  std::uint64_t frames_not_sent() const { return frames_not_sent_; }
+
+ private:
+  class Sink;
+  void record();
+
+  const Scenario& sc_;
+  model::PackModel model_;
+  model::PackData data_;
+  model::AfeModel afe_model_;
+  model::AfeData afe_;
+  model::ShuntData shunt_;
+  ScenarioDriver driver_;
+  ScenarioDriver::HostRequests host_;
+  std::unique_ptr<can::SimProtocol> protocol_;
+  std::vector<std::unique_ptr<hil::CanBus>> buses_;  // one per logical bus of the profile
+  std::vector<std::string> bus_names_;               // for the log
+  std::unique_ptr<hil::CanBus> bms_bus_;             // the in-process BMS's end
+  std::unique_ptr<bms::RefBmsNode> bms_node_;
+  std::vector<hil::RxFrame> rx_;
+  std::unique_ptr<Sink> sink_;
+  bool socketcan_ = false;
+  bool bms_commanded_ = false;
+  std::uint64_t frames_not_sent_ = 0;
+  std::int64_t wall_ns_ = 0;
+
+  std::filesystem::path out_dir_;
+  CsvRecorder csv_;
+  hil::CanLogWriter can_log_;
+  bool log_can_ = false;
+  Sample sample_;
+  RunStats stats_;
+  std::uint64_t every_ticks_ = 1;
+  std::uint64_t total_ticks_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace packsim::sim

@@ -1,0 +1,424 @@
+#include "packsim/sim/session.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include "packsim/sim/json.hpp"
+#include "packsim/sim/runner.hpp"
+
+namespace packsim::sim {
+namespace {
+
+const char* contactor_name(const model::ContactorState& k) {
+  if (k.main_pos && k.main_neg) return k.precharge ? "closed+precharge" : "closed";
+  if (k.main_neg && k.precharge) return "precharge";
+  if (!k.main_pos && !k.main_neg && !k.precharge) return "open";
+  return "partial";
+}
+
+bool write_file_atomic(const std::filesystem::path& path, const std::string& text, std::string& err) {
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      err = "cannot write " + tmp;
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    err = "cannot rename " + tmp + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+void extreme(JsonWriter& j, std::string_view name, const Extreme& e, double offset = 0.0) {
+  j.key(name).begin_object();
+  j.field("value", e.value - offset);
+  j.field("time_s", seconds(e.time_ns));
+  j.end_object();
+}
+
+void protocol_stats(JsonWriter& j, const can::ProtocolStats& s) {
+  j.field("tx_frames", s.tx_frames).field("tx_dropped", s.tx_dropped);
+  j.field("rx_frames", s.rx_frames).field("rx_unknown", s.rx_unknown).field("rx_malformed", s.rx_malformed);
+  j.field("rx_error_frames", s.rx_error_frames).field("e2e_bad_crc", s.e2e_bad_crc);
+  j.field("e2e_repeated", s.e2e_repeated).field("e2e_lost", s.e2e_lost);
+  j.field("e2e_missed_frames", s.e2e_missed_frames).field("rx_timeouts", s.rx_timeouts);
+}
+
+std::string fault_list(bms::Fault faults) {
+  std::string out;
+  for (std::uint32_t bit = 1; bit != 0 && bit <= (1u << 15); bit <<= 1) {
+    const auto f = static_cast<bms::Fault>(bit);
+    if (bms::has_fault(faults, f)) out += (out.empty() ? "" : ",") + std::string(bms::to_string(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+// Hands the protocol's frames to the transports and logs them.
+class Session::Sink final : public can::FrameSink {
+ public:
+  explicit Sink(Session& s) : s_(s) {}
+  bool send(std::size_t bus, const can::CanFrame& frame) override {
+    if (bus >= s_.buses_.size()) return false;
+    const bool ok = s_.buses_[bus]->send(frame) == hil::TxResult::kOk;
+    if (ok && s_.log_can_) {
+      s_.can_log_.write(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, s_.bus_names_[bus].c_str(), frame);
+    }
+    if (!ok) ++s_.frames_not_sent_;
+    return ok;
+  }
+
+ private:
+  Session& s_;
+};
+
+Session::Session(const Scenario& sc)
+    : sc_(sc),
+      model_(model::build_pack_model(sc.pack, sc.cell, sc.tick_ns,
+                                     {sc.initial_soc, sc.initial_temp_k, sc.seed})),
+      data_(model::make_data(model_)),
+      afe_model_(model::build_afe_model(sc.afe, model_)),
+      afe_(model::make_afe_data(afe_model_, model_, data_)),
+      driver_(sc),
+      rx_(512) {
+  data_.input.contactors = sc.initial_contactors;
+  data_.input.ambient_k = sc.ambient_k;
+  data_.contactors = sc.initial_contactors;
+  host_.drive = sc.bms.drive;
+  // A run that starts with the contactors closed starts with the DC link already precharged.
+  if (sc.initial_contactors.main_pos && sc.initial_contactors.main_neg) {
+    data_.link_voltage_v = data_.pack_voltage_v;
+  }
+  shunt_.temp_k = sc.ambient_k;
+  if (sc.bms.mode != BmsMode::kNone && sc.profile) {
+    protocol_ = std::make_unique<can::SimProtocol>(sc.profile, afe_model_.n_channels,
+                                                   afe_model_.n_sensors, afe_model_.n_modules);
+  }
+  prepare_sample(model_, sc.record.cells, sample_);
+  const std::int64_t every = sc.record.every_ns > 0 ? sc.record.every_ns : sc.tick_ns;
+  every_ticks_ = static_cast<std::uint64_t>(std::max<std::int64_t>(1, (every + sc.tick_ns / 2) / sc.tick_ns));
+  total_ticks_ = static_cast<std::uint64_t>((sc.duration_ns + sc.tick_ns - 1) / sc.tick_ns);
+}
+
+Session::~Session() = default;
+
+SetupResult Session::open(const SessionOptions& opt) {
+  out_dir_ = opt.out_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir_, ec);
+  if (ec) return {false, "cannot create output directory " + out_dir_.string() + ": " + ec.message()};
+  std::string err;
+  if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err)) return {false, err};
+
+  if (protocol_) {
+    const can::Profile& p = protocol_->profile();
+    socketcan_ = !opt.interfaces.empty();
+    if (!socketcan_) {
+      // The embedded default: every logical bus on one in-process loopback, the reference BMS at
+      // its other end.
+      auto pair = hil::make_loopback("loop0", 8192, true);
+      buses_.push_back(std::move(pair.a));
+      bus_names_.push_back("loop0");
+      for (std::size_t b = 1; b < p.buses.size(); ++b) {
+        buses_.push_back(hil::make_loopback("loop" + std::to_string(b), 8192, true).a);
+        bus_names_.push_back("loop" + std::to_string(b));
+      }
+      bms_bus_ = std::move(pair.b);
+    } else {
+      for (const std::string& logical : p.buses) {
+        std::string iface;
+        for (const auto& a : opt.interfaces) {
+          if (a.logical == logical || (a.logical.empty() && iface.empty())) iface = a.interface;
+        }
+        if (iface.empty()) return {false, "no interface given for the profile's bus '" + logical + "' (use --can " + logical + "=IFACE)"};
+        hil::SocketCanOptions so;
+        so.interface = iface;
+        so.enable_fd = opt.enable_fd;
+        auto r = hil::open_socketcan(so);
+        if (!r.bus) return {false, "cannot open " + iface + ": " + r.message};
+        for (const auto& tx : p.tx) {
+          if (tx.bus == logical && tx.codec->fd() && !r.bus->fd_capable()) {
+            return {false, "profile '" + p.name + "' sends CAN FD frames (" + tx.name + ") but " + iface + " is classic CAN only (MTU 16)"};
+          }
+        }
+        buses_.push_back(std::move(r.bus));
+        bus_names_.push_back(iface);
+      }
+      if (sc_.bms.mode == BmsMode::kReference) {
+        // The in-process BMS on its own socket of the first interface: it sees the simulator's
+        // frames as any other node on the bus would.
+        hil::SocketCanOptions so;
+        so.interface = bus_names_.front();
+        so.enable_fd = opt.enable_fd;
+        auto r = hil::open_socketcan(so);
+        if (!r.bus) return {false, "cannot open " + so.interface + " for the reference BMS: " + r.message};
+        bms_bus_ = std::move(r.bus);
+      }
+    }
+    if (sc_.bms.mode == BmsMode::kReference && bms_bus_) {
+      const double capacity_as = sc_.cell.capacity_as * sc_.pack.parallel;
+      bms::BmsConfig cfg = bms::default_bms_config(afe_model_.n_channels, afe_model_.cells_per_module,
+                                                   afe_model_.sensor_module, sc_.cell.v_min,
+                                                   sc_.cell.v_max, capacity_as);
+      bms::set_ocv_from_cell(cfg, sc_.cell, sc_.initial_temp_k);
+      const BmsSettings& b = sc_.bms;
+      if (b.cell_ov_v) cfg.cell_ov_v = *b.cell_ov_v;
+      if (b.cell_uv_v) cfg.cell_uv_v = *b.cell_uv_v;
+      if (b.ot_k) cfg.ot_k = *b.ot_k;
+      if (b.ut_k) cfg.ut_k = *b.ut_k;
+      if (b.oc_discharge_a) cfg.oc_discharge_a = *b.oc_discharge_a;
+      if (b.oc_charge_a) cfg.oc_charge_a = *b.oc_charge_a;
+      const auto problems = bms::validate_bms_config(cfg);
+      if (!problems.empty()) return {false, "reference BMS configuration: " + problems.front()};
+      bms::NodeLayout layout{afe_model_.n_channels, afe_model_.n_sensors, afe_model_.n_modules,
+                             afe_model_.cells_per_module,
+                             afe_model_.n_modules > 0 ? (afe_model_.n_sensors + afe_model_.n_modules - 1) / afe_model_.n_modules : 0};
+      bms_node_ = std::make_unique<bms::RefBmsNode>(sc_.profile, cfg, layout, b.period_ns);
+      bms_node_->drive_request = host_.drive;
+    }
+    log_can_ = true;
+    if (!can_log_.open(out_dir_ / "can.log", err)) return {false, err};
+    sink_ = std::make_unique<Sink>(*this);
+  }
+  // The initial state is the first row.
+  stats_.update(data_);
+  fill_sample(model_, data_, sc_.record.cells, 0, sample_);
+  csv_.write(sample_);
+  return {true, ""};
+}
+
+void Session::read(std::int64_t wall_ns) {
+  wall_ns_ = wall_ns;
+  const std::int64_t now = data_.time_ns;
+  if (protocol_) {
+    for (std::size_t b = 0; b < buses_.size(); ++b) {
+      hil::CanBus& bus = *buses_[b];
+      bus.poll(now);
+      for (;;) {
+        const std::size_t n = bus.receive(rx_.data(), rx_.size());
+        for (std::size_t k = 0; k < n; ++k) {
+          const can::CanFrame& f = rx_[k].frame;
+          if (log_can_) {
+            const std::int64_t ts = socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now;
+            can_log_.write(ts, bus_names_[b].c_str(), f);
+          }
+          protocol_->receive(b, f, now);
+        }
+        if (n < rx_.size()) break;
+      }
+    }
+    protocol_->supervise(now);
+    const can::SimCommands& cmd = protocol_->commands();
+    if (protocol_->profile().commands_contactors) data_.input.contactors = cmd.contactors;
+    if (protocol_->profile().commands_balancing) {
+      std::copy(cmd.balance.begin(), cmd.balance.end(), afe_.balance.begin());
+    }
+  }
+  driver_.read(now, data_, &afe_, &host_);
+}
+
+void Session::update() {
+  model::apply_balancing(afe_model_, model_, afe_, data_);
+  model::step(model_, data_);
+  model::afe_measure(afe_model_, model_, data_, afe_);
+  model::shunt_measure(sc_.shunt, model_, data_, shunt_);
+  driver_.after_step(data_);
+  stats_.update(data_);
+}
+
+void Session::write(std::int64_t wall_ns) {
+  wall_ns_ = wall_ns;
+  if (protocol_) {
+    protocol_->transmit(data_.time_ns, afe_, shunt_, *sink_);
+    if (bms_node_) {
+      bms_node_->drive_request = host_.drive;
+      bms_node_->fault_reset = host_.fault_reset;
+      bms_node_->poll(data_.time_ns, *bms_bus_);
+    }
+  }
+  if (data_.tick % every_ticks_ == 0) record();
+}
+
+void Session::record() {
+  fill_sample(model_, data_, sc_.record.cells, static_cast<std::int32_t>(driver_.segment()), sample_);
+  csv_.write(sample_);
+}
+
+bool Session::done() const {
+  return data_.tick >= total_ticks_ || (sc_.stop_when_load_done && driver_.load_done());
+}
+
+const char* Session::done_reason() const {
+  return data_.tick >= total_ticks_ ? "duration" : "load done";
+}
+
+SetupResult Session::finish(const RunResult& r, const std::string& version) {
+  if (finished_) return {true, ""};
+  finished_ = true;
+  // The last state is always in the file, whatever stopped the run.
+  if (csv_.last_time_ns() != data_.time_ns) record();
+  SetupResult result;
+  if (!csv_.close()) result = {false, "writing signals.csv failed"};
+  if (log_can_ && !can_log_.close()) result = {false, "writing can.log failed"};
+
+  const Scenario& sc = sc_;
+  const model::PackModel& m = model_;
+  const model::PackData& d = data_;
+  constexpr double kC = 273.15;
+  JsonWriter j;
+  j.begin_object();
+  j.field("packsim_version", version);
+  j.key("scenario").begin_object();
+  j.field("name", sc.name).field("file", sc.file).field("pack_file", sc.pack_file).field("cell_file", sc.cell_file);
+  j.field("seed", static_cast<std::uint64_t>(sc.seed));
+  j.field("tick_s", seconds(sc.tick_ns));
+  j.field("duration_s", seconds(sc.duration_ns));
+  j.end_object();
+  j.key("pack").begin_object();
+  j.field("name", m.name).field("cell", m.cell_type.name);
+  j.field("series", m.ns).field("parallel", m.np).field("cells", m.n_cells).field("modules", m.n_modules);
+  j.field("thermal_step_s", m.thermal_dt_s);
+  j.end_object();
+
+  j.field("status", r.status == RunStatus::kCompleted ? "completed"
+                    : r.status == RunStatus::kInterrupted ? "interrupted" : "failed");
+  j.field("completed", r.status == RunStatus::kCompleted);
+  j.field("stop_reason", r.stop_reason);
+  j.field("simulated_s", seconds(d.time_ns));
+  j.field("ticks", static_cast<std::uint64_t>(d.tick));
+  j.field("rows_recorded", csv_.rows());
+
+  j.key("final").begin_object();
+  j.field("current_a", d.pack_current_a).field("pack_v", d.pack_voltage_v).field("link_v", d.link_voltage_v);
+  j.field("soc_mean", d.soc_mean).field("soc_min", d.soc_min).field("soc_max", d.soc_max);
+  j.field("cell_v_min", d.v_min).field("cell_v_max", d.v_max).field("cell_v_mean", d.v_mean);
+  j.field("temp_min_degc", d.t_min_k - kC).field("temp_max_degc", d.t_max_k - kC).field("temp_mean_degc", d.t_mean_k - kC);
+  j.field("contactors", contactor_name(d.contactors));
+  j.end_object();
+
+  j.key("extremes").begin_object();
+  extreme(j, "cell_v_min", stats_.cell_v_min);
+  extreme(j, "cell_v_max", stats_.cell_v_max);
+  extreme(j, "pack_v_min", stats_.pack_v_min);
+  extreme(j, "pack_v_max", stats_.pack_v_max);
+  extreme(j, "current_max_a", stats_.current_max_a);
+  extreme(j, "current_min_a", stats_.current_min_a);
+  extreme(j, "temp_max_degc", stats_.temp_max_k, kC);
+  extreme(j, "temp_min_degc", stats_.temp_min_k, kC);
+  extreme(j, "soc_min", stats_.soc_min);
+  extreme(j, "soc_max", stats_.soc_max);
+  j.field("heat_max_w", stats_.heat_max_w);
+  j.end_object();
+
+  const model::EnergyBooks& e = d.energy;
+  constexpr double kWh = 1.0 / 3600.0;
+  j.key("energy").begin_object();
+  j.field("discharged_wh", e.discharged_j * kWh).field("charged_wh", e.charged_j * kWh);
+  j.field("net_out_wh", e.battery_out_j * kWh);
+  j.field("discharged_ah", e.discharged_as * kWh).field("charged_ah", e.charged_as * kWh);
+  j.field("load_wh", e.load_j * kWh);
+  j.field("heat_generated_kj", e.cell_heat_j * 1e-3);
+  j.key("heat_kj").begin_object();
+  j.field("ohmic", e.ohmic_j * 1e-3).field("rc", e.rc_j * 1e-3).field("reversible", e.reversible_j * 1e-3);
+  j.field("hysteresis", e.hysteresis_j * 1e-3).field("charge_inefficiency", e.side_j * 1e-3);
+  j.field("internal_short", e.leak_j * 1e-3).field("balancing", e.bleed_j * 1e-3);
+  j.field("interconnect", e.interconnect_j * 1e-3).field("contactors_precharge", e.path_j * 1e-3);
+  j.end_object();
+  j.end_object();
+
+  j.key("counters").begin_object();
+  j.field("table_clamps", d.clamp_total).field("sign_iterations", d.sign_iterations);
+  j.field("power_limited_ticks", d.power_limited_ticks);
+  j.end_object();
+
+  j.key("segments").begin_array();
+  for (std::size_t k = 0; k < sc.load.size(); ++k) {
+    const SegmentLog& log = driver_.segment_log()[k];
+    j.begin_object();
+    j.field("label", sc.load[k].label);
+    if (k <= driver_.segment()) j.field("start_s", seconds(log.start_ns));
+    if (log.end_ns >= 0) {
+      j.field("end_s", seconds(log.end_ns));
+      j.field("ended_by", log.ended_by == -2 ? std::string("duration")
+                          : log.ended_by == -3 ? std::string("profile finished")
+                          : "until: " + sc.load[k].until[static_cast<std::size_t>(log.ended_by)].text);
+    } else {
+      j.field("ended_by", k == driver_.segment() ? "run ended" : "not reached");
+    }
+    j.end_object();
+  }
+  j.end_array();
+
+  j.key("can").begin_object();
+  j.field("bms_mode", sc.bms.mode == BmsMode::kNone ? "none" : sc.bms.mode == BmsMode::kReference ? "reference" : "external");
+  if (protocol_) {
+    j.field("profile", protocol_->profile().name).field("profile_file", sc.bms.profile_file);
+    j.field("transport", socketcan_ ? "socketcan" : "loopback");
+    j.field("frames_per_second", protocol_->frames_per_second());
+    j.field("frames_not_sent", frames_not_sent_);
+    j.key("simulator").begin_object();
+    protocol_stats(j, protocol_->stats());
+    j.end_object();
+    j.key("buses").begin_array();
+    for (std::size_t b = 0; b < buses_.size(); ++b) {
+      const hil::BusStats& s = buses_[b]->stats();
+      j.begin_object();
+      j.field("logical", protocol_->profile().buses[b]).field("interface", bus_names_[b]);
+      j.field("state", hil::bus_state_name(buses_[b]->state())).field("fd", buses_[b]->fd_capable());
+      j.field("rx_frames", s.rx_frames).field("tx_frames", s.tx_frames);
+      j.field("tx_queue_full", s.tx_queue_full).field("tx_failed", s.tx_failed);
+      j.field("rx_dropped", s.rx_dropped).field("rx_invalid", s.rx_invalid);
+      j.field("error_frames", s.error_frames).field("bus_off", s.bus_off).field("restarts", s.restarts);
+      j.field("down_events", s.down_events).field("reopens", s.reopens);
+      j.end_object();
+    }
+    j.end_array();
+  }
+  j.end_object();
+
+  if (bms_node_) {
+    const bms::BmsOutputs& o = bms_node_->outputs();
+    j.key("bms").begin_object();
+    j.field("state", bms::to_string(o.state));
+    j.field("faults", fault_list(o.faults));
+    j.field("first_fault", bms::to_string(o.first_fault));
+    if (o.first_fault != bms::Fault::kNone) {
+      j.field("first_fault_onset_s", seconds(o.first_fault_onset_ns));
+      j.field("first_fault_s", seconds(o.first_fault_ns));
+      j.field("first_fault_cell", o.first_fault_cell).field("first_fault_sensor", o.first_fault_sensor);
+      j.field("first_fault_module", o.first_fault_module);
+    }
+    j.field("soc_estimate", o.soc).field("soc_valid", o.soc_valid);
+    j.field("cycles", bms_node_->cycles());
+    j.key("decoder").begin_object();
+    protocol_stats(j, bms_node_->protocol().stats());
+    j.end_object();
+    j.end_object();
+  }
+
+  const double sim_s = seconds(d.time_ns);
+  const double cell_steps = static_cast<double>(d.tick) * m.n_cells;
+  j.key("performance").begin_object();
+  j.field("wall_s", r.wall_s);
+  j.field("sim_to_wall_ratio", r.wall_s > 0 ? sim_s / r.wall_s : 0.0);
+  j.field("cell_steps_per_s", r.wall_s > 0 ? cell_steps / r.wall_s : 0.0);
+  j.field("ns_per_cell_step", cell_steps > 0 ? r.wall_s * 1e9 / cell_steps : 0.0);
+  j.end_object();
+  j.end_object();
+
+  std::string err;
+  if (!write_file_atomic(out_dir_ / "summary.json", j.str(), err)) result = {false, err};
+  return result;
+}
+
+}  // namespace packsim::sim
