@@ -156,6 +156,8 @@ contactors = "open"
 [record]
 every = "100 ms"
 cells = ["v", "t"]
+[bms]
+mode = "none"  # the scenario drives the contactors itself
 )");
   Diagnostics diags;
   const auto sc = config::load_scenario(sc_path, diags);
