@@ -552,6 +552,24 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
           f.slots.push_back(slot);
         }
       }
+      // A row that carries nothing of this pack (every indexed signal beyond its cells or sensors)
+      // is not sent: it would only load the bus.
+      bool indexed = false, present = false;
+      for (const auto& slot : f.slots) {
+        if (slot.source == can::Source::kConstant || slot.source == can::Source::kMux ||
+            slot.source == can::Source::kModule || slot.source == can::Source::kCounter) {
+          continue;
+        }
+        if (slot.index != -1 || slot.source == can::Source::kCurrent ||
+            slot.source == can::Source::kPackVoltage || slot.source == can::Source::kLinkVoltage ||
+            slot.source == can::Source::kShuntTemperature || slot.source == can::Source::kPower ||
+            slot.source == can::Source::kCharge || slot.source == can::Source::kEnergy ||
+            slot.source == can::Source::kSensorError) {
+          present = true;
+        }
+        indexed = true;
+      }
+      if (indexed && !present) continue;
       ctx.profile.frames.push_back(std::move(f));
     }
   }

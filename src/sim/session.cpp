@@ -171,6 +171,17 @@ SetupResult Session::open(const SessionOptions& opt) {
                                                    afe_model_.sensor_module, sc_.cell.v_min,
                                                    sc_.cell.v_max, capacity_as);
       bms::set_ocv_from_cell(cfg, sc_.cell, sc_.initial_temp_k);
+      // Data counts as lost after three missed periods of the slowest AFE message, at least the
+      // default: a profile with slow temperature frames must not trip the BMS by design.
+      std::int64_t slowest = 0;
+      for (const auto& f : sc_.profile->frames) {
+        for (const auto& slot : f.slots) {
+          if (slot.source == can::Source::kCellVoltage || slot.source == can::Source::kTemperature) {
+            slowest = std::max(slowest, sc_.profile->tx[f.message].period_ns);
+          }
+        }
+      }
+      cfg.afe_timeout_ns = std::max(cfg.afe_timeout_ns, 3 * slowest);
       const BmsSettings& b = sc_.bms;
       if (b.cell_ov_v) cfg.cell_ov_v = *b.cell_ov_v;
       if (b.cell_uv_v) cfg.cell_uv_v = *b.cell_uv_v;

@@ -44,10 +44,11 @@ TEST_CASE("The packsim profile resolves per module, mux row and bus", "[profile]
   const auto p = load("packsim", layout_96s());
   CHECK(p->name == "packsim");
   CHECK(p->buses == std::vector<std::string>{"afe"});
-  // 12 modules x (6 voltage rows + 4 temperature rows + 1 status) + 4 IVT messages.
-  CHECK(p->frames.size() == 12 * (6 + 4 + 1) + 4);
-  // Module 5's voltage rows go out on 0x605 with cells 40..47 (rows 0..2; rows 3..5 are beyond the
-  // module's 8 cells and carry index -1).
+  // 12 modules x (3 voltage rows + 2 temperature rows + 1 status) + 4 IVT messages: rows beyond
+  // a module's 8 cells and 4 sensors carry nothing of this pack and are not sent.
+  CHECK(p->frames.size() == 12 * (3 + 2 + 1) + 4);
+  // Module 5's voltage rows go out on 0x605 with cells 40..47; the last row's third slot is beyond
+  // the module and carries index -1 (sent as 0).
   std::map<std::uint64_t, std::vector<int>> cells_by_row;
   for (const auto& f : p->frames) {
     if (f.id != 0x605) continue;
@@ -61,7 +62,7 @@ TEST_CASE("The packsim profile resolves per module, mux row and bus", "[profile]
   }
   CHECK(cells_by_row[0] == std::vector<int>{40, 41, 42});
   CHECK(cells_by_row[2] == std::vector<int>{46, 47, -1});
-  CHECK(cells_by_row[5] == std::vector<int>{-1, -1, -1});
+  CHECK(cells_by_row.count(3) == 0);
   REQUIRE(p->rx.size() == 2);
   CHECK(p->rx[1].instances == 12);
   CHECK(p->rx[1].bindings[0].index_per_instance == 8);
@@ -87,16 +88,16 @@ TEST_CASE("Frames go out at their period and phase, counters and CRCs fresh each
     sim.transmit(t, afe, shunt, cap);
     for (const auto& f : cap.frames) ++count[f.id];
   }
-  // In one second: each module's voltage id 10 x 6 rows, temperatures 1 x 4, status 10;
+  // In one second: each module's voltage id 10 x 3 rows, temperatures 5 x 2 rows, status 10;
   // current 100, U1/U2 50 each, shunt temperature 10.
-  CHECK(count[0x600] == 60);
-  CHECK(count[0x60B] == 60);
-  CHECK(count[0x620] == 4);
+  CHECK(count[0x600] == 30);
+  CHECK(count[0x60B] == 30);
+  CHECK(count[0x620] == 10);
   CHECK(count[0x640] == 10);
   CHECK(count[0x521] == 100);
   CHECK(count[0x522] == 50);
   CHECK(count[0x525] == 10);
-  CHECK(sim.frames_per_second() == Approx(12 * (60 + 4 + 10) + 100 + 50 + 50 + 10));
+  CHECK(sim.frames_per_second() == Approx(12 * (30 + 10 + 10) + 100 + 50 + 50 + 10));
 }
 
 TEST_CASE("Simulator and BMS sides understand each other", "[profile]") {
