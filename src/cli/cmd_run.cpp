@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sstream>
+
 #include "commands.hpp"
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/quantity.hpp"
@@ -19,6 +21,8 @@ struct RunArgs {
   std::string record_every;
   std::string cells;
   std::int64_t seed = -1;
+  std::string can;
+  std::string bms;
   bool quiet = false;
   bool no_progress = false;
 };
@@ -73,12 +77,56 @@ int run(const RunArgs& a, const Context& ctx) {
   }
   if (sc.record.every_ns == 0) sc.record.every_ns = std::max(sim::kDefaultRecordEveryNs, sc.tick_ns);
 
+  // CAN: `--can can0` puts every logical bus on can0; `--can afe=can0,sensor=can1` maps them.
+  std::vector<sim::BusAssignment> interfaces;
+  if (!a.can.empty()) {
+    std::stringstream ss(a.can);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      const auto eq = item.find('=');
+      sim::BusAssignment b;
+      if (eq == std::string::npos) {
+        b.interface = item;
+      } else {
+        b.logical = item.substr(0, eq);
+        b.interface = item.substr(eq + 1);
+      }
+      if (b.interface.empty()) {
+        spdlog::error("--can: empty interface name in '{}'", a.can);
+        return kExitBadInput;
+      }
+      interfaces.push_back(b);
+    }
+    // A BMS on a real bus is somebody else's unless asked otherwise.
+    if (a.bms.empty() && sc.bms.mode == sim::BmsMode::kReference) sc.bms.mode = sim::BmsMode::kExternal;
+  }
+  if (!a.bms.empty()) {
+    sc.bms.mode = a.bms == "none" ? sim::BmsMode::kNone
+                  : a.bms == "external" ? sim::BmsMode::kExternal : sim::BmsMode::kReference;
+  }
+  if (sc.bms.mode == sim::BmsMode::kNone && !interfaces.empty()) {
+    spdlog::error("--can needs a BMS mode other than none: nothing would go on the bus");
+    return kExitBadInput;
+  }
+  if (sc.bms.mode != sim::BmsMode::kNone && sc.initial_contactors.main_pos) sc.initial_contactors = {};
+  {
+    Diagnostics pd;
+    if (!config::resolve_scenario_profile(sc, pd)) {
+      std::fputs(pd.format().c_str(), stderr);
+      return kExitBadInput;
+    }
+  }
+  if (sc.bms.mode == sim::BmsMode::kExternal && interfaces.empty()) {
+    spdlog::warn("bms mode is external but no --can interface: nobody will command the contactors");
+  }
+
   sim::RunOptions opt;
   opt.out_dir = a.out.empty() ? std::filesystem::path("out") / std::filesystem::path(a.scenario).stem()
                               : std::filesystem::path(a.out);
   opt.progress = !a.quiet && !a.no_progress && isatty(STDERR_FILENO);
   opt.stop_request = &stop_request();
   opt.version = ctx.version;
+  opt.interfaces = interfaces;
   install_stop_handlers();
   if (!a.quiet) {
     spdlog::info("running '{}': {}s{}p, tick {} s, {} s simulated, seed {} -> {}", sc.name,
@@ -117,6 +165,10 @@ void add_run_command(CLI::App& app, Context& ctx) {
   sub->add_option("--record-every", args->record_every,
                   "Decimate signals.csv: one row per this interval (default: the scenario's, else 1 s)");
   sub->add_option("--cells", args->cells, "Per-cell columns: comma list of v, t, soc, i, all, none");
+  sub->add_option("--can", args->can,
+                  "SocketCAN instead of the loopback: IFACE, or BUS=IFACE,... for several buses");
+  sub->add_option("--bms", args->bms, "BMS: reference (in-process), external (on --can), none")
+      ->check(CLI::IsMember({"reference", "external", "none"}));
   sub->add_flag("-q,--quiet", args->quiet, "Only errors on stderr");
   sub->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
   sub->callback([args, &ctx]() { ctx.exit_code = run(*args, ctx); });

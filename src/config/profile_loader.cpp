@@ -757,6 +757,23 @@ ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& 
   return l;
 }
 
+bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
+  if (sc.bms.mode == sim::BmsMode::kNone) {
+    sc.profile.reset();
+    return true;
+  }
+  if (sc.profile && sc.profile_tick_ns == sc.tick_ns) return true;
+  const auto path = resolve_profile(sc.bms.profile, std::filesystem::path(sc.file).parent_path());
+  if (!std::filesystem::exists(path)) {
+    diags.error({sc.file, 0, 0}, "profile '" + sc.bms.profile + "' not found (looked for " + path.string() + ")");
+    return false;
+  }
+  sc.bms.profile_file = path.string();
+  sc.profile = load_profile(path, profile_layout(sc.pack, sc.afe, sc.tick_ns), diags);
+  sc.profile_tick_ns = sc.tick_ns;
+  return sc.profile != nullptr;
+}
+
 std::filesystem::path resolve_profile(const std::string& name_or_path,
                                       const std::filesystem::path& referencing_dir) {
   const bool is_path = name_or_path.find('/') != std::string::npos ||

@@ -71,6 +71,9 @@ std::filesystem::path resolve_profile(const std::string& name_or_path,
 std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& path,
                                                  const ProfileLayout& layout, Diagnostics& diags);
 
+// (Re)loads a scenario's profile for its current BMS mode and tick (after command-line overrides).
+bool resolve_scenario_profile(sim::Scenario& scenario, Diagnostics& diags);
+
 // The layout a pack presents on the bus: channels = series groups, modules of the AFE, sensors.
 ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& afe,
                              std::int64_t tick_ns);
