@@ -411,29 +411,29 @@ void RefBms::evaluate_faults(const BmsInputs& in) {
   for (std::size_t c = 0; c < n_cells_; ++c) {
     if (cell_valid(in, c)) {
       const double v = in.cell_v[c];
-      ov_[c].update(v > cfg_.cell_ov_v, now, cfg_.ov_delay_ns);
-      uv_[c].update(v < cfg_.cell_uv_v, now, cfg_.uv_delay_ns);
-      cell_invalid_[c].update(false, now, cfg_.invalid_delay_ns);
+      ov_[c].update(v > cfg_.cell_ov_v, now);
+      uv_[c].update(v < cfg_.cell_uv_v, now);
+      cell_invalid_[c].update(false, now);
     } else {
-      cell_invalid_[c].update(true, now, cfg_.invalid_delay_ns);
+      cell_invalid_[c].update(true, now);
     }
   }
   for (std::size_t s = 0; s < n_sensors_; ++s) {
     if (temp_valid(in, s)) {
       const double t = in.temp_k[s];
-      ot_[s].update(t > cfg_.ot_k, now, cfg_.ot_delay_ns);
-      ut_[s].update(t < cfg_.ut_k, now, cfg_.ut_delay_ns);
-      temp_invalid_[s].update(false, now, cfg_.invalid_delay_ns);
+      ot_[s].update(t > cfg_.ot_k, now);
+      ut_[s].update(t < cfg_.ut_k, now);
+      temp_invalid_[s].update(false, now);
     } else {
-      temp_invalid_[s].update(true, now, cfg_.invalid_delay_ns);
+      temp_invalid_[s].update(true, now);
     }
   }
   if (in.current_valid && std::isfinite(in.current_a)) {
-    oc_discharge_.update(in.current_a > cfg_.oc_discharge_a, now, cfg_.oc_discharge_delay_ns);
-    oc_charge_.update(in.current_a < -cfg_.oc_charge_a, now, cfg_.oc_charge_delay_ns);
-    current_invalid_.update(false, now, cfg_.invalid_delay_ns);
+    oc_discharge_.update(in.current_a > cfg_.oc_discharge_a, now);
+    oc_charge_.update(in.current_a < -cfg_.oc_charge_a, now);
+    current_invalid_.update(false, now);
   } else {
-    current_invalid_.update(true, now, cfg_.invalid_delay_ns);
+    current_invalid_.update(true, now);
   }
 }
 
@@ -444,7 +444,7 @@ int first_tripped(const std::vector<Debounce>& d, std::int64_t now_ns, std::int6
                   std::int64_t* onset) {
   int found = -1;
   for (std::size_t i = 0; i < d.size(); ++i) {
-    if (d[i].hold(now_ns, delay_ns) && (found < 0 || d[i].onset_ns < *onset)) {
+    if (d[i].held_for(now_ns, delay_ns) && (found < 0 || d[i].onset_ns < *onset)) {
       found = static_cast<int>(i);
       *onset = d[i].onset_ns;
     }
@@ -500,6 +500,12 @@ void RefBms::process_reset(const BmsInputs& in) {
   }
 }
 
+bool RefBms::precharged(const BmsInputs& in) const {
+  // Both voltages must be valid and the pack's positive: 0 >= 0.95 * 0 proves nothing.
+  return in.pack_v_valid && in.link_v_valid && in.pack_v > 0.0 &&
+         in.link_v >= cfg_.precharge_ratio * in.pack_v;
+}
+
 void RefBms::step_state(const BmsInputs& in, const Aggregates& agg) {
   const std::int64_t now = in.now_ns;
   const std::int64_t elapsed = now - state_since_ns_;
@@ -510,9 +516,7 @@ void RefBms::step_state(const BmsInputs& in, const Aggregates& agg) {
   if (!in.drive_request) drive_armed_ = true;
 
   if (state_ == BmsState::kPrecharge && faults_ == Fault::kNone && in.drive_request) {
-    const bool reached = in.pack_v_valid && in.link_v_valid && in.pack_v > 0.0 &&
-                         in.link_v >= cfg_.precharge_ratio * in.pack_v;
-    if (!(reached && elapsed >= cfg_.precharge_min_ns) && elapsed >= cfg_.precharge_max_ns) {
+    if (!(precharged(in) && elapsed >= cfg_.precharge_min_ns) && elapsed >= cfg_.precharge_max_ns) {
       latch(Fault::kPrechargeFailed, now, state_since_ns_, -1, -1, -1);
     }
   }
@@ -539,9 +543,7 @@ void RefBms::step_state(const BmsInputs& in, const Aggregates& agg) {
         go(BmsState::kOpening);
         break;
       }
-      const bool reached = in.pack_v_valid && in.link_v_valid && in.pack_v > 0.0 &&
-                           in.link_v >= cfg_.precharge_ratio * in.pack_v;
-      if (reached && elapsed >= cfg_.precharge_min_ns) go(BmsState::kClosing);
+      if (precharged(in) && elapsed >= cfg_.precharge_min_ns) go(BmsState::kClosing);
       break;
     }
     case BmsState::kClosing:
@@ -566,9 +568,9 @@ void RefBms::step_state(const BmsInputs& in, const Aggregates& agg) {
 void RefBms::update_soc(const BmsInputs& in, const Aggregates& agg, std::int64_t dt_ns) {
   const bool current_ok = in.current_valid && std::isfinite(in.current_a);
   if (current_ok) {
-    rest_.update(std::fabs(in.current_a) < cfg_.rest_current_a, in.now_ns, cfg_.rest_ns);
+    rest_.update(std::fabs(in.current_a) < cfg_.rest_current_a, in.now_ns);
   } else {
-    rest_.update(false, in.now_ns, cfg_.rest_ns);  // rest must be seen, not assumed
+    rest_.update(false, in.now_ns);  // rest must be seen, not assumed
   }
 
   if (!soc_valid_) {
@@ -588,7 +590,7 @@ void RefBms::update_soc(const BmsInputs& in, const Aggregates& agg, std::int64_t
     }
     const double dt_s = seconds(dt_ns);
     soc_ -= i * dt_s / cfg_.capacity_as;
-    if (rest_.hold(in.now_ns, cfg_.rest_ns) && agg.v_count > 0) {
+    if (rest_.held_for(in.now_ns, cfg_.rest_ns) && agg.v_count > 0) {
       const double target = soc_from_ocv(agg.v_sum / agg.v_count);
       const double k = std::min(1.0, cfg_.ocv_gain_per_s * dt_s);
       soc_ += k * (target - soc_);
@@ -657,10 +659,10 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
     if (i >= 0) latch(Fault::kOverTemp, now, onset, -1, i, -1);
     i = first_tripped(ut_, now, cfg_.ut_delay_ns, &onset);
     if (i >= 0) latch(Fault::kUnderTemp, now, onset, -1, i, -1);
-    if (oc_discharge_.hold(now, cfg_.oc_discharge_delay_ns)) {
+    if (oc_discharge_.held_for(now, cfg_.oc_discharge_delay_ns)) {
       latch(Fault::kOverCurrentDischarge, now, oc_discharge_.onset_ns, -1, -1, -1);
     }
-    if (oc_charge_.hold(now, cfg_.oc_charge_delay_ns)) {
+    if (oc_charge_.held_for(now, cfg_.oc_charge_delay_ns)) {
       latch(Fault::kOverCurrentCharge, now, oc_charge_.onset_ns, -1, -1, -1);
     }
   }
@@ -685,7 +687,7 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
       latch(Fault::kMeasurementInvalid, now, onset, cell, -1, -1);
     } else if (sensor >= 0) {
       latch(Fault::kMeasurementInvalid, now, onset_t, -1, sensor, -1);
-    } else if (current_invalid_.hold(now, cfg_.invalid_delay_ns)) {
+    } else if (current_invalid_.held_for(now, cfg_.invalid_delay_ns)) {
       latch(Fault::kMeasurementInvalid, now, current_invalid_.onset_ns, -1, -1, -1);
     }
   }

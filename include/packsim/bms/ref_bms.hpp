@@ -218,20 +218,18 @@ struct Debounce {
   std::int64_t onset_ns = 0;
   bool active = false;
 
-  // Returns whether the condition has held for `delay_ns`.
-  bool update(bool condition, std::int64_t now_ns, std::int64_t delay_ns) {
+  // Feeds one sample of the condition.
+  void update(bool condition, std::int64_t now_ns) {
     if (!condition) {
       active = false;
-      return false;
-    }
-    if (!active) {
+    } else if (!active) {
       active = true;
       onset_ns = now_ns;
     }
-    return now_ns - onset_ns >= delay_ns;
   }
-  // Keeps the state: an invalid sample neither confirms nor breaks the condition.
-  bool hold(std::int64_t now_ns, std::int64_t delay_ns) const {
+  // Whether the condition has held for `delay_ns` (an update with an invalid sample is skipped:
+  // it neither confirms nor breaks the condition).
+  bool held_for(std::int64_t now_ns, std::int64_t delay_ns) const {
     return active && now_ns - onset_ns >= delay_ns;
   }
 };
@@ -269,6 +267,7 @@ class RefBms {
   bool current_lost_now(const BmsInputs& in) const;
   void process_reset(const BmsInputs& in);
   void latch(Fault f, std::int64_t now_ns, std::int64_t onset_ns, int cell, int sensor, int module);
+  bool precharged(const BmsInputs& in) const;
   void step_state(const BmsInputs& in, const Aggregates& agg);
   void update_soc(const BmsInputs& in, const Aggregates& agg, std::int64_t dt_ns);
   void update_balancing(const BmsInputs& in, const Aggregates& agg, const BmsOutputs& out);

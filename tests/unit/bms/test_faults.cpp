@@ -304,7 +304,7 @@ TEST_CASE("a short input array reads as invalid channels", "[bms][fault]") {
 
 // --- Init and timeouts -----------------------------------------------------------------------
 
-TEST_CASE("no data fault before the first data; timeouts count from the first update",
+TEST_CASE("no data fault before the first data, timeouts count from the first update",
           "[bms][fault][init]") {
   Rig r(small_config());
   std::fill(r.voltage_silent.begin(), r.voltage_silent.end(), std::uint8_t{1});
@@ -346,7 +346,7 @@ TEST_CASE("no data fault before the first data; timeouts count from the first up
   CHECK(r.out.first_fault_onset_ns == sec(2));
 }
 
-TEST_CASE("init ends when every source has delivered; data faults are timed from there",
+TEST_CASE("init ends when every source has delivered, data faults are timed from there",
           "[bms][fault][init]") {
   Rig r(small_config());
   r.voltage_silent[1] = 1;  // module 1's voltages late
@@ -485,7 +485,7 @@ TEST_CASE("rejected frames: more than the limit within the window", "[bms][fault
   CHECK(r.out.faults == Fault::kNone);
 }
 
-TEST_CASE("a burst of rejections trips at once; counts wrap modulo 2^32", "[bms][fault][corrupt]") {
+TEST_CASE("a burst of rejections trips at once, counts wrap modulo 2^32", "[bms][fault][corrupt]") {
   SECTION("six in one cycle") {
     Rig r(small_config());
     std::int64_t t = r.connect(ms(10));

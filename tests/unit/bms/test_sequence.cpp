@@ -109,6 +109,21 @@ TEST_CASE("precharge lasts at least the minimum time, rounded up to the cycle", 
   CHECK(r.out.state == BmsState::kNormal);
 }
 
+TEST_CASE("precharge of exactly the minimum time on a 10 ms cycle", "[bms][sequence]") {
+  Rig r(small_config());
+  r.in.link_v = r.in.pack_v;
+  r.step(0);
+  r.in.drive_request = true;
+  Transitions tr;
+  for (std::int64_t t = ms(10); t <= ms(300); t += ms(10)) {
+    r.step(t);
+    tr.see(r.out, t);
+  }
+  CHECK(tr.at(BmsState::kPrecharge) == ms(10));
+  CHECK(tr.at(BmsState::kClosing) == ms(110));  // 10 ms + 100 ms
+  CHECK(tr.at(BmsState::kNormal) == ms(160));   // + 50 ms overlap
+}
+
 TEST_CASE("precharge waits for valid measurements and a valid link voltage", "[bms][sequence]") {
   Rig r(small_config());
   r.in.link_v = r.in.pack_v;

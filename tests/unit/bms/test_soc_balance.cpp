@@ -126,6 +126,26 @@ TEST_CASE("OCV correction at rest converges with the configured gain", "[bms][so
   CHECK(r.out.soc < after_pulse);
 }
 
+TEST_CASE("the OCV correction rate is per second, whatever the cycle", "[bms][soc]") {
+  for (const std::int64_t period : {ms(4), ms(10)}) {
+    BmsConfig c = small_config();
+    c.rest_ns = 0;
+    c.ocv_gain_per_s = 0.01;
+    Rig r(c);
+    std::fill(r.cell_v.begin(), r.cell_v.end(), 3.6);
+    r.step(0);
+    const double soc0 = r.out.soc;
+    std::fill(r.cell_v.begin(), r.cell_v.end(), 3.84);  // SOC 0.7
+    r.run(period, sec(100), period);
+    // n = 100 s / period corrections of g * period each: the error shrinks by about e^-1.
+    const double dt_s = static_cast<double>(period) * 1e-9;
+    const double n = 100.0 / dt_s;
+    const double expected = 0.7 - (0.7 - soc0) * std::pow(1.0 - 0.01 * dt_s, n);
+    CHECK(r.out.soc == Approx(expected).epsilon(1e-10));
+    CHECK(r.out.soc == Approx(0.7 - 0.2 * std::exp(-1.0)).epsilon(1e-4));
+  }
+}
+
 TEST_CASE("OCV correction uses the mean of the valid cells", "[bms][soc]") {
   BmsConfig c = small_config();
   c.rest_ns = 0;
