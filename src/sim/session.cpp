@@ -64,6 +64,39 @@ std::string fault_list(bms::Fault faults) {
 
 }  // namespace
 
+SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe, bms::BmsConfig& cfg,
+                                 bms::NodeLayout& layout) {
+  const double capacity_as = sc.cell.capacity_as * sc.pack.parallel;
+  cfg = bms::default_bms_config(afe.n_channels, afe.cells_per_module, afe.sensor_module, sc.cell.v_min,
+                                sc.cell.v_max, capacity_as);
+  bms::set_ocv_from_cell(cfg, sc.cell, sc.initial_temp_k);
+  const BmsSettings& b = sc.bms;
+  if (b.cell_ov_v) cfg.cell_ov_v = *b.cell_ov_v;
+  if (b.cell_uv_v) cfg.cell_uv_v = *b.cell_uv_v;
+  if (b.ot_k) cfg.ot_k = *b.ot_k;
+  if (b.ut_k) cfg.ut_k = *b.ut_k;
+  if (b.oc_discharge_a) cfg.oc_discharge_a = *b.oc_discharge_a;
+  if (b.oc_charge_a) cfg.oc_charge_a = *b.oc_charge_a;
+  // Data counts as lost after three missed periods of the slowest AFE message, at least the
+  // default: a profile with slow temperature frames must not trip the BMS by design.
+  if (sc.profile) {
+    std::int64_t slowest = 0;
+    for (const auto& f : sc.profile->frames) {
+      for (const auto& slot : f.slots) {
+        if (slot.source == can::Source::kCellVoltage || slot.source == can::Source::kTemperature) {
+          slowest = std::max(slowest, sc.profile->tx[f.message].period_ns);
+        }
+      }
+    }
+    cfg.afe_timeout_ns = std::max(cfg.afe_timeout_ns, 3 * slowest);
+  }
+  const auto problems = bms::validate_bms_config(cfg);
+  if (!problems.empty()) return {false, "reference BMS configuration: " + problems.front()};
+  layout = {afe.n_channels, afe.n_sensors, afe.n_modules, afe.cells_per_module,
+            afe.n_modules > 0 ? (afe.n_sensors + afe.n_modules - 1) / afe.n_modules : 0};
+  return {true, ""};
+}
+
 // Hands the protocol's frames to the transports and logs them.
 class Session::Sink final : public can::FrameSink {
  public:
@@ -166,35 +199,11 @@ SetupResult Session::open(const SessionOptions& opt) {
       }
     }
     if (sc_.bms.mode == BmsMode::kReference && bms_bus_) {
-      const double capacity_as = sc_.cell.capacity_as * sc_.pack.parallel;
-      bms::BmsConfig cfg = bms::default_bms_config(afe_model_.n_channels, afe_model_.cells_per_module,
-                                                   afe_model_.sensor_module, sc_.cell.v_min,
-                                                   sc_.cell.v_max, capacity_as);
-      bms::set_ocv_from_cell(cfg, sc_.cell, sc_.initial_temp_k);
-      // Data counts as lost after three missed periods of the slowest AFE message, at least the
-      // default: a profile with slow temperature frames must not trip the BMS by design.
-      std::int64_t slowest = 0;
-      for (const auto& f : sc_.profile->frames) {
-        for (const auto& slot : f.slots) {
-          if (slot.source == can::Source::kCellVoltage || slot.source == can::Source::kTemperature) {
-            slowest = std::max(slowest, sc_.profile->tx[f.message].period_ns);
-          }
-        }
-      }
-      cfg.afe_timeout_ns = std::max(cfg.afe_timeout_ns, 3 * slowest);
-      const BmsSettings& b = sc_.bms;
-      if (b.cell_ov_v) cfg.cell_ov_v = *b.cell_ov_v;
-      if (b.cell_uv_v) cfg.cell_uv_v = *b.cell_uv_v;
-      if (b.ot_k) cfg.ot_k = *b.ot_k;
-      if (b.ut_k) cfg.ut_k = *b.ut_k;
-      if (b.oc_discharge_a) cfg.oc_discharge_a = *b.oc_discharge_a;
-      if (b.oc_charge_a) cfg.oc_charge_a = *b.oc_charge_a;
-      const auto problems = bms::validate_bms_config(cfg);
-      if (!problems.empty()) return {false, "reference BMS configuration: " + problems.front()};
-      bms::NodeLayout layout{afe_model_.n_channels, afe_model_.n_sensors, afe_model_.n_modules,
-                             afe_model_.cells_per_module,
-                             afe_model_.n_modules > 0 ? (afe_model_.n_sensors + afe_model_.n_modules - 1) / afe_model_.n_modules : 0};
-      bms_node_ = std::make_unique<bms::RefBmsNode>(sc_.profile, cfg, layout, b.period_ns);
+      bms::BmsConfig cfg;
+      bms::NodeLayout layout;
+      const SetupResult r = reference_bms_config(sc_, afe_model_, cfg, layout);
+      if (!r.ok) return r;
+      bms_node_ = std::make_unique<bms::RefBmsNode>(sc_.profile, cfg, layout, sc_.bms.period_ns);
       bms_node_->drive_request = host_.drive;
     }
     log_can_ = true;

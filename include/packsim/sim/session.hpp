@@ -44,6 +44,11 @@ struct SessionOptions {
   bool enable_fd = true;
 };
 
+// The reference BMS's configuration for a scenario: limits from the cell model and [bms], the OCV
+// table of the cell, the AFE layout, timeouts that suit the profile's frame periods.
+SetupResult reference_bms_config(const Scenario& scenario, const model::AfeModel& afe,
+                                 bms::BmsConfig& out, bms::NodeLayout& layout);
+
 class Session {
  public:
   explicit Session(const Scenario& scenario);
