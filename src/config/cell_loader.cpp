@@ -186,8 +186,8 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
       t->node("r0_discharge_ohm");
       t->node("r0_charge_ohm");
     } else {
-      const auto r0d = read_matrix(*t, "r0_discharge_ohm", *soc, *temp, positive());
-      auto r0c = read_matrix(*t, "r0_charge_ohm", *soc, *temp, positive(), Need::kOptional);
+      const auto r0d = read_matrix(*t, "r0_discharge_ohm", *soc, *temp, non_negative());
+      auto r0c = read_matrix(*t, "r0_charge_ohm", *soc, *temp, non_negative(), Need::kOptional);
       c.rc_pairs = static_cast<int>(rc_tables.size());
       c.dynamic = GridTable(*soc, *temp, model::kRcBase + model::kRcSourceFields * c.rc_pairs);
       for (std::size_t j = 0; j < rc_tables.size(); ++j) {
