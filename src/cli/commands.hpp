@@ -23,6 +23,7 @@ void add_info_command(CLI::App& app, Context& ctx);
 void add_bench_command(CLI::App& app, Context& ctx);
 void add_dbc_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
+void add_link_command(CLI::App& app, Context& ctx);
 
 // SIGINT/SIGTERM/SIGHUP set this (to the signal number); long runs poll it and stop cleanly.
 std::atomic<int>& stop_request();

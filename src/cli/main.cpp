@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   add_bench_command(app, ctx);
   add_dbc_command(app, ctx);
   add_validate_command(app, ctx);
+  add_link_command(app, ctx);
   // Diagnostics go to stderr; stdout carries only results (info --json, bench --json, check).
   spdlog::set_default_logger(spdlog::stderr_color_st("packsim"));
   spdlog::set_pattern("%^%l%$: %v");
