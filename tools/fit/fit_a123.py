@@ -318,6 +318,21 @@ def main():
           f"M {par['M'] * 1e3:.2f} mV, M0 {par['M0'] * 1e3:.2f} mV, gamma {par['gamma']:.1f}")
     write(O, par, rscale, a.out, f"Dynamics/hysteresis: s3 + s1 t < {S1_SCORE_FROM:.0f} s (block 1); s1 scored from there on.")
     print("wrote", rel(a.out))
+    der = read_csv(os.path.join(D, "derived_ocv_25degC.csv"))
+    k = (ZGRID >= 0.05) & (ZGRID <= 0.95)
+    dd = (O["ocv"] - np.interp(ZGRID, der["soc"], der["ocv_V"]))[k]
+    print(f"cross-check against the derived OCV (Plett dV50 blend), z 0.05-0.95: max |diff| {np.max(np.abs(dd)) * 1e3:.1f} mV, "
+          f"mean {np.mean(dd) * 1e3:+.1f} mV")
+    s, r, s1 = validate_s1(a.out, S1_SCORE_FROM)
+    e = (r["v"] - s1["voltage_V"]) * 1e3
+    sc = s1["time_s"] >= S1_SCORE_FROM
+    print("s1 scored rows by model SOC (rms / mean mV):", end="")
+    for lo, hi in ((0.7, 0.9), (0.5, 0.7), (0.3, 0.5), (0.15, 0.3), (0.08, 0.15), (0.0, 0.08)):
+        q = sc & (r["z"] >= lo) & (r["z"] < hi)
+        print(f"  z {lo}-{hi}: {np.sqrt(np.mean(e[q] ** 2)):.1f}/{np.mean(e[q]):+.1f}", end="")
+    q = sc & (r["z"] >= 0.1)
+    print(f"\n  z >= 0.1: rms {np.sqrt(np.mean(e[q] ** 2)):.1f} mV, p99.9 {np.percentile(np.abs(e[q]), 99.9):.1f} mV, "
+          f"mean {np.mean(e[q]):+.1f} mV, rows {q.sum()}")
     for sf, col in ((S1_SCORE_FROM, "current_ahfit_A"), (None, "current_ahfit_A"), (S1_SCORE_FROM, "current_A")):
         s, _, _ = validate_s1(a.out, sf, col)
         print(("s1 (held out part, t >= %.0f s)" % sf if sf else "s1 all rows (incl. the fitted block 1)")

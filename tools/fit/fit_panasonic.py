@@ -367,9 +367,17 @@ def main():
     write(P, fit, a.ea, th, a.out)
     print("wrote", rel(a.out))
     for thm in (False, True):
-        s, _, _ = us06(a.out, thm)
+        s, r, u = us06(a.out, thm)
         print(("US06 (held out), thermal model: " if thm else "US06 (held out), measured T: ")
               + json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in s.items()}))
+        if not thm:
+            e = (r["v"] - u["voltage_V"]) * 1e3
+            print("  US06 error by model SOC band (rms / mean mV):", end="")
+            for hi in np.arange(1.0, 0.15, -0.1):
+                q = (r["z"] <= hi) & (r["z"] > hi - 0.1)
+                print(f"  {hi - 0.1:.1f}-{hi:.1f}: {np.sqrt(np.mean(e[q] ** 2)):.1f}/{np.mean(e[q]):+.1f}", end="")
+            q = r["z"] <= 0.1
+            print(f"  <0.1: {np.sqrt(np.mean(e[q] ** 2)):.1f}/{np.mean(e[q]):+.1f}")
 
 
 if __name__ == "__main__":

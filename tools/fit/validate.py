@@ -132,8 +132,9 @@ HEADER = '''# packsim validation manifest: held-out replays of the fitted cell m
 #     rise_*_k              thermal cases: temperature rise = T - T(first row of cell_temp_column);
 #                           error = model rise - measured rise over ALL rows: max |error|, rms error;
 #                           peak and final rise, measured and model
-#     table_clamps          number of look-ups that fell outside a table grid (clamped and counted;
-#                           a single-point temperature axis counts every look-up at another temperature)
+#     table_clamps          informational: look-ups ecm.py clamped (it counts the voltage, heat and
+#                           dynamic look-ups of a tick separately; a single-point temperature axis counts
+#                           every look-up at another temperature). Not a pass/fail figure.
 # Maximum errors are not reported: single current and voltage samples are out of step in these logs.
 '''
 
