@@ -234,6 +234,11 @@ def records_s1_block1(O):
 # ------------------------------------------------------------------------------------------------
 MASS = 0.076          # kg (A123 ANR26650M1: ~76 g)
 AREA = np.pi * 0.026 * 0.065 + 2 * np.pi * 0.013 ** 2   # 26650 can incl. ends
+# Perez et al., IEEE TVT 66(9) 2017, Table 1 (A123 26650, two-state model, via batterysim/equiv-circ-model
+# and the shared thermal table): Cc = 62.7 J/K, Cs = 4.5 J/K, Ru = 3.08 K/W (surface to air).
+# Lumped node: C = Cc + Cs, hA = 1/Ru.
+CP = (62.7 + 4.5) / MASS
+H_CONV = 1.0 / (3.08 * AREA)
 
 
 def write(O, par, rscale, path, note):
@@ -253,15 +258,16 @@ def write(O, par, rscale, path, note):
         "Single temperature (25 degC): no temperature dependence, no entropic coefficient.",
         "OCV = centre of the C/30 charge/discharge branches; M, M0, gamma = Plett ESC hysteresis.",
         note,
-        "Thermal: 26650 can (26 x 65 mm), 76 g; cp 1100 J/kg/K and h 10 W/m2/K are generic values",
-        "(UNVERIFIED for this cell; the data carry no cell temperature).",
+        "Thermal: 26650 can (26 x 65 mm, ends included), 76 g; lumped from Perez et al., IEEE TVT 66(9) 2017,",
+        "Table 1 (A123 26650): C = Cc + Cs = 67.2 J/K -> cp, hA = 1/Ru = 1/3.08 K/W -> h (their fan-cooled",
+        "set-up). Not checked against these data (no cell temperature logged).",
     ]
     cell = dict(name="A123 ANR26650", chemistry="LFP/graphite", format="26650", capacity=f"{O['Qdyn']:.4f} Ah",
                 coulombic_efficiency=round(float(O["eta"]), 5), v_min="2.0 V", v_max="3.6 V",
                 nominal_voltage="3.3 V",
                 source="Plett ESC toolbox A123 data via batterysim/esctoolbox-python (MIT)")
-    thermal = {"mass": "76 g", "specific_heat": "1100 J/kg/K", "surface_area": f"{AREA:.5f} m2",
-               "h_conv": "10 W/m2/K"}
+    thermal = {"mass": "76 g", "specific_heat": f"{CP:.0f} J/kg/K", "surface_area": f"{AREA:.5f} m2",
+               "h_conv": f"{H_CONV:.1f} W/m2/K"}
     hyst = {"gamma": round(par["gamma"], 3), "m": f"{par['M'] * 1e3:.3f} mV", "m0": f"{par['M0'] * 1e3:.3f} mV"}
     ecm.write_model(path, header=header, cell=cell, thermal=thermal,
                     ocv=dict(soc=ZGRID, temp_degc=[25.0], ocv_v=[O["ocv"]]),
