@@ -135,6 +135,8 @@ HEADER = '''# packsim validation manifest: held-out replays of the fitted cell m
 #     table_clamps          informational: look-ups ecm.py clamped (it counts the voltage, heat and
 #                           dynamic look-ups of a tick separately; a single-point temperature axis counts
 #                           every look-up at another temperature). Not a pass/fail figure.
+#   [case.bound]            what packsim promises: `packsim validate` (the C++ replay) must stay at or
+#                           under these (rms_mv, p999_mv, rise_rms_k); the README reports the figures
 # Maximum errors are not reported: single current and voltage samples are out of step in these logs.
 '''
 
@@ -153,6 +155,22 @@ def _val(v):
     raise TypeError(v)
 
 
+# What packsim promises per case: the C++ replay (`packsim validate`) must stay at or under these,
+# which are the figures reported in the README rounded up to the next 0.5 mV (0.05 K). A test holds
+# them (tests/unit/config/test_validation.cpp).
+BOUNDS = {
+    "panasonic_us06": {"rms_mv": 23.5, "p999_mv": 135.0},
+    "panasonic_us06_thermal": {"rms_mv": 21.5, "rise_rms_k": 0.7},
+    "a123_s1": {"rms_mv": 47.0, "p999_mv": 365.5},
+    "leaf_1c": {"rms_mv": 12.0},
+    "leaf_1c_thermal": {"rms_mv": 14.0, "rise_rms_k": 0.7},
+    "leaf_2c": {"rms_mv": 23.5},
+    "leaf_2c_thermal": {"rms_mv": 17.5, "rise_rms_k": 0.8},
+    "leaf_3c": {"rms_mv": 114.5},
+    "leaf_3c_thermal": {"rms_mv": 101.0, "rise_rms_k": 1.4},
+}
+
+
 def write_manifest(results):
     L = [HEADER.rstrip(), "", "schema = 1", ""]
     for c, r in zip(CASES, results):
@@ -163,6 +181,10 @@ def write_manifest(results):
         L.append("[case.python]")
         for k, v in r.items():
             L.append(f"{k} = {_val(v)}")
+        if c["id"] in BOUNDS:
+            L.append("[case.bound]")
+            for k, v in BOUNDS[c["id"]].items():
+                L.append(f"{k} = {_val(v)}")
         L.append("")
     txt = "\n".join(L)
     tomllib.loads(txt)
