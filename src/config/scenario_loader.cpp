@@ -87,10 +87,20 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
   }
   const std::size_t errors_before = diags.size();
   std::string line;
-  if (!std::getline(in, line)) {
+  int line_no = 0;
+  // '#' lines (attribution, notes) may precede the header.
+  bool have_header = false;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line[0] == '#') continue;
+    have_header = true;
+    break;
+  }
+  if (!have_header) {
     diags.error({name, 1, 1}, "empty file; expected a header row naming the columns");
     return std::nullopt;
   }
+  const int header_line = line_no;
   std::vector<std::string> header;
   {
     std::stringstream ss(line);
@@ -105,7 +115,7 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
     for (std::size_t i = 0; i < header.size(); ++i) {
       if (header[i] == want) return static_cast<int>(i);
     }
-    diags.error({name, 1, 1}, "no column '" + want + "' in the header (columns: " + line + ")");
+    diags.error({name, header_line, 1}, "no column '" + want + "' in the header (columns: " + line + ")");
     return -1;
   };
   const int tcol = column(time_column), vcol = column(value_column);
@@ -113,11 +123,10 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
 
   sim::Profile p;
   p.source = name;
-  int line_no = 1;
   double t0 = 0.0;
   while (std::getline(in, line)) {
     ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
     std::size_t start = 0;
     int col = 0;
     double t = 0.0, v = 0.0;
