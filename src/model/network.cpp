@@ -25,21 +25,24 @@ GroupThevenin solve_group(std::size_t np, const double* e, const double* r, cons
   // Tridiagonal system: (1/r_j + g_j + gs_left + gs_right) u_j - gs u_{j-1} - gs u_{j+1}
   //                     = e_j / r_j - I [j == 0].
   // Thomas algorithm with two right-hand sides: x for the e terms, y for a unit I at node 0.
+  // Two divisions per cell (1/r and 1/denominator); everything else multiplies.
   const double gs = 1.0 / r_seg;
   double* c_prime = scratch;
   for (std::size_t j = 0; j < np; ++j) {
-    const double diag = 1.0 / r[j] + g[j] + (j > 0 ? gs : 0.0) + (j + 1 < np ? gs : 0.0);
-    const double rhs_x = e[j] / r[j];
+    const double inv_r = 1.0 / r[j];
+    const double diag = inv_r + g[j] + (j > 0 ? gs : 0.0) + (j + 1 < np ? gs : 0.0);
+    const double rhs_x = e[j] * inv_r;
     const double rhs_y = j == 0 ? 1.0 : 0.0;  // u = x - I*y, so the unit source enters with +1
     if (j == 0) {
-      c_prime[j] = -gs / diag;
-      x[j] = rhs_x / diag;
-      y[j] = rhs_y / diag;
+      const double inv = 1.0 / diag;
+      c_prime[j] = -gs * inv;
+      x[j] = rhs_x * inv;
+      y[j] = rhs_y * inv;
     } else {
-      const double denom = diag + gs * c_prime[j - 1];  // diag - a_j c'_{j-1} with a_j = -gs
-      c_prime[j] = (j + 1 < np) ? -gs / denom : 0.0;
-      x[j] = (rhs_x + gs * x[j - 1]) / denom;
-      y[j] = (rhs_y + gs * y[j - 1]) / denom;
+      const double inv = 1.0 / (diag + gs * c_prime[j - 1]);  // diag - a_j c'_{j-1}, a_j = -gs
+      c_prime[j] = (j + 1 < np) ? -gs * inv : 0.0;
+      x[j] = (rhs_x + gs * x[j - 1]) * inv;
+      y[j] = (rhs_y + gs * y[j - 1]) * inv;
     }
   }
   for (std::size_t k = np - 1; k-- > 0;) {
