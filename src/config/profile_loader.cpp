@@ -369,6 +369,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   const auto period = read_tick_time(t, "period", Need::kRequired, tick, 0, true);
   const auto phase = read_tick_time(t, "phase", Need::kOptional, tick, 0, false);
   const auto phase_step = read_tick_time(t, "phase_step", Need::kOptional, tick, 0, false);
+  // Rows of a multiplexed message can be spread over the period too (a BMS that takes one row per
+  // task cycle from a short queue, like foxBMS's debug-CAN AFE input).
+  const auto mux_phase_step = read_tick_time(t, "mux_phase_step", Need::kOptional, tick, 0, false);
   const auto mux_name = t.string("mux");
   const auto mux_values = read_mux_values(t);
   auto signals = t.table("signals", Need::kRequired);
@@ -381,7 +384,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   }
   const E2ERead e2e = read_e2e(t, *codec);
   t.finish();
-  if (!period || !phase || !phase_step || !signals) return;
+  if (!period || !phase || !phase_step || !mux_phase_step || !signals) return;
   if (*phase >= *period) t.error("phase", "must be shorter than the period");
 
   std::size_t mux_signal = can::MessageCodec::npos;
@@ -496,12 +499,13 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     }
     // Instances of a message with E2E keep separate counters (each is its own stream of frames).
     const int key = counter_keys++;
-    for (const std::uint64_t mux : muxes) {
+    for (std::size_t row = 0; row < muxes.size(); ++row) {
+      const std::uint64_t mux = muxes[row];
       can::TxFrame f;
       f.message = tx_index;
       f.instance = inst;
       f.id = id;
-      f.phase_ns = (*phase + inst * *phase_step) % *period;
+      f.phase_ns = (*phase + inst * *phase_step + static_cast<std::int64_t>(row) * *mux_phase_step) % *period;
       f.counter_key = key;
       if (mux_signal != can::MessageCodec::npos) {
         can::TxSlot ms;
@@ -560,7 +564,13 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             slot.source == can::Source::kModule || slot.source == can::Source::kCounter) {
           continue;
         }
-        if (slot.index != -1 || slot.source == can::Source::kCurrent ||
+        const bool in_pack =
+            slot.index >= 0 &&
+            ((slot.source == can::Source::kTemperature || slot.source == can::Source::kTemperatureValid)
+                 ? slot.index < ctx.layout.n_sensors
+                 : slot.source == can::Source::kDieTemperature ? slot.index < ctx.layout.n_modules
+                                                                : slot.index < ctx.layout.n_channels);
+        if (in_pack || slot.source == can::Source::kCurrent ||
             slot.source == can::Source::kPackVoltage || slot.source == can::Source::kLinkVoltage ||
             slot.source == can::Source::kShuntTemperature || slot.source == can::Source::kPower ||
             slot.source == can::Source::kCharge || slot.source == can::Source::kEnergy ||

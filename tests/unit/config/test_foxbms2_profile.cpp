@@ -198,9 +198,11 @@ TEST_CASE("foxbms2: golden AFE rows", "[profile][foxbms2]") {
   const can::CanFrame* t = find(frames, 0x280, 1);
   REQUIRE(t);
   CHECK(bytes(*t) == std::vector<std::uint8_t>{0x01, 0x3F, 0x19, 0xF6, 0x00, 0x7F, 0xD8, 0x3C});
+  // Rows are spread 10 ms apart (one per foxBMS AFE cycle): row m of 0x270 at m * 10 ms, of 0x280
+  // at 50 ms + m * 10 ms.
   for (const auto& s : frames) {
-    if (s.f.id == 0x270) CHECK(s.t == 0);
-    if (s.f.id == 0x280) CHECK(s.t == 50'000'000);
+    if (s.f.id == 0x270) CHECK(s.t == s.f.data[0] * 10'000'000);
+    if (s.f.id == 0x280) CHECK(s.t == 50'000'000 + s.f.data[0] * 10'000'000);
   }
 }
 
@@ -217,15 +219,18 @@ TEST_CASE("foxbms2: a row partly beyond the pack is flagged invalid, rows beyond
   afe.t_meas_k[7] = kZeroC + 21.0;
   const auto frames = run(sim, afe, model::ShuntData{}, 0, 100'000'000);
   int rows = 0;
+  std::map<std::int64_t, int> rows_per_tick;
   for (const auto& s : frames) {
     if (s.f.id == 0x270) {
       ++rows;
+      ++rows_per_tick[s.t];
       CHECK(s.f.data[0] <= 4);
     }
     if (s.f.id == 0x280) CHECK(s.f.data[0] <= 1);
   }
-  // All five rows in one tick: exactly what foxBMS's 5-deep debug-CAN queue holds.
+  // Five rows per period, never two in one tick: foxBMS's 5-deep queue never fills.
   CHECK(rows == 5);
+  for (const auto& [t, n] : rows_per_tick) CHECK(n == 1);
 
   // Row 4: cells 16 and 17 present, 18 and 19 beyond the pack (0 mV, flag 0).
   //  flags: byte 1 bits 4, 5 = 1, bits 6, 7 = 0 -> 0x30.
