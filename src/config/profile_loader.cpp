@@ -384,8 +384,13 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   }
   const E2ERead e2e = read_e2e(t, *codec);
   t.finish();
-  if (!period || !phase || !phase_step || !mux_phase_step || !signals) return;
-  if (*phase >= *period) t.error("phase", "must be shorter than the period");
+  if (!signals) return;
+  // Keep checking the bindings after a bad period or phase: every error of the file at once.
+  const std::int64_t period_ns = period.value_or(tick);
+  const std::int64_t phase_ns = phase.value_or(0);
+  const std::int64_t phase_step_ns = phase_step.value_or(0);
+  const std::int64_t mux_phase_step_ns = mux_phase_step.value_or(0);
+  if (phase_ns >= period_ns) t.error("phase", "must be shorter than the period");
 
   std::size_t mux_signal = can::MessageCodec::npos;
   if (mux_name) {
@@ -408,7 +413,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   tx.bus = bus;
   tx.bus_index = bus_index(ctx.profile, bus);
   tx.codec = codec;
-  tx.period_ns = *period;
+  tx.period_ns = period_ns;
   tx.e2e = e2e.on;
   tx.counter_signal = e2e.counter;
   tx.crc_signal = e2e.crc;
@@ -505,7 +510,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       f.message = tx_index;
       f.instance = inst;
       f.id = id;
-      f.phase_ns = (*phase + inst * *phase_step + static_cast<std::int64_t>(row) * *mux_phase_step) % *period;
+      f.phase_ns = (phase_ns + inst * phase_step_ns + static_cast<std::int64_t>(row) * mux_phase_step_ns) % period_ns;
       f.counter_key = key;
       if (mux_signal != can::MessageCodec::npos) {
         can::TxSlot ms;

@@ -406,8 +406,9 @@ FileKind detect_kind(const std::filesystem::path& path, Diagnostics& diags) {
   if (root.contains("scenario")) return FileKind::kScenario;
   if (root.contains("pack")) return FileKind::kPack;
   if (root.contains("cell")) return FileKind::kCell;
+  if (root.contains("profile")) return FileKind::kProfile;
   diags.error({file->name(), 1, 1},
-              "cannot tell what this file is: expected a [scenario], [pack] or [cell] table");
+              "cannot tell what this file is: expected a [scenario], [pack], [cell] or [profile] table");
   return FileKind::kUnknown;
 }
 

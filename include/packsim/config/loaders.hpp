@@ -33,8 +33,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
 
 std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags);
 
-enum class FileKind { kUnknown, kCell, kPack, kScenario };
-// Looks at a file's top-level tables ([cell], [pack], [scenario]) to tell what it is.
+enum class FileKind { kUnknown, kCell, kPack, kScenario, kProfile };
+// Looks at a file's top-level tables ([cell], [pack], [scenario], [profile]) to tell what it is.
 FileKind detect_kind(const std::filesystem::path& path, Diagnostics& diags);
 
 // Reads a CSV load profile: a header row, then numbers. Errors carry file:line:col.
