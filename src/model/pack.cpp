@@ -211,7 +211,10 @@ inline CellState load_state(const PackModel& m, const PackData& d, std::size_t c
 }
 
 // Thevenin sources of every cell and of every group, and the battery's (a - b I) as a whole.
-void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, double& a, double& b) {
+// On the first pass (fresh = true) the parameters are looked up here, cell by cell, and kept for
+// later passes and the advance: one sweep over the cells instead of a lookup sweep and a solve sweep.
+void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, double& a, double& b,
+                     bool fresh) {
   const auto n = static_cast<std::size_t>(m.n_cells);
   const auto np = static_cast<std::size_t>(m.np);
   a = 0.0;
@@ -230,8 +233,17 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
     for (std::size_t j = 0; j < np; ++j) {
       const std::size_t c = c0 + j;
       const CellState st = load_state(m, d, c, n);
-      const Thevenin th =
-          thevenin(m.cell, d.lookup[c], st, m.inv_capacity_as[c], d.sign_guess[c], m0_sign);
+      CellLookup& p = d.lookup[c];
+      if (fresh) {
+        p = lookup_cell(m.cell, st.z, d.temp_k[c]);
+        p.r0_discharge *= m.r0_scale[c];
+        p.r0_charge *= m.r0_scale[c];
+        if (p.clamps != 0) {
+          d.clamps[c] += static_cast<std::uint32_t>(p.clamps);
+          d.clamp_total += static_cast<std::uint64_t>(p.clamps);
+        }
+      }
+      const Thevenin th = thevenin(m.cell, p, st, m.inv_capacity_as[c], d.sign_guess[c], m0_sign);
       d.e[c] = th.e;
       d.r_th[c] = th.r;
     }
@@ -253,16 +265,8 @@ void step(const PackModel& m, PackData& d) {
   const CellTables& t = m.cell;
   const double dt = m.dt_s;
 
-  // 1. Parameters at the start-of-tick state; sign guesses from each cell's last current.
+  // 1. Leaks, and sign guesses from each cell's last current.
   for (std::size_t c = 0; c < n; ++c) {
-    CellLookup& p = d.lookup[c];
-    p = lookup_cell(t, d.z[c], d.temp_k[c]);
-    p.r0_discharge *= m.r0_scale[c];
-    p.r0_charge *= m.r0_scale[c];
-    if (p.clamps != 0) {
-      d.clamps[c] += static_cast<std::uint32_t>(p.clamps);
-      d.clamp_total += static_cast<std::uint64_t>(p.clamps);
-    }
     d.g_leak[c] = d.leak_s[c] + d.bleed_s[c];
     d.sign_guess[c] = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
   }
@@ -275,7 +279,7 @@ void step(const PackModel& m, PackData& d) {
   double a = 0.0, b = 0.0;
   constexpr int kMaxPasses = 4;
   for (int pass = 0; pass < kMaxPasses; ++pass) {
-    network_sources(m, d, m0_pack_sign, a, b);
+    network_sources(m, d, m0_pack_sign, a, b, pass == 0);
     link = solve_link(a, b, m.link, d.contactors, d.input.load, d.link_voltage_v, dt);
     const double current = link.pack_current_a;
     bool changed = sign_of(current) != m0_pack_sign && sign_of(current) != 0.0;
