@@ -22,6 +22,7 @@ struct BenchArgs {
 struct BenchResult {
   std::string name;
   int cells = 0;
+  int rc_pairs = 0;
   std::uint64_t ticks = 0;
   double wall_s = 0.0;
 };
@@ -61,7 +62,7 @@ int bench(const BenchArgs& a) {
       }
     }
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-    results.push_back({m.name, m.n_cells, ticks, wall});
+    results.push_back({m.name, m.n_cells, m.rc_pairs, ticks, wall});
   }
   if (a.json) {
     sim::JsonWriter j;
@@ -69,7 +70,7 @@ int bench(const BenchArgs& a) {
     for (const auto& r : results) {
       const double cell_steps = static_cast<double>(r.ticks) * r.cells;
       j.begin_object();
-      j.field("pack", r.name).field("cells", r.cells).field("ticks", r.ticks);
+      j.field("pack", r.name).field("cells", r.cells).field("rc_pairs", r.rc_pairs).field("ticks", r.ticks);
       j.field("cell_steps_per_s", cell_steps / r.wall_s);
       j.field("ns_per_cell_step", r.wall_s * 1e9 / cell_steps);
       j.field("tick_s", static_cast<double>(tick_ns) * 1e-9);
@@ -79,11 +80,11 @@ int bench(const BenchArgs& a) {
     j.end_array();
     std::fputs(j.str().c_str(), stdout);
   } else {
-    std::printf("%-36s %7s %10s %16s %14s %12s\n", "pack", "cells", "ticks", "cell-steps/s",
+    std::printf("%-36s %7s %4s %10s %16s %14s %12s\n", "pack", "cells", "RC", "ticks", "cell-steps/s",
                 "ns/cell-step", "x real time");
     for (const auto& r : results) {
       const double cell_steps = static_cast<double>(r.ticks) * r.cells;
-      std::printf("%-36s %7d %10llu %16.4g %14.2f %12.1f\n", r.name.c_str(), r.cells,
+      std::printf("%-36s %7d %4d %10llu %16.4g %14.2f %12.1f\n", r.name.c_str(), r.cells, r.rc_pairs,
                   static_cast<unsigned long long>(r.ticks), cell_steps / r.wall_s,
                   r.wall_s * 1e9 / cell_steps,
                   static_cast<double>(r.ticks) * static_cast<double>(tick_ns) * 1e-9 / r.wall_s);
