@@ -23,6 +23,13 @@ struct RunArgs {
   std::int64_t seed = -1;
   std::string can;
   std::string bms;
+  bool realtime = false;
+  int priority = -1;
+  int cpu = -1;
+  bool mlock = false;
+  std::string overrun = "skip";
+  double speed = 1.0;
+  bool no_status = false;
   bool quiet = false;
   bool no_progress = false;
 };
@@ -127,6 +134,15 @@ int run(const RunArgs& a, const Context& ctx) {
   opt.stop_request = &stop_request();
   opt.version = ctx.version;
   opt.interfaces = interfaces;
+  // On a real bus the BMS keeps its own time: always real time there.
+  opt.realtime = a.realtime || !interfaces.empty() || a.speed != 1.0 || a.priority >= 0 || a.cpu >= 0 || a.mlock;
+  if (a.priority >= 0) opt.priority = a.priority;
+  if (a.cpu >= 0) opt.cpu = a.cpu;
+  opt.mlock = a.mlock;
+  opt.overrun = a.overrun == "abort" ? hil::OverrunPolicy::kAbort : hil::OverrunPolicy::kSkip;
+  opt.speed = a.speed;
+  opt.status_line = opt.realtime && !a.quiet && !a.no_status && isatty(STDERR_FILENO);
+  if (opt.realtime) opt.progress = false;
   install_stop_handlers();
   if (!a.quiet) {
     spdlog::info("running '{}': {}s{}p, tick {} s, {} s simulated, seed {} -> {}", sc.name,
@@ -139,6 +155,11 @@ int run(const RunArgs& a, const Context& ctx) {
       if (!a.quiet) {
         spdlog::info("done: {} ticks in {:.3f} s wall ({}); outputs in {}", r.ticks, r.wall_s,
                      r.stop_reason, opt.out_dir.string());
+        if (r.realtime) {
+          spdlog::info("real time: wake latency p99 {:.1f} us, max {:.1f} us; compute p99 {:.1f} us of a {:.0f} us period; {} overruns",
+                       r.realtime->wake_latency_us.p99, r.realtime->wake_latency_us.max,
+                       r.realtime->compute_us.p99, r.realtime->period_us, r.realtime->overruns);
+        }
       }
       return kExitOk;
     case sim::RunStatus::kInterrupted:
@@ -169,6 +190,18 @@ void add_run_command(CLI::App& app, Context& ctx) {
                   "SocketCAN instead of the loopback: IFACE, or BUS=IFACE,... for several buses");
   sub->add_option("--bms", args->bms, "BMS: reference (in-process), external (on --can), none")
       ->check(CLI::IsMember({"reference", "external", "none"}));
+  sub->add_flag("--realtime", args->realtime,
+                "Pace ticks to the wall clock (absolute deadlines); the default with --can");
+  sub->add_option("--priority", args->priority, "SCHED_FIFO priority of the tick thread (1-99)")
+      ->check(CLI::Range(1, 99));
+  sub->add_option("--cpu", args->cpu, "Pin the tick thread to this CPU")->check(CLI::NonNegativeNumber);
+  sub->add_flag("--mlock", args->mlock, "Lock all memory (no page faults during ticks)");
+  sub->add_option("--overrun", args->overrun,
+                  "A tick that misses its deadline: skip (skip ahead and count) or abort")
+      ->check(CLI::IsMember({"skip", "abort"}));
+  sub->add_option("--speed", args->speed, "Scaled real time: simulated seconds per wall second")
+      ->check(CLI::Range(0.1, 10.0));
+  sub->add_flag("--no-status", args->no_status, "No live status line in real time");
   sub->add_flag("-q,--quiet", args->quiet, "Only errors on stderr");
   sub->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
   sub->callback([args, &ctx]() { ctx.exit_code = run(*args, ctx); });

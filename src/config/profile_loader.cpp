@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <regex>
 #include <set>
 #include <toml++/toml.h>
 
@@ -208,32 +207,51 @@ bool split_indexed(const std::string& text, std::string& name, std::string& expr
   return true;
 }
 
-// A signal key may be a pattern: "CellVoltage_{n}" matches CellVoltage_000 ... and binds n.
+// A signal key may be a pattern: "CellVoltage_{n}" matches CellVoltage_000 ... and binds n. The
+// pattern is literal text and {name} (or {name:03d}, the format only for readers) placeholders,
+// each matching one or more digits.
 struct KeyPattern {
-  std::regex re;
+  std::vector<std::string> literals;  // literals.size() == vars.size() + 1
   std::vector<std::string> vars;
 };
-KeyPattern compile_key(const std::string& key) {
+
+std::optional<KeyPattern> compile_key(const std::string& key) {
   KeyPattern p;
-  std::string re;
+  std::string lit;
   for (std::size_t i = 0; i < key.size(); ++i) {
-    const char c = key[i];
-    if (c == '{') {
-      const auto close = key.find('}', i);
-      std::string var = key.substr(i + 1, close - i - 1);
-      var = var.substr(0, var.find(':'));  // "{n:03d}": the format is only for readers
-      p.vars.push_back(var);
-      re += "([0-9]+)";
-      i = close;
-    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
-      re += c;
-    } else {
-      re += '\\';
-      re += c;
+    if (key[i] != '{') {
+      lit += key[i];
+      continue;
     }
+    const auto close = key.find('}', i);
+    if (close == std::string::npos) return std::nullopt;
+    std::string var = key.substr(i + 1, close - i - 1);
+    var = var.substr(0, var.find(':'));
+    if (var.empty() || (!p.vars.empty() && lit.empty())) return std::nullopt;  // adjacent: ambiguous
+    p.literals.push_back(lit);
+    p.vars.push_back(var);
+    lit.clear();
+    i = close;
   }
-  p.re = std::regex(re);
+  p.literals.push_back(lit);
   return p;
+}
+
+// Matches a whole name; the numbers bound to the pattern's variables go to `values`.
+bool match_key(const KeyPattern& p, const std::string& name, std::vector<long long>& values) {
+  values.clear();
+  std::size_t pos = 0;
+  for (std::size_t k = 0; k < p.literals.size(); ++k) {
+    const std::string& lit = p.literals[k];
+    if (name.compare(pos, lit.size(), lit) != 0) return false;
+    pos += lit.size();
+    if (k == p.vars.size()) break;
+    const std::size_t start = pos;
+    while (pos < name.size() && std::isdigit(static_cast<unsigned char>(name[pos]))) ++pos;
+    if (pos == start || pos - start > 12) return false;
+    values.push_back(std::stoll(name.substr(start, pos - start)));
+  }
+  return pos == name.size();
 }
 
 std::optional<std::vector<std::uint64_t>> read_mux_values(TableReader& t) {
@@ -483,10 +501,10 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       }
       b.source = info->source;
     }
-    try {
-      b.pattern = compile_key(b.key);
-    } catch (const std::regex_error&) {
-      t.error_at(v, signals->key_path(k.str()) + ": cannot read this signal name pattern");
+    if (const auto pattern = compile_key(b.key)) {
+      b.pattern = *pattern;
+    } else {
+      t.error_at(v, signals->key_path(k.str()) + ": cannot read this signal name pattern (literal text and {name} placeholders, not adjacent)");
       continue;
     }
     bindings.push_back(std::move(b));
@@ -521,10 +539,10 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
         f.slots.push_back(ms);
       }
       for (auto& b : bindings) {
+        std::vector<long long> bound;
         for (std::size_t sig = 0; sig < codec->signal_count(); ++sig) {
-          std::smatch m;
           const std::string& sname = codec->signal_name(sig);
-          if (!std::regex_match(sname, m, b.pattern.re)) continue;
+          if (!match_key(b.pattern, sname, bound)) continue;
           b.matched = true;
           // A multiplexed signal only goes into the frames of its mux value.
           const can::Signal* s = msg->find_signal(sname);
@@ -536,7 +554,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
                        {"n_modules", ctx.layout.n_modules},
                        {"n_cells", ctx.layout.n_channels},
                        {"n_sensors", ctx.layout.n_sensors}};
-          for (std::size_t v = 0; v < b.pattern.vars.size(); ++v) vars[b.pattern.vars[v]] = std::stoll(m[v + 1].str());
+          for (std::size_t v = 0; v < b.pattern.vars.size(); ++v) vars[b.pattern.vars[v]] = bound[v];
           can::TxSlot slot;
           slot.signal = sig;
           slot.source = b.source;

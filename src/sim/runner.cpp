@@ -1,9 +1,18 @@
 #include "packsim/sim/runner.hpp"
 
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
+#include <thread>
+
+#include "packsim/hil/rt_setup.hpp"
 
 namespace packsim::sim {
 namespace {
@@ -13,12 +22,6 @@ using Clock = std::chrono::steady_clock;
 std::int64_t realtime_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-std::int64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
@@ -43,7 +46,7 @@ class Progress {
     shown_ = true;
   }
   void finish() {
-    if (shown_) std::fprintf(stderr, "\r%*s\r", 90, "");
+    if (shown_) std::fprintf(stderr, "\r%*s\r", 100, "");
   }
 
  private:
@@ -63,6 +66,171 @@ const char* signal_name(int sig) {
   }
 }
 
+Distribution distribution_us(const hil::LatencyHistogram& h) {
+  Distribution d;
+  d.min = static_cast<double>(h.min_ns()) / 1e3;
+  d.mean = h.mean_ns() / 1e3;
+  d.p50 = static_cast<double>(h.percentile_ns(0.50)) / 1e3;
+  d.p99 = static_cast<double>(h.percentile_ns(0.99)) / 1e3;
+  d.p999 = static_cast<double>(h.percentile_ns(0.999)) / 1e3;
+  d.max = static_cast<double>(h.max_ns()) / 1e3;
+  return d;
+}
+
+// As fast as the CPU allows; recording inline. Signals arrive through the caller's handler flag.
+void run_fast(Session& session, const Scenario& sc, const RunOptions& opt, RunResult& result) {
+  Progress progress(opt.progress, sc.duration_ns);
+  while (!session.done()) {
+    if (opt.stop_request && opt.stop_request->load(std::memory_order_relaxed) != 0) {
+      result.status = RunStatus::kInterrupted;
+      result.signal = opt.stop_request->load();
+      result.stop_reason = signal_name(result.signal);
+      break;
+    }
+    session.read(0);
+    session.update();
+    session.write(0);
+    if ((session.data().tick & 1023u) == 0) progress.update(session.data().time_ns);
+  }
+  if (result.status == RunStatus::kCompleted) result.stop_reason = session.done_reason();
+  progress.finish();
+}
+
+// Real time: the tick thread reads CAN, steps, writes CAN and pushes records into rings; a writer
+// thread drains the rings into the files; the main thread waits for signals on a signalfd and draws
+// the status line. Nothing on the tick thread allocates, locks or logs.
+void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, RunResult& result) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);  // threads created from here inherit it
+  const int sfd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  session.enable_threaded_recording(4096, 1 << 17);
+  hil::LoopTiming timing;
+  timing.tick_ns = sc.tick_ns;
+  timing.speed = opt.speed;
+  timing.overrun = opt.overrun;
+  hil::MonotonicClock clock;
+  hil::Pacer pacer(timing, clock);
+
+  std::atomic<bool> stop{false}, tick_done{false}, writer_stop{false}, setup_ready{false};
+  std::atomic<std::uint64_t> overruns{0};
+  std::vector<std::string> setup;
+  bool aborted = false;
+  std::uint64_t frames_late = 0;
+  std::string error;
+
+  std::thread writer([&]() {
+    while (!writer_stop.load(std::memory_order_acquire)) {
+      if (session.drain() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+
+  std::thread ticker([&]() {
+    if (opt.mlock) setup.push_back(hil::lock_memory().message);
+    if (opt.cpu) setup.push_back(hil::set_cpu_affinity(*opt.cpu).message);
+    if (opt.priority) setup.push_back(hil::set_fifo_priority(*opt.priority).message);
+    setup_ready.store(true, std::memory_order_release);
+    try {
+      pacer.start();
+      while (!stop.load(std::memory_order_relaxed) && !session.done()) {
+        pacer.wait();
+        const std::int64_t wall = realtime_ns();
+        session.read(wall);
+        session.update();
+        session.write(wall);
+        const std::uint64_t before = pacer.state().overruns;
+        const bool go_on = pacer.finish();
+        if (pacer.state().overruns != before) {
+          frames_late += session.frames_last_tick();
+          overruns.store(pacer.state().overruns, std::memory_order_relaxed);
+        }
+        if (!go_on) {
+          aborted = true;
+          break;
+        }
+      }
+    } catch (const std::exception& ex) {
+      error = ex.what();
+    }
+    tick_done.store(true, std::memory_order_release);
+  });
+
+  bool setup_printed = false;
+  auto last_status = Clock::now();
+  bool status_shown = false;
+  int caught = 0;
+  while (!tick_done.load(std::memory_order_acquire)) {
+    pollfd pfd{sfd, POLLIN, 0};
+    poll(&pfd, 1, 100);
+    signalfd_siginfo info{};
+    if (sfd >= 0 && read(sfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      caught = static_cast<int>(info.ssi_signo);
+      stop.store(true, std::memory_order_relaxed);
+    }
+    if (opt.stop_request && opt.stop_request->load(std::memory_order_relaxed) != 0) {
+      caught = opt.stop_request->load();
+      stop.store(true, std::memory_order_relaxed);
+    }
+    if (!setup_printed && setup_ready.load(std::memory_order_acquire)) {
+      setup_printed = true;
+      for (const auto& line : setup) std::fprintf(stderr, "realtime: %s\n", line.c_str());
+    }
+    if (opt.status_line && Clock::now() - last_status > std::chrono::milliseconds(500)) {
+      last_status = Clock::now();
+      const std::uint64_t ticks = session.ticks_published();
+      const double sim_s = static_cast<double>(ticks) * static_cast<double>(sc.tick_ns) / 1e9;
+      std::fprintf(stderr, "\rsim %8.1f s  ticks %9llu  wake p99 %6.1f us  compute p99 %7.1f us  overruns %llu  bus %s  %llu frames ",
+                   sim_s, static_cast<unsigned long long>(ticks),
+                   static_cast<double>(pacer.wake_latency().percentile_ns(0.99)) / 1e3,
+                   static_cast<double>(pacer.compute().percentile_ns(0.99)) / 1e3,
+                   static_cast<unsigned long long>(overruns.load(std::memory_order_relaxed)),
+                   session.buses().empty() ? "loopback" : hil::bus_state_name(session.bus_state_published()),
+                   static_cast<unsigned long long>(session.frames_published()));
+      status_shown = true;
+    }
+  }
+  ticker.join();
+  writer_stop.store(true, std::memory_order_release);
+  writer.join();
+  if (status_shown) std::fprintf(stderr, "\n");
+  if (!setup_printed) {
+    for (const auto& line : setup) std::fprintf(stderr, "realtime: %s\n", line.c_str());
+  }
+  if (sfd >= 0) close(sfd);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+
+  if (!error.empty()) {
+    result.status = RunStatus::kFailed;
+    result.stop_reason = error;
+  } else if (aborted) {
+    result.status = RunStatus::kFailed;
+    result.stop_reason = "overrun at tick " + std::to_string(pacer.state().ticks) + " (overrun policy: abort)";
+  } else if (caught != 0) {
+    result.status = RunStatus::kInterrupted;
+    result.signal = caught;
+    result.stop_reason = signal_name(caught);
+  } else {
+    result.stop_reason = session.done_reason();
+  }
+  RealtimeReport rt;
+  rt.period_us = static_cast<double>(pacer.state().period_ns) / 1e3;
+  rt.speed = opt.speed;
+  rt.ticks = pacer.state().ticks;
+  rt.overruns = pacer.state().overruns;
+  rt.skipped_periods = pacer.state().skipped_periods;
+  rt.frames_late = frames_late;
+  rt.records_dropped = session.records_dropped();
+  rt.wake_latency_us = distribution_us(pacer.wake_latency());
+  rt.compute_us = distribution_us(pacer.compute());
+  rt.setup = setup;
+  result.realtime = rt;
+}
+
 }  // namespace
 
 RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
@@ -78,40 +246,17 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
     session.finish(result, opt.version);
     return result;
   }
-  // Over SocketCAN the BMS on the other side keeps its own time: pace the ticks to absolute
-  // deadlines on the monotonic clock (the real-time mode measures and hardens this).
-  const bool paced = session.uses_socketcan();
-  const std::int64_t start_ns = monotonic_ns();
-  Progress progress(opt.progress && !paced, sc.duration_ns);
   const auto wall_start = Clock::now();
-  result.stop_reason = "duration";
   try {
-    while (!session.done()) {
-      if (opt.stop_request && opt.stop_request->load(std::memory_order_relaxed) != 0) {
-        result.status = RunStatus::kInterrupted;
-        result.signal = opt.stop_request->load();
-        result.stop_reason = signal_name(result.signal);
-        break;
-      }
-      if (paced) {
-        const std::int64_t deadline = start_ns + session.data().time_ns;
-        const timespec ts{static_cast<time_t>(deadline / 1'000'000'000), static_cast<long>(deadline % 1'000'000'000)};
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-          if (opt.stop_request && opt.stop_request->load(std::memory_order_relaxed) != 0) break;
-        }
-      }
-      const std::int64_t wall = paced ? realtime_ns() : 0;
-      session.read(wall);
-      session.update();
-      session.write(wall);
-      if ((session.data().tick & 1023u) == 0) progress.update(session.data().time_ns);
+    if (opt.realtime) {
+      run_realtime(session, sc, opt, result);
+    } else {
+      run_fast(session, sc, opt, result);
     }
-    if (result.status == RunStatus::kCompleted) result.stop_reason = session.done_reason();
   } catch (const std::exception& ex) {
     result.status = RunStatus::kFailed;
     result.stop_reason = ex.what();
   }
-  progress.finish();
   result.ticks = session.data().tick;
   result.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   const SetupResult closed = session.finish(result, opt.version);

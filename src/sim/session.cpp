@@ -104,10 +104,12 @@ class Session::Sink final : public can::FrameSink {
   bool send(std::size_t bus, const can::CanFrame& frame) override {
     if (bus >= s_.buses_.size()) return false;
     const bool ok = s_.buses_[bus]->send(frame) == hil::TxResult::kOk;
-    if (ok && s_.log_can_) {
-      s_.can_log_.write(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, s_.bus_names_[bus].c_str(), frame);
+    if (ok) {
+      ++s_.frames_last_tick_;
+      s_.log_frame(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, bus, frame);
+    } else {
+      ++s_.frames_not_sent_;
     }
-    if (!ok) ++s_.frames_not_sent_;
     return ok;
   }
 
@@ -214,6 +216,7 @@ SetupResult Session::open(const SessionOptions& opt) {
   stats_.update(data_);
   fill_sample(model_, data_, sc_.record.cells, 0, sample_);
   csv_.write(sample_);
+  last_recorded_ns_ = data_.time_ns;
   return {true, ""};
 }
 
@@ -228,10 +231,7 @@ void Session::read(std::int64_t wall_ns) {
         const std::size_t n = bus.receive(rx_.data(), rx_.size());
         for (std::size_t k = 0; k < n; ++k) {
           const can::CanFrame& f = rx_[k].frame;
-          if (log_can_) {
-            const std::int64_t ts = socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now;
-            can_log_.write(ts, bus_names_[b].c_str(), f);
-          }
+          log_frame(socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now, b, f);
           protocol_->receive(b, f, now);
         }
         if (n < rx_.size()) break;
@@ -256,8 +256,46 @@ void Session::update() {
   stats_.update(data_);
 }
 
+void Session::log_frame(std::int64_t timestamp_ns, std::size_t bus, const can::CanFrame& frame) {
+  if (!log_can_) return;
+  if (!threaded_) {
+    can_log_.write(timestamp_ns, bus_names_[bus].c_str(), frame);
+    return;
+  }
+  LogRecord r;
+  r.timestamp_ns = timestamp_ns;
+  r.bus = static_cast<std::uint32_t>(bus);
+  r.frame = frame;
+  if (!frame_ring_->try_push(r)) dropped_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Session::enable_threaded_recording(std::size_t sample_slots, std::size_t frame_slots) {
+  Sample prototype;
+  prepare_sample(model_, sc_.record.cells, prototype);
+  sample_ring_ = std::make_unique<hil::SpscRing<Sample>>(sample_slots, prototype);
+  frame_ring_ = std::make_unique<hil::SpscRing<LogRecord>>(frame_slots);
+  drain_sample_ = prototype;
+  threaded_ = true;
+}
+
+std::size_t Session::drain() {
+  if (!threaded_) return 0;
+  std::size_t n = 0;
+  while (sample_ring_->try_pop(drain_sample_)) {
+    csv_.write(drain_sample_);
+    ++n;
+  }
+  LogRecord r;
+  while (frame_ring_->try_pop(r)) {
+    can_log_.write(r.timestamp_ns, bus_names_[r.bus].c_str(), r.frame);
+    ++n;
+  }
+  return n;
+}
+
 void Session::write(std::int64_t wall_ns) {
   wall_ns_ = wall_ns;
+  frames_last_tick_ = 0;
   if (protocol_) {
     protocol_->transmit(data_.time_ns, afe_, shunt_, *sink_);
     if (bms_node_) {
@@ -267,11 +305,20 @@ void Session::write(std::int64_t wall_ns) {
     }
   }
   if (data_.tick % every_ticks_ == 0) record();
+  frames_total_ += frames_last_tick_;
+  ticks_pub_.store(data_.tick, std::memory_order_relaxed);
+  frames_pub_.store(frames_total_, std::memory_order_relaxed);
+  if (!buses_.empty()) bus_state_pub_.store(static_cast<std::uint8_t>(buses_.front()->state()), std::memory_order_relaxed);
 }
 
 void Session::record() {
   fill_sample(model_, data_, sc_.record.cells, static_cast<std::int32_t>(driver_.segment()), sample_);
-  csv_.write(sample_);
+  if (!threaded_) {
+    csv_.write(sample_);
+  } else if (!sample_ring_->try_push(sample_)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  last_recorded_ns_ = data_.time_ns;
 }
 
 bool Session::done() const {
@@ -286,7 +333,8 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   if (finished_) return {true, ""};
   finished_ = true;
   // The last state is always in the file, whatever stopped the run.
-  if (csv_.last_time_ns() != data_.time_ns) record();
+  if (last_recorded_ns_ != data_.time_ns) record();
+  drain();
   SetupResult result;
   if (!csv_.close()) result = {false, "writing signals.csv failed"};
   if (log_can_ && !can_log_.close()) result = {false, "writing can.log failed"};
@@ -423,6 +471,26 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
     j.key("decoder").begin_object();
     protocol_stats(j, bms_node_->protocol().stats());
     j.end_object();
+    j.end_object();
+  }
+
+  if (r.realtime) {
+    const RealtimeReport& rt = *r.realtime;
+    auto dist = [&](std::string_view name, const Distribution& x) {
+      j.key(name).begin_object();
+      j.field("min", x.min).field("mean", x.mean).field("p50", x.p50).field("p99", x.p99);
+      j.field("p999", x.p999).field("max", x.max);
+      j.end_object();
+    };
+    j.key("realtime").begin_object();
+    j.field("period_us", rt.period_us).field("speed", rt.speed).field("ticks", rt.ticks);
+    dist("wake_latency_us", rt.wake_latency_us);
+    dist("compute_us", rt.compute_us);
+    j.field("overruns", rt.overruns).field("skipped_periods", rt.skipped_periods);
+    j.field("frames_late", rt.frames_late).field("records_dropped", rt.records_dropped);
+    j.key("setup").begin_array();
+    for (const auto& line : rt.setup) j.value(line);
+    j.end_array();
     j.end_object();
   }
 

@@ -8,7 +8,11 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "packsim/hil/pacer.hpp"
 
 #include "packsim/sim/scenario.hpp"
 #include "packsim/sim/session.hpp"
@@ -21,9 +25,35 @@ struct RunOptions {
   // Set (to the signal number) by a signal handler to stop the run; checked every tick.
   const std::atomic<int>* stop_request = nullptr;
   std::string version;
-  // SocketCAN interfaces for the profile's buses; empty: the in-process loopback (as fast as the
-  // CPU allows). On real interfaces the run is paced to the wall clock.
+  // SocketCAN interfaces for the profile's buses; empty: the in-process loopback.
   std::vector<BusAssignment> interfaces;
+
+  // Real time: ticks paced to absolute deadlines on the monotonic clock (the default on SocketCAN);
+  // otherwise as fast as the CPU allows.
+  bool realtime = false;
+  std::optional<int> priority;  // SCHED_FIFO priority of the tick thread
+  std::optional<int> cpu;       // pin the tick thread to this CPU
+  bool mlock = false;
+  hil::OverrunPolicy overrun = hil::OverrunPolicy::kSkip;
+  double speed = 1.0;           // scaled real time, 0.1 .. 10
+  bool status_line = false;     // live status on stderr (a terminal)
+};
+
+// Statistics of a real-time run (summary.json, "realtime").
+struct Distribution {
+  double min = 0, mean = 0, p50 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
+};
+struct RealtimeReport {
+  double period_us = 0.0;
+  double speed = 1.0;
+  std::uint64_t ticks = 0;
+  std::uint64_t overruns = 0;
+  std::uint64_t skipped_periods = 0;
+  std::uint64_t frames_late = 0;    // frames sent in a tick that ended after the next deadline
+  std::uint64_t records_dropped = 0;  // samples or log lines the writer could not keep up with
+  Distribution wake_latency_us;
+  Distribution compute_us;
+  std::vector<std::string> setup;   // what was applied and what could not be
 };
 
 enum class RunStatus { kCompleted, kInterrupted, kFailed };
@@ -34,6 +64,7 @@ struct RunResult {
   std::string stop_reason;  // "duration", "load done", "signal SIGINT", or the error
   std::uint64_t ticks = 0;
   double wall_s = 0.0;
+  std::optional<RealtimeReport> realtime;
 };
 
 // Runs the scenario. Failures to create the outputs are reported as kFailed with a message.

@@ -7,6 +7,7 @@
 //   write   send the frames due this tick, run the in-process BMS, record a sample
 // Construction does all allocation; open() creates files and transports and reports {ok, message}.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "packsim/can/protocol.hpp"
 #include "packsim/hil/can_bus.hpp"
 #include "packsim/hil/can_log.hpp"
+#include "packsim/hil/spsc_ring.hpp"
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/driver.hpp"
@@ -62,6 +64,21 @@ class Session {
   void read(std::int64_t wall_ns);
   void update();
   void write(std::int64_t wall_ns);
+
+  // Real-time runs: samples and CAN log lines go into rings, and another thread writes them with
+  // drain(). Call after open(), before the first tick. A full ring drops the record and counts it.
+  void enable_threaded_recording(std::size_t sample_slots, std::size_t frame_slots);
+  // Writer thread: formats and writes what the rings hold. Returns the number of records written.
+  std::size_t drain();
+  std::uint64_t records_dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Frames handed to the transports during the last write().
+  std::uint64_t frames_last_tick() const { return frames_last_tick_; }
+  // Counters the status line reads from another thread.
+  std::uint64_t ticks_published() const { return ticks_pub_.load(std::memory_order_relaxed); }
+  std::uint64_t frames_published() const { return frames_pub_.load(std::memory_order_relaxed); }
+  hil::BusState bus_state_published() const {
+    return static_cast<hil::BusState>(bus_state_pub_.load(std::memory_order_relaxed));
+  }
 
   bool done() const;  // the scenario's duration is reached, or its load is done when it says so
   const char* done_reason() const;
@@ -111,6 +128,24 @@ class Session {
   std::uint64_t every_ticks_ = 1;
   std::uint64_t total_ticks_ = 0;
   bool finished_ = false;
+
+  struct LogRecord {
+    std::int64_t timestamp_ns = 0;
+    std::uint32_t bus = 0;
+    can::CanFrame frame;
+  };
+  void log_frame(std::int64_t timestamp_ns, std::size_t bus, const can::CanFrame& frame);
+  bool threaded_ = false;
+  std::int64_t last_recorded_ns_ = -1;
+  std::unique_ptr<hil::SpscRing<Sample>> sample_ring_;
+  std::unique_ptr<hil::SpscRing<LogRecord>> frame_ring_;
+  Sample drain_sample_;  // the writer thread's copy
+  std::atomic<std::uint64_t> dropped_{0};
+  std::uint64_t frames_last_tick_ = 0;
+  std::uint64_t frames_total_ = 0;
+  std::atomic<std::uint64_t> ticks_pub_{0};
+  std::atomic<std::uint64_t> frames_pub_{0};
+  std::atomic<std::uint8_t> bus_state_pub_{0};
 };
 
 }  // namespace packsim::sim
