@@ -34,3 +34,40 @@ assert abs(last_t - s["simulated_s"]) < 1e-9, (last_t, s["simulated_s"])
 print(sig, "stopped at", last_t, "s with", len(body), "rows")
 PY
 done
+
+# The same during a real-time run (tick thread, writer thread, signalfd): complete files, and the
+# real-time statistics of the ticks that ran.
+for sig in INT TERM; do
+  out="$TMP/rt-$sig"
+  "$PACKSIM" run scenarios/demo.toml --realtime --record-every "10 ms" --out "$out" -q &
+  pid=$!
+  for _ in $(seq 100); do [ -s "$out/can.log" ] && break; sleep 0.05; done
+  sleep 1.5
+  kill -s "$sig" $pid
+  set +e
+  wait $pid
+  rc=$?
+  set -e
+  expected=$([ $sig = INT ] && echo 130 || echo 143)
+  [ $rc -eq "$expected" ] || fail "real time, SIG$sig: exit code $rc, expected $expected"
+  python3 - "$out" "SIG$sig" <<'PY'
+import csv, json, sys
+out, sig = sys.argv[1], sys.argv[2]
+s = json.load(open(out + "/summary.json"))
+assert s["status"] == "interrupted" and s["stop_reason"] == sig, (s["status"], s["stop_reason"])
+rt = s["realtime"]
+assert rt["ticks"] == s["ticks"] and rt["ticks"] > 500, (rt["ticks"], s["ticks"])
+for key in ("wake_latency_us", "compute_us"):
+    d = rt[key]
+    assert 0 <= d["min"] <= d["p50"] <= d["p99"] <= d["p999"] <= d["max"], (key, d)
+assert rt["period_us"] == 1000 and rt["records_dropped"] == 0, rt
+raw = open(out + "/signals.csv").read()
+assert raw.endswith("\n")
+rows = list(csv.reader(raw.splitlines()))
+assert all(len(r) == len(rows[0]) for r in rows[1:])
+assert abs(float(rows[-1][0]) - s["simulated_s"]) < 1e-9, (rows[-1][0], s["simulated_s"])
+log = open(out + "/can.log").read()
+assert log.endswith("\n") and log.count("\n") == s["can"]["simulator"]["tx_frames"] + s["can"]["simulator"]["rx_frames"]
+print("real time", sig, ": stopped after", rt["ticks"], "ticks; wake p99", rt["wake_latency_us"]["p99"], "us")
+PY
+done
