@@ -54,6 +54,55 @@ GroupThevenin solve_group(std::size_t np, const double* e, const double* r, cons
   return th;
 }
 
+void solve_group_pair(std::size_t np, const double* e0, const double* r0, const double* g0,
+                      double* x0, double* y0, double* s0, const double* e1, const double* r1,
+                      const double* g1, double* x1, double* y1, double* s1, double r_seg,
+                      GroupThevenin& out0, GroupThevenin& out1) {
+  if (np == 1 || r_seg <= 0.0) {
+    out0 = solve_group(np, e0, r0, g0, r_seg, x0, y0, s0);
+    out1 = solve_group(np, e1, r1, g1, r_seg, x1, y1, s1);
+    return;
+  }
+  const double gs = 1.0 / r_seg;
+  for (std::size_t j = 0; j < np; ++j) {
+    const double inv_r0 = 1.0 / r0[j];
+    const double inv_r1 = 1.0 / r1[j];
+    const double left = j > 0 ? gs : 0.0, right = j + 1 < np ? gs : 0.0;
+    const double diag0 = inv_r0 + g0[j] + left + right;  // the order of solve_group's sum
+    const double diag1 = inv_r1 + g1[j] + left + right;
+    const double rx0 = e0[j] * inv_r0;
+    const double rx1 = e1[j] * inv_r1;
+    const double ry = j == 0 ? 1.0 : 0.0;
+    if (j == 0) {
+      const double i0 = 1.0 / diag0;
+      const double i1 = 1.0 / diag1;
+      s0[j] = -gs * i0;
+      s1[j] = -gs * i1;
+      x0[j] = rx0 * i0;
+      x1[j] = rx1 * i1;
+      y0[j] = ry * i0;
+      y1[j] = ry * i1;
+    } else {
+      const double i0 = 1.0 / (diag0 + gs * s0[j - 1]);
+      const double i1 = 1.0 / (diag1 + gs * s1[j - 1]);
+      s0[j] = (j + 1 < np) ? -gs * i0 : 0.0;
+      s1[j] = (j + 1 < np) ? -gs * i1 : 0.0;
+      x0[j] = (rx0 + gs * x0[j - 1]) * i0;
+      x1[j] = (rx1 + gs * x1[j - 1]) * i1;
+      y0[j] = (ry + gs * y0[j - 1]) * i0;
+      y1[j] = (ry + gs * y1[j - 1]) * i1;
+    }
+  }
+  for (std::size_t k = np - 1; k-- > 0;) {
+    x0[k] -= s0[k] * x0[k + 1];
+    x1[k] -= s1[k] * x1[k + 1];
+    y0[k] -= s0[k] * y0[k + 1];
+    y1[k] -= s1[k] * y1[k + 1];
+  }
+  out0 = {x0[0], y0[0]};
+  out1 = {x1[0], y1[0]};
+}
+
 void group_currents(std::size_t np, const double* e, const double* r, const double* x,
                     const double* y, double group_current, double* u, double* i) {
   for (std::size_t j = 0; j < np; ++j) {

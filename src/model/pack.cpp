@@ -219,7 +219,9 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
   const auto np = static_cast<std::size_t>(m.np);
   a = 0.0;
   b = m.series_ohm;
-  for (std::size_t g = 0; g < static_cast<std::size_t>(m.ns); ++g) {
+  const auto ns = static_cast<std::size_t>(m.ns);
+  // Thevenin sources of one group's cells.
+  auto sources = [&](std::size_t g) {
     const std::size_t c0 = g * np;
     // One instantaneous-hysteresis sign per group: the pack current's, or at zero current the group's
     // mean sign memory. Per-cell signs would let M0 drive a circulating current between parallel
@@ -247,12 +249,30 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
       d.e[c] = th.e;
       d.r_th[c] = th.r;
     }
-    const GroupThevenin gt = solve_group(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0],
-                                         m.busbar_segment_ohm, &d.x[c0], &d.y[c0], &d.scratch[c0]);
+  };
+  auto accumulate = [&](std::size_t g, const GroupThevenin& gt) {
     d.alpha[g] = gt.alpha;
     d.beta[g] = gt.beta;
     a += gt.alpha;
     b += gt.beta;
+  };
+  std::size_t g = 0;
+  for (; g + 1 < ns; g += 2) {
+    sources(g);
+    sources(g + 1);
+    const std::size_t c0 = g * np, c1 = c0 + np;
+    GroupThevenin t0, t1;
+    solve_group_pair(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0], &d.x[c0], &d.y[c0], &d.scratch[c0],
+                     &d.e[c1], &d.r_th[c1], &d.g_leak[c1], &d.x[c1], &d.y[c1], &d.scratch[c1],
+                     m.busbar_segment_ohm, t0, t1);
+    accumulate(g, t0);
+    accumulate(g + 1, t1);
+  }
+  for (; g < ns; ++g) {
+    sources(g);
+    const std::size_t c0 = g * np;
+    accumulate(g, solve_group(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0], m.busbar_segment_ohm,
+                              &d.x[c0], &d.y[c0], &d.scratch[c0]));
   }
 }
 

@@ -23,6 +23,14 @@ struct GroupThevenin {
 GroupThevenin solve_group(std::size_t np, const double* e, const double* r, const double* g,
                           double r_seg, double* x, double* y, double* scratch);
 
+// Two groups of the same size at once: the same arithmetic as solve_group, interleaved so that the
+// two serial recurrences (a division per cell each) overlap in the CPU. Results are bit-identical
+// to two solve_group calls.
+void solve_group_pair(std::size_t np, const double* e0, const double* r0, const double* g0,
+                      double* x0, double* y0, double* s0, const double* e1, const double* r1,
+                      const double* g1, double* x1, double* y1, double* s1, double r_seg,
+                      GroupThevenin& out0, GroupThevenin& out1);
+
 // Node voltages and cell currents once the group current is known: u_j = x_j - I y_j,
 // i_j = (e_j - u_j) / r_j (the electrochemical current of cell j, leak current included).
 void group_currents(std::size_t np, const double* e, const double* r, const double* x,

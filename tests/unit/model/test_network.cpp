@@ -138,3 +138,26 @@ TEST_CASE("Link: contactors, loads and the DC-link capacitor", "[network]") {
     CHECK(v > 0.99 * a);
   }
 }
+
+TEST_CASE("Two ladders solved together equal two solved apart, bit for bit", "[network]") {
+  const std::size_t np = 23;
+  std::vector<double> e(2 * np), r(2 * np), g(2 * np, 0.0);
+  for (std::size_t j = 0; j < 2 * np; ++j) {
+    const auto b = random_block(11, RngStream::kFault, static_cast<std::uint32_t>(j), 0);
+    e[j] = 3.5 + 0.4 * uniform_open(b[0], b[1]);
+    r[j] = 0.02 + 0.02 * uniform_open(b[2], b[3]);
+  }
+  g[5] = 0.1;
+  std::vector<double> xa(2 * np), ya(2 * np), sa(2 * np), xb(2 * np), yb(2 * np), sb(2 * np);
+  const GroupThevenin a0 = solve_group(np, &e[0], &r[0], &g[0], 0.001, &xa[0], &ya[0], &sa[0]);
+  const GroupThevenin a1 = solve_group(np, &e[np], &r[np], &g[np], 0.001, &xa[np], &ya[np], &sa[np]);
+  GroupThevenin b0, b1;
+  solve_group_pair(np, &e[0], &r[0], &g[0], &xb[0], &yb[0], &sb[0], &e[np], &r[np], &g[np], &xb[np],
+                   &yb[np], &sb[np], 0.001, b0, b1);
+  CHECK(a0.alpha == b0.alpha);
+  CHECK(a0.beta == b0.beta);
+  CHECK(a1.alpha == b1.alpha);
+  CHECK(a1.beta == b1.beta);
+  CHECK(xa == xb);
+  CHECK(ya == yb);
+}
