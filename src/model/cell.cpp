@@ -7,6 +7,7 @@ CellTables compile_cell(const CellType& type, double dt_s) {
   t.ocv = type.ocv;
   t.rc_pairs = type.rc_pairs;
   t.dt_s = dt_s;
+  t.inv_dt_s = 1.0 / dt_s;
   t.coulombic_efficiency = type.coulombic_efficiency;
   t.hyst_gamma = type.hyst_gamma;
   t.hyst_m = type.hyst_m;

@@ -51,6 +51,7 @@ struct CellTables {
   GridTable dyn;  // r0 dis/chg, then (a, r, tau) per pair
   int rc_pairs = 0;
   double dt_s = 0.0;
+  double inv_dt_s = 0.0;
   double coulombic_efficiency = 1.0;
   double hyst_gamma = 0.0;
   double hyst_m = 0.0;
@@ -161,6 +162,7 @@ inline CellStepResult advance_cell(const CellTables& t, const CellLookup& p, Cel
   const double r0 = charging ? p.r0_charge : p.r0_discharge;
   CellStepResult out;
   double v_rc_sum = 0.0;
+  double rc_energy = 0.0;  // J dissipated in the RC resistors over the tick
   for (int j = 0; j < t.rc_pairs; ++j) {
     const auto k = static_cast<std::size_t>(j);
     const double a = p.a[k];
@@ -171,11 +173,12 @@ inline CellStepResult advance_cell(const CellTables& t, const CellLookup& p, Cel
     const double v_inf = r * i;
     const double c = r > 0.0 ? p.tau[k] / r : 0.0;
     const double e_cap = 0.5 * c * (v1 * v1 - v0 * v0);
-    out.heat.rc += (i * (v_inf * dt + (v0 - v_inf) * p.tau[k] * (1.0 - a)) - e_cap) / dt;
+    rc_energy += i * (v_inf * dt + (v0 - v_inf) * p.tau[k] * (1.0 - a)) - e_cap;
     out.rc_energy_change += e_cap;
     st.v_rc[k] = v1;
     v_rc_sum += v1;
   }
+  out.heat.rc = rc_energy * t.inv_dt_s;
   const double dq = eta * i * dt * inv_capacity_as;
   st.z -= dq;
   const double ah = exp_neg(std::fabs(dq * t.hyst_gamma));
