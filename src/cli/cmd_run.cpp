@@ -142,6 +142,7 @@ int run(const RunArgs& a, const Context& ctx) {
   opt.overrun = a.overrun == "abort" ? hil::OverrunPolicy::kAbort : hil::OverrunPolicy::kSkip;
   opt.speed = a.speed;
   opt.status_line = opt.realtime && !a.quiet && !a.no_status && isatty(STDERR_FILENO);
+  opt.verbose = !a.quiet;
   if (opt.realtime) opt.progress = false;
   install_stop_handlers();
   if (!a.quiet) {

@@ -5,7 +5,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace packsim::hil {
@@ -56,6 +59,25 @@ RtResult lock_memory() {
   std::memset(reserve, 0, kStack);
   asm volatile("" : : "r"(reserve) : "memory");  // keep the writes
   return {true, "memory locked"};
+}
+
+CpuLatencyGuard::~CpuLatencyGuard() {
+  if (fd_ >= 0) close(fd_);
+}
+
+RtResult CpuLatencyGuard::acquire() {
+  fd_ = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    return {false, std::string("cannot open /dev/cpu_dma_latency: ") + std::strerror(errno) +
+                       "; idle CPUs may enter deep sleep states"};
+  }
+  const std::int32_t zero = 0;
+  if (write(fd_, &zero, sizeof zero) != static_cast<ssize_t>(sizeof zero)) {
+    close(fd_);
+    fd_ = -1;
+    return {false, "cannot write /dev/cpu_dma_latency; idle CPUs may enter deep sleep states"};
+  }
+  return {true, "/dev/cpu_dma_latency set to 0 us"};
 }
 
 }  // namespace packsim::hil

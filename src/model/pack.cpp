@@ -133,6 +133,22 @@ PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int6
   }
   for (std::size_t k = 0; k < n; ++k) m.inv_capacity_as[k] = 1.0 / m.capacity_as[k];
 
+  // The most a cell's Thevenin resistance can differ between a charge and a discharge guess.
+  {
+    const CellTables& t = m.cell;
+    double r0_gap = 0.0, slope = 0.0;
+    for (int iy = 0; iy < t.dyn.y().count; ++iy)
+      for (int ix = 0; ix < t.dyn.x().count; ++ix)
+        r0_gap = std::max(r0_gap, std::fabs(t.dyn.at(ix, iy, kR0Charge) - t.dyn.at(ix, iy, kR0Discharge)));
+    for (int iy = 0; iy < t.ocv.y().count; ++iy)
+      for (int ix = 0; ix + 1 < t.ocv.x().count; ++ix)
+        slope = std::max(slope, std::fabs(t.ocv.at(ix + 1, iy, kOcv) - t.ocv.at(ix, iy, kOcv)) / t.ocv.x().step);
+    const double scale = *std::max_element(m.r0_scale.begin(), m.r0_scale.end());
+    const double q_min = *std::min_element(m.capacity_as.begin(), m.capacity_as.end());
+    const double dq = m.dt_s / q_min;
+    m.sign_r_bound = r0_gap * scale + slope * dq * (1.0 - t.coulombic_efficiency) +
+                     2.0 * t.hyst_m * t.hyst_gamma * dq;
+  }
   m.busbar_segment_ohm = spec.busbar_segment_ohm;
   m.series_ohm = spec.group_link_ohm * (m.ns - 1) + spec.lead_ohm;
   m.link = spec.link;
@@ -276,6 +292,19 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
   }
 }
 
+// The sign the pack current will have, when the load alone decides it (0 when it does not).
+double expected_current_sign(const LoadCommand& load, const ContactorState& k) {
+  if (!(k.main_pos && k.main_neg)) return 0.0;
+  switch (load.mode) {
+    case LoadMode::kCurrent: return sign_of(load.current_a);
+    case LoadMode::kPower: return sign_of(load.power_w);
+    case LoadMode::kResistance: return load.resistance_ohm > 0.0 ? 1.0 : 0.0;
+    case LoadMode::kCcCv: return load.charge_current_a > 0.0 ? -1.0 : 0.0;
+    case LoadMode::kNone: return 0.0;
+  }
+  return 0.0;
+}
+
 }  // namespace
 
 void step(const PackModel& m, PackData& d) {
@@ -285,16 +314,20 @@ void step(const PackModel& m, PackData& d) {
   const CellTables& t = m.cell;
   const double dt = m.dt_s;
 
-  // 1. Leaks, and sign guesses from each cell's last current.
+  // 1. Leaks, and sign guesses: the load's if it decides the sign of the pack current (so that a
+  //    drive cycle's change from traction to regeneration does not cost a second pass), otherwise
+  //    each cell's last current.
+  const double load_sign = expected_current_sign(d.input.load, d.input.contactors);
   for (std::size_t c = 0; c < n; ++c) {
     d.g_leak[c] = d.leak_s[c] + d.bleed_s[c];
-    d.sign_guess[c] = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
+    const double last = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
+    d.sign_guess[c] = load_sign != 0.0 ? load_sign : last;
   }
 
   // 2. Network solve in the same tick, repeated while a current changes sign (R0, efficiency and
   //    hysteresis depend on it). Converges in one or two passes; capped.
   d.contactors = d.input.contactors;
-  double m0_pack_sign = sign_of(d.pack_current_a);
+  double m0_pack_sign = load_sign != 0.0 ? load_sign : sign_of(d.pack_current_a);
   LinkResult link;
   double a = 0.0, b = 0.0;
   constexpr int kMaxPasses = 4;
@@ -302,15 +335,20 @@ void step(const PackModel& m, PackData& d) {
     network_sources(m, d, m0_pack_sign, a, b, pass == 0);
     link = solve_link(a, b, m.link, d.contactors, d.input.load, d.link_voltage_v, dt);
     const double current = link.pack_current_a;
+    // The pack's sign only matters through the instantaneous hysteresis M0.
     bool changed = sign_of(current) != m0_pack_sign && sign_of(current) != 0.0;
     if (changed) m0_pack_sign = sign_of(current);
+    changed = changed && t.hyst_m0 != 0.0;
     for (std::size_t g = 0; g < ns; ++g) {
       const std::size_t c0 = g * np;
       group_currents(np, &d.e[c0], &d.r_th[c0], &d.x[c0], &d.y[c0], current, &d.u[c0], &d.i[c0]);
     }
     for (std::size_t c = 0; c < n; ++c) {
       const double sg = sign_of(d.i[c]);
-      if (sg != 0.0 && sg != d.sign_guess[c]) {
+      // Another pass only if the wrong sign's Thevenin resistance could move the cell's voltage by
+      // more than 0.1 uV this tick (a cell carrying a few mA of circulating current, or a model
+      // whose parameters do not depend on the sign, never needs one).
+      if (sg != 0.0 && sg != d.sign_guess[c] && std::fabs(d.i[c]) * m.sign_r_bound > 1e-7) {
         d.sign_guess[c] = sg;
         changed = true;
       }

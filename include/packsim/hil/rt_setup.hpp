@@ -19,4 +19,18 @@ RtResult set_cpu_affinity(int cpu);
 // mlockall(MCL_CURRENT | MCL_FUTURE) and pre-faults some stack, so no page fault stalls a tick.
 RtResult lock_memory();
 
+// Asks the kernel's PM QoS for zero wake-up latency (/dev/cpu_dma_latency, as cyclictest does), so
+// idle CPUs stay out of deep C-states for as long as the returned guard lives.
+class CpuLatencyGuard {
+ public:
+  CpuLatencyGuard() = default;
+  ~CpuLatencyGuard();
+  CpuLatencyGuard(const CpuLatencyGuard&) = delete;
+  CpuLatencyGuard& operator=(const CpuLatencyGuard&) = delete;
+  RtResult acquire();
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace packsim::hil

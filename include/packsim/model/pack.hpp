@@ -106,6 +106,10 @@ struct PackModel {
   std::vector<double> temp0_k;
   std::vector<int> module_of_cell;
 
+  // Largest difference a cell's Thevenin resistance can have between a charge and a discharge sign
+  // guess (R0 tables, efficiency, hysteresis): decides whether a sign change needs another pass.
+  double sign_r_bound = 0.0;
+
   // electrical network
   double busbar_segment_ohm = 0.0;
   double series_ohm = 0.0;  // all group links + leads, in series with the groups

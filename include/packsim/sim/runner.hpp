@@ -37,6 +37,7 @@ struct RunOptions {
   hil::OverrunPolicy overrun = hil::OverrunPolicy::kSkip;
   double speed = 1.0;           // scaled real time, 0.1 .. 10
   bool status_line = false;     // live status on stderr (a terminal)
+  bool verbose = false;         // report the real-time set-up steps that succeeded too
 };
 
 // Statistics of a real-time run (summary.json, "realtime").
