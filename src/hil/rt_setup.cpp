@@ -46,6 +46,18 @@ RtResult set_cpu_affinity(int cpu) {
   return {true, "pinned to CPU " + std::to_string(cpu)};
 }
 
+RtResult avoid_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0) return {false, "cannot read affinity"};
+  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(static_cast<std::size_t>(cpu), &set)) return {true, ""};
+  CPU_CLR(static_cast<std::size_t>(cpu), &set);
+  if (CPU_COUNT(&set) == 0) return {false, "no other CPU to keep the writer threads on"};
+  const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  if (rc != 0) return {false, std::string("cannot move off CPU ") + std::to_string(cpu) + ": " + std::strerror(rc)};
+  return {true, "other threads kept off CPU " + std::to_string(cpu)};
+}
+
 RtResult lock_memory() {
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     const int err = errno;

@@ -132,6 +132,9 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
   std::uint64_t frames_late = 0;
   std::string error;
 
+  // With the tick thread pinned, the writer and this thread stay on the other CPUs, so the tick
+  // thread's CPU has nothing to preempt when its timer fires.
+  if (opt.cpu) hil::avoid_cpu(*opt.cpu);
   std::thread writer([&]() {
     while (!writer_stop.load(std::memory_order_acquire)) {
       if (session.drain() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));

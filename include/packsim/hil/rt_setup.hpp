@@ -16,6 +16,8 @@ struct RtResult {
 RtResult set_fifo_priority(int priority);
 // Pins the calling thread to one CPU.
 RtResult set_cpu_affinity(int cpu);
+// Keeps the calling thread off one CPU (the real-time thread's), where the machine has others.
+RtResult avoid_cpu(int cpu);
 // mlockall(MCL_CURRENT | MCL_FUTURE) and pre-faults some stack, so no page fault stalls a tick.
 RtResult lock_memory();
 
