@@ -181,6 +181,7 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
 
   bool setup_printed = false;
   auto last_status = Clock::now();
+  std::uint64_t last_frames = 0;
   bool status_shown = false;
   int caught = 0;
   while (!tick_done.load(std::memory_order_acquire)) {
@@ -200,16 +201,20 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
       print_setup(setup_ok, setup, opt.verbose);
     }
     if (opt.status_line && Clock::now() - last_status > std::chrono::milliseconds(500)) {
-      last_status = Clock::now();
+      const auto now = Clock::now();
+      const double dt = std::chrono::duration<double>(now - last_status).count();
+      last_status = now;
       const std::uint64_t ticks = session.ticks_published();
+      const std::uint64_t frames = session.frames_published();
       const double sim_s = static_cast<double>(ticks) * static_cast<double>(sc.tick_ns) / 1e9;
-      std::fprintf(stderr, "\rsim %8.1f s  ticks %9llu  wake p99 %6.1f us  compute p99 %7.1f us  overruns %llu  bus %s  %llu frames ",
+      std::fprintf(stderr, "\rsim %8.1f s  ticks %9llu  wake p99 %6.1f us  compute p99 %7.1f us  overruns %llu  bus %s  %6.0f frames/s ",
                    sim_s, static_cast<unsigned long long>(ticks),
                    static_cast<double>(pacer.wake_latency().percentile_ns(0.99)) / 1e3,
                    static_cast<double>(pacer.compute().percentile_ns(0.99)) / 1e3,
                    static_cast<unsigned long long>(overruns.load(std::memory_order_relaxed)),
-                   session.buses().empty() ? "loopback" : hil::bus_state_name(session.bus_state_published()),
-                   static_cast<unsigned long long>(session.frames_published()));
+                   session.uses_socketcan() ? hil::bus_state_name(session.bus_state_published()) : "loopback",
+                   static_cast<double>(frames - last_frames) / dt);
+      last_frames = frames;
       status_shown = true;
     }
   }

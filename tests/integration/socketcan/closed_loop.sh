@@ -59,6 +59,11 @@ for line in open(out + "/candump.log"):
 for want in ("600", "601", "620", "640", "521", "680", "690"):
     assert ids.get(want, 0) > 0, ("no frames with id", want, ids)
 assert ids["600"] >= 15 * 20, ids["600"]  # 2 rows x 10 Hz for at least 15 s
+# canplayer read packsim's can.log: the replayed frames are the logged ones, in order.
+strip = lambda l: l.split(" ", 2)[2].strip()
+logged = [strip(l) for l in open(out + "/replay/part.log")]
+replayed = [strip(l) for l in open(out + "/replayed.log")]
+assert replayed == logged, (len(replayed), len(logged))
 print("closed loop over SocketCAN ok:", bms["first_fault"], "after",
       round(bms["first_fault_s"] - bms["first_fault_onset_s"], 3), "s;", sum(ids.values()), "frames captured")
 PY

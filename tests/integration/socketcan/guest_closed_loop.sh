@@ -21,5 +21,16 @@ sleep 0.2
 kill -INT $dump 2>/dev/null || true
 wait $dump 2>/dev/null || true
 mv "$OUT_DIR"/dump/candump-*.log "$OUT_DIR/candump.log"
+# packsim's can.log replays with can-utils' canplayer: its first 1000 frames, captured again.
+mkdir -p "$OUT_DIR/replay"
+head -n 1000 "$OUT_DIR/sim/can.log" > "$OUT_DIR/replay/part.log"
+(cd "$OUT_DIR/replay" && exec candump -l -r 4194304 "$CAN_IFACE") &
+rp=$!
+sleep 0.5
+canplayer -g 1 -I "$OUT_DIR/replay/part.log" "$CAN_IFACE=$CAN_IFACE" || rc=$((rc + 1000))
+sleep 0.5
+kill -INT $rp 2>/dev/null || true
+wait $rp 2>/dev/null || true
+mv "$OUT_DIR"/replay/candump-*.log "$OUT_DIR/replayed.log"
 echo "packsim and packsim-refbms exited with $rc"
 exit $rc
