@@ -1,7 +1,6 @@
 #include "packsim/hil/can_log.hpp"
 
-#include <cerrno>
-#include <cstring>
+#include <cstdio>
 
 namespace packsim::hil {
 namespace {
@@ -43,39 +42,11 @@ std::size_t format_candump(char* out, std::int64_t timestamp_ns, const char* ifa
   return p;
 }
 
-CanLogWriter::~CanLogWriter() { close(); }
-
-bool CanLogWriter::open(const std::filesystem::path& path, std::string& error) {
-  file_ = std::fopen(path.c_str(), "wb");
-  if (!file_) {
-    error = "cannot create " + path.string() + ": " + std::strerror(errno);
-    return false;
-  }
-  constexpr std::size_t kBuffer = 1 << 16;
-  buffer_ = std::make_unique<char[]>(kBuffer);
-  std::setvbuf(file_, buffer_.get(), _IOFBF, kBuffer);
-  return true;
-}
-
 void CanLogWriter::write(std::int64_t timestamp_ns, const char* iface, const can::CanFrame& frame) {
-  if (!file_) return;
+  if (!file_.is_open()) return;
   char line[kCandumpLineMax];
-  const std::size_t n = format_candump(line, timestamp_ns, iface, frame);
-  if (std::fwrite(line, 1, n, file_) != n) failed_ = true;
+  file_.write(line, format_candump(line, timestamp_ns, iface, frame));
   ++lines_;
-}
-
-bool CanLogWriter::flush() {
-  if (file_ && std::fflush(file_) != 0) failed_ = true;
-  return !failed_;
-}
-
-bool CanLogWriter::close() {
-  if (file_) {
-    if (std::fclose(file_) != 0) failed_ = true;
-    file_ = nullptr;
-  }
-  return !failed_;
 }
 
 }  // namespace packsim::hil

@@ -27,18 +27,9 @@ void append_time(std::string& out, std::int64_t time_ns, int decimals) {
   if (decimals > 0) fmt::format_to(std::back_inserter(out), ".{:0{}}", frac, decimals);
 }
 
-CsvRecorder::~CsvRecorder() { close(); }
-
 bool CsvRecorder::open(const std::filesystem::path& path, const model::PackModel& model,
                        const CellColumns& columns, std::int64_t tick_ns, std::string& error) {
-  file_ = std::fopen(path.c_str(), "wb");
-  if (!file_) {
-    error = "cannot create " + path.string() + ": " + std::strerror(errno);
-    return false;
-  }
-  constexpr std::size_t kBuffer = 1 << 16;
-  buffer_ = std::make_unique<char[]>(kBuffer);
-  std::setvbuf(file_, buffer_.get(), _IOFBF, kBuffer);
+  if (!file_.open(path, error)) return false;
   time_decimals_ = time_decimals_for(tick_ns);
   std::string h =
       "time_s,current_a,pack_v,link_v,soc_mean,soc_min,soc_max,cell_v_min,cell_v_max,cell_v_mean,"
@@ -52,7 +43,7 @@ bool CsvRecorder::open(const std::filesystem::path& path, const model::PackModel
   add(columns.soc, "soc_c");
   add(columns.current, "i_c");
   h += '\n';
-  if (std::fwrite(h.data(), 1, h.size(), file_) != h.size()) failed_ = true;
+  file_.write(h.data(), h.size());
   line_.reserve(256 + 16 * static_cast<std::size_t>(model.n_cells) * 4);
   blocks_.clear();
   if (columns.voltage) blocks_.push_back(0);
@@ -64,7 +55,7 @@ bool CsvRecorder::open(const std::filesystem::path& path, const model::PackModel
 }
 
 void CsvRecorder::write(const Sample& s) {
-  if (!file_) return;
+  if (!file_.is_open()) return;
   constexpr double kC = 273.15;
   line_.clear();
   append_time(line_, s.time_ns, time_decimals_);
@@ -87,22 +78,9 @@ void CsvRecorder::write(const Sample& s) {
     v += n_cells_;
   }
   line_ += '\n';
-  if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size()) failed_ = true;
+  file_.write(line_.data(), line_.size());
   ++rows_;
   last_time_ns_ = s.time_ns;
-}
-
-bool CsvRecorder::flush() {
-  if (file_ && std::fflush(file_) != 0) failed_ = true;
-  return !failed_;
-}
-
-bool CsvRecorder::close() {
-  if (file_) {
-    if (std::fclose(file_) != 0) failed_ = true;
-    file_ = nullptr;
-  }
-  return !failed_;
 }
 
 }  // namespace packsim::sim

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "packsim/can/frame.hpp"
+#include "packsim/util/output_file.hpp"
 
 namespace packsim::hil {
 
@@ -21,22 +22,16 @@ std::size_t format_candump(char* out, std::int64_t timestamp_ns, const char* ifa
 
 class CanLogWriter {
  public:
-  CanLogWriter() = default;
-  CanLogWriter(const CanLogWriter&) = delete;
-  CanLogWriter& operator=(const CanLogWriter&) = delete;
-  ~CanLogWriter();
-  bool open(const std::filesystem::path& path, std::string& error);
+  bool open(const std::filesystem::path& path, std::string& error) { return file_.open(path, error); }
   void write(std::int64_t timestamp_ns, const char* iface, const can::CanFrame& frame);
-  bool flush();
-  bool close();
+  bool flush() { return file_.flush(); }
+  bool close() { return file_.close(); }
   std::uint64_t lines() const { return lines_; }
-  bool failed() const { return failed_; }
+  bool failed() const { return file_.failed(); }
 
  private:
-  std::FILE* file_ = nullptr;
-  std::unique_ptr<char[]> buffer_;
+  OutputFile file_;
   std::uint64_t lines_ = 0;
-  bool failed_ = false;
 };
 
 }  // namespace packsim::hil

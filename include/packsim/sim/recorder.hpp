@@ -10,37 +10,32 @@
 #include <string>
 
 #include "packsim/sim/sample.hpp"
+#include "packsim/util/output_file.hpp"
 
 namespace packsim::sim {
 
 class CsvRecorder {
  public:
-  CsvRecorder() = default;
-  CsvRecorder(const CsvRecorder&) = delete;
-  CsvRecorder& operator=(const CsvRecorder&) = delete;
-  ~CsvRecorder();
 
   // Creates the file and writes the header. Returns false with a message on failure.
   bool open(const std::filesystem::path& path, const model::PackModel& model,
             const CellColumns& columns, std::int64_t tick_ns, std::string& error);
   void write(const Sample& s);
   // Pushes buffered rows to the kernel. Returns false if a write failed (disk full, ...).
-  bool flush();
-  bool close();
+  bool flush() { return file_.flush(); }
+  bool close() { return file_.close(); }
   std::uint64_t rows() const { return rows_; }
   std::int64_t last_time_ns() const { return last_time_ns_; }
-  bool failed() const { return failed_; }
+  bool failed() const { return file_.failed(); }
 
  private:
-  std::FILE* file_ = nullptr;
+  OutputFile file_;
   int time_decimals_ = 3;
   std::uint64_t rows_ = 0;
   std::int64_t last_time_ns_ = -1;
-  bool failed_ = false;
   // Per-cell blocks within Sample::cells: 0 voltage, 1 temperature, 2 soc, 3 current.
   std::vector<int> blocks_;
   std::size_t n_cells_ = 0;
-  std::unique_ptr<char[]> buffer_;
   std::string line_;
 };
 
