@@ -6,7 +6,7 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 PACKSIM=$1 WORK=$2
 rm -rf "$WORK"
 mkdir -p "$WORK"
-"$ROOT/tools/vcan-vm/run" --timeout 240 --out "$WORK/out" --bin "$PACKSIM" \
+"$ROOT/tools/vcan-vm/run" --timeout 240 --mem 1024 --out "$WORK/out" --bin "$PACKSIM" \
   --file "$ROOT/tests/data/scenarios:tests/data/scenarios" --file "$ROOT/tests/data/packs:tests/data/packs" \
   --file "$ROOT/tests/data/profiles:tests/data/profiles" \
   --file "$ROOT/models:models" --file "$ROOT/profiles:profiles" \
