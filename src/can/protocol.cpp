@@ -80,7 +80,8 @@ SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels,
 
 double SimProtocol::frames_per_second() const {
   double fps = 0.0;
-  for (const auto& f : profile_->frames) fps += 1e9 / static_cast<double>(profile_->tx[f.message].period_ns);
+  for (const auto& f : profile_->frames)
+    fps += 1e9 / static_cast<double>(profile_->tx[f.message].period_ns);
   return fps;
 }
 
@@ -92,32 +93,52 @@ double SimProtocol::source_value(const TxSlot& s, const TxFrame& f, const model:
   const auto ci = static_cast<std::size_t>(cell_ok ? i : 0);
   const auto si = static_cast<std::size_t>(sensor_ok ? i : 0);
   switch (s.source) {
-    case Source::kConstant: return s.constant;
-    case Source::kCellVoltage: return cell_ok ? afe.v_meas[ci] : 0.0;
-    case Source::kCellVoltageValid: return cell_ok && !afe.open_wire[ci] ? 1.0 : 0.0;
+    case Source::kConstant:
+      return s.constant;
+    case Source::kCellVoltage:
+      return cell_ok ? afe.v_meas[ci] : 0.0;
+    case Source::kCellVoltageValid:
+      return cell_ok && !afe.open_wire[ci] ? 1.0 : 0.0;
     case Source::kCellStatus:
       if (!cell_ok) return 0.0;
       if (afe.open_wire[ci]) return 3.0;
       if (afe.ov_flag[ci]) return 1.0;
       return afe.uv_flag[ci] ? 2.0 : 0.0;
-    case Source::kOpenWire: return cell_ok && afe.open_wire[ci] ? 1.0 : 0.0;
-    case Source::kOvFlag: return cell_ok && afe.ov_flag[ci] ? 1.0 : 0.0;
-    case Source::kUvFlag: return cell_ok && afe.uv_flag[ci] ? 1.0 : 0.0;
-    case Source::kTemperature: return sensor_ok ? afe.t_meas_k[si] - kZeroCelsius : 0.0;
-    case Source::kTemperatureValid: return sensor_ok ? 1.0 : 0.0;
+    case Source::kOpenWire:
+      return cell_ok && afe.open_wire[ci] ? 1.0 : 0.0;
+    case Source::kOvFlag:
+      return cell_ok && afe.ov_flag[ci] ? 1.0 : 0.0;
+    case Source::kUvFlag:
+      return cell_ok && afe.uv_flag[ci] ? 1.0 : 0.0;
+    case Source::kTemperature:
+      return sensor_ok ? afe.t_meas_k[si] - kZeroCelsius : 0.0;
+    case Source::kTemperatureValid:
+      return sensor_ok ? 1.0 : 0.0;
     case Source::kDieTemperature:
-      return i >= 0 && i < n_modules_ ? afe.die_temp_k[static_cast<std::size_t>(i)] - kZeroCelsius : 0.0;
-    case Source::kCurrent: return sh.current_a;
-    case Source::kPackVoltage: return sh.pack_v;
-    case Source::kLinkVoltage: return sh.link_v;
-    case Source::kShuntTemperature: return sh.temp_k - kZeroCelsius;
-    case Source::kPower: return sh.power_w;
-    case Source::kCharge: return sh.charge_as;
-    case Source::kEnergy: return sh.energy_wh;
-    case Source::kModule: return static_cast<double>(f.instance);
-    case Source::kMux: return static_cast<double>(mux);
-    case Source::kCounter: return static_cast<double>(counters_[static_cast<std::size_t>(f.counter_key)]);
-    case Source::kSensorError: return static_cast<double>(sh.error_bits);
+      return i >= 0 && i < n_modules_ ? afe.die_temp_k[static_cast<std::size_t>(i)] - kZeroCelsius
+                                      : 0.0;
+    case Source::kCurrent:
+      return sh.current_a;
+    case Source::kPackVoltage:
+      return sh.pack_v;
+    case Source::kLinkVoltage:
+      return sh.link_v;
+    case Source::kShuntTemperature:
+      return sh.temp_k - kZeroCelsius;
+    case Source::kPower:
+      return sh.power_w;
+    case Source::kCharge:
+      return sh.charge_as;
+    case Source::kEnergy:
+      return sh.energy_wh;
+    case Source::kModule:
+      return static_cast<double>(f.instance);
+    case Source::kMux:
+      return static_cast<double>(mux);
+    case Source::kCounter:
+      return static_cast<double>(counters_[static_cast<std::size_t>(f.counter_key)]);
+    case Source::kSensorError:
+      return static_cast<double>(sh.error_bits);
   }
   return 0.0;
 }
@@ -199,11 +220,13 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
   rx_last_ns_[slot] = time_ns;
   rx_timed_out_[slot] = 0;
   std::uint64_t mux = 0;
-  if (codec.multiplexor() != MessageCodec::npos) mux = codec.get_raw(codec.multiplexor(), frame.data.data());
+  if (codec.multiplexor() != MessageCodec::npos)
+    mux = codec.get_raw(codec.multiplexor(), frame.data.data());
   for (const RxBinding& b : m.bindings) {
     if (!codec.is_active(b.signal, frame.data.data())) continue;
     const double v = codec.decode(b.signal, frame.data.data());
-    const int index = b.index + static_cast<int>(mux) * b.index_per_mux + instance * b.index_per_instance;
+    const int index =
+        b.index + static_cast<int>(mux) * b.index_per_mux + instance * b.index_per_instance;
     switch (b.command) {
       case Command::kContactorMainPos:
         commands_.contactors.main_pos = v != 0.0;
@@ -243,7 +266,8 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
           commands_.balance[static_cast<std::size_t>(index)] = v != 0.0 ? 1 : 0;
         }
         break;
-      case Command::kRecordOnly: break;
+      case Command::kRecordOnly:
+        break;
     }
   }
   commands_.last_command_ns = time_ns;
@@ -263,9 +287,11 @@ void SimProtocol::supervise(std::int64_t time_ns) {
       ++stats_.rx_timeouts;
       bool drives_contactors = false, drives_balance = false;
       for (const auto& b : m.bindings) {
-        drives_contactors |= b.command == Command::kContactorMainPos || b.command == Command::kContactorMainNeg ||
-                             b.command == Command::kContactorPrecharge || b.command == Command::kContactorState;
-        drives_balance |= b.command == Command::kBalanceMask || b.command == Command::kBalanceChannel;
+        drives_contactors |=
+            b.command == Command::kContactorMainPos || b.command == Command::kContactorMainNeg ||
+            b.command == Command::kContactorPrecharge || b.command == Command::kContactorState;
+        drives_balance |=
+            b.command == Command::kBalanceMask || b.command == Command::kBalanceChannel;
       }
       // A silent BMS must not leave the pack connected or bleeding: open and stop balancing.
       if (m.open_on_timeout && drives_contactors) commands_.contactors = {};
@@ -297,7 +323,8 @@ BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   for (const auto& f : p.frames) {
     const TxMessage& m = p.tx[f.message];
     auto& c = checkers_[static_cast<std::size_t>(f.counter_key)];
-    if (m.e2e && !c) c = std::make_unique<E2EChecker>(*m.codec, m.counter_signal, m.crc_signal, m.e2e_config);
+    if (m.e2e && !c)
+      c = std::make_unique<E2EChecker>(*m.codec, m.counter_signal, m.crc_signal, m.e2e_config);
   }
   for (const RxMessage& m : p.rx) {
     for (int i = 0; i < m.instances; ++i) {
@@ -416,7 +443,8 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
       case Source::kLinkVoltage:
         view_.link_v = v;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   if (f->instance >= 0 && f->instance < n_modules_) {
@@ -444,15 +472,22 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
       for (const RxBinding& b : m.bindings) {
         const int index = b.index + inst * b.index_per_instance;
         switch (b.command) {
-          case Command::kContactorMainPos: codec.encode(b.signal, cmd.contactors.main_pos ? 1.0 : 0.0, frame); break;
-          case Command::kContactorMainNeg: codec.encode(b.signal, cmd.contactors.main_neg ? 1.0 : 0.0, frame); break;
-          case Command::kContactorPrecharge: codec.encode(b.signal, cmd.contactors.precharge ? 1.0 : 0.0, frame); break;
+          case Command::kContactorMainPos:
+            codec.encode(b.signal, cmd.contactors.main_pos ? 1.0 : 0.0, frame);
+            break;
+          case Command::kContactorMainNeg:
+            codec.encode(b.signal, cmd.contactors.main_neg ? 1.0 : 0.0, frame);
+            break;
+          case Command::kContactorPrecharge:
+            codec.encode(b.signal, cmd.contactors.precharge ? 1.0 : 0.0, frame);
+            break;
           case Command::kContactorState: {
-            const std::uint8_t state = static_cast<std::uint8_t>((cmd.contactors.main_pos ? 1 : 0) |
-                                                                 (cmd.contactors.main_neg ? 2 : 0) |
-                                                                 (cmd.contactors.precharge ? 4 : 0));
+            const std::uint8_t state = static_cast<std::uint8_t>(
+                (cmd.contactors.main_pos ? 1 : 0) | (cmd.contactors.main_neg ? 2 : 0) |
+                (cmd.contactors.precharge ? 4 : 0));
             for (const auto& [value, s] : b.state_map) {
-              if (s == state) codec.set_raw(b.signal, static_cast<std::uint64_t>(value), frame.data.data());
+              if (s == state)
+                codec.set_raw(b.signal, static_cast<std::uint64_t>(value), frame.data.data());
             }
             break;
           }
@@ -461,15 +496,21 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
             const int len = codec.layout(b.signal).length;
             for (int bit = 0; bit < len; ++bit) {
               const int ch = index + bit;
-              if (cmd.balance && ch >= 0 && ch < n_channels_ && cmd.balance[ch]) bits |= 1ull << bit;
+              if (cmd.balance && ch >= 0 && ch < n_channels_ && cmd.balance[ch])
+                bits |= 1ull << bit;
             }
             codec.set_raw(b.signal, bits, frame.data.data());
             break;
           }
           case Command::kBalanceChannel:
-            codec.encode(b.signal, cmd.balance && index >= 0 && index < n_channels_ && cmd.balance[index] ? 1.0 : 0.0, frame);
+            codec.encode(
+                b.signal,
+                cmd.balance && index >= 0 && index < n_channels_ && cmd.balance[index] ? 1.0 : 0.0,
+                frame);
             break;
-          case Command::kRecordOnly: codec.encode(b.signal, cmd.state, frame); break;
+          case Command::kRecordOnly:
+            codec.encode(b.signal, cmd.state, frame);
+            break;
         }
       }
       if (auto& pr = protectors_[protector]) pr->protect(frame.data.data());

@@ -43,18 +43,21 @@ int bench(const BenchArgs& a) {
       std::fputs(diags.format().c_str(), stderr);
       return kExitBadInput;
     }
-    const model::PackModel m = model::build_pack_model(pack->spec, pack->cell, tick_ns, {0.9, 298.15, 1});
+    const model::PackModel m =
+        model::build_pack_model(pack->spec, pack->cell, tick_ns, {0.9, 298.15, 1});
     model::PackData d = model::make_data(m);
     d.input.contactors = {true, true, false};
     d.input.load.mode = model::LoadMode::kCurrent;
-    // A 1C discharge with a square wave of 0/2C every second exercises sign changes and the RC pairs.
+    // A 1C discharge with a square wave of 0/2C every second exercises sign changes and the RC
+    // pairs.
     const double one_c = pack->cell.capacity_as / 3600.0 * m.np;
     for (int k = 0; k < 100; ++k) model::step(m, d);  // warm up caches
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     const auto budget = std::chrono::duration<double>(a.seconds);
     std::uint64_t ticks = 0;
-    const std::uint64_t per_second = static_cast<std::uint64_t>(std::max<std::int64_t>(1, 1'000'000'000 / tick_ns));
+    const std::uint64_t per_second =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(1, 1'000'000'000 / tick_ns));
     while (Clock::now() - start < budget) {
       for (int k = 0; k < 64; ++k, ++ticks) {
         d.input.load.current_a = ((ticks / per_second) % 2) ? 2.0 * one_c : 0.5 * one_c;
@@ -70,22 +73,26 @@ int bench(const BenchArgs& a) {
     for (const auto& r : results) {
       const double cell_steps = static_cast<double>(r.ticks) * r.cells;
       j.begin_object();
-      j.field("pack", r.name).field("cells", r.cells).field("rc_pairs", r.rc_pairs).field("ticks", r.ticks);
+      j.field("pack", r.name)
+          .field("cells", r.cells)
+          .field("rc_pairs", r.rc_pairs)
+          .field("ticks", r.ticks);
       j.field("cell_steps_per_s", cell_steps / r.wall_s);
       j.field("ns_per_cell_step", r.wall_s * 1e9 / cell_steps);
       j.field("tick_s", static_cast<double>(tick_ns) * 1e-9);
-      j.field("realtime_factor", static_cast<double>(r.ticks) * static_cast<double>(tick_ns) * 1e-9 / r.wall_s);
+      j.field("realtime_factor",
+              static_cast<double>(r.ticks) * static_cast<double>(tick_ns) * 1e-9 / r.wall_s);
       j.end_object();
     }
     j.end_array();
     std::fputs(j.str().c_str(), stdout);
   } else {
-    std::printf("%-36s %7s %4s %10s %16s %14s %12s\n", "pack", "cells", "RC", "ticks", "cell-steps/s",
-                "ns/cell-step", "x real time");
+    std::printf("%-36s %7s %4s %10s %16s %14s %12s\n", "pack", "cells", "RC", "ticks",
+                "cell-steps/s", "ns/cell-step", "x real time");
     for (const auto& r : results) {
       const double cell_steps = static_cast<double>(r.ticks) * r.cells;
-      std::printf("%-36s %7d %4d %10llu %16.4g %14.2f %12.1f\n", r.name.c_str(), r.cells, r.rc_pairs,
-                  static_cast<unsigned long long>(r.ticks), cell_steps / r.wall_s,
+      std::printf("%-36s %7d %4d %10llu %16.4g %14.2f %12.1f\n", r.name.c_str(), r.cells,
+                  r.rc_pairs, static_cast<unsigned long long>(r.ticks), cell_steps / r.wall_s,
                   r.wall_s * 1e9 / cell_steps,
                   static_cast<double>(r.ticks) * static_cast<double>(tick_ns) * 1e-9 / r.wall_s);
     }
@@ -97,7 +104,8 @@ int bench(const BenchArgs& a) {
 
 void add_bench_command(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<BenchArgs>();
-  CLI::App* sub = app.add_subcommand("bench", "Measure pack-step throughput (cell-steps per second)");
+  CLI::App* sub =
+      app.add_subcommand("bench", "Measure pack-step throughput (cell-steps per second)");
   sub->add_option("--pack", args->packs, "Pack files (default: the 96s2p and 96s74p EV packs)");
   sub->add_option("--seconds", args->seconds, "Wall time per pack")->check(CLI::PositiveNumber);
   sub->add_option("--tick", args->tick, "Tick length");

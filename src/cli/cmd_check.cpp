@@ -28,13 +28,15 @@ int check(const std::vector<std::string>& files, bool quiet) {
         break;
       case config::FileKind::kProfile: {
         // A profile is resolved against a pack; check it against a generic one (96 channels in
-        // modules of 12, two sensors per module, 1 ms ticks). Scenarios check it for their own pack.
+        // modules of 12, two sensors per module, 1 ms ticks). Scenarios check it for their own
+        // pack.
         what = "protocol profile";
         const config::ProfileLayout layout{96, 16, 8, 12, 2, 1'000'000};
         config::load_profile(f, layout, diags);
         break;
       }
-      case config::FileKind::kUnknown: break;
+      case config::FileKind::kUnknown:
+        break;
     }
     if (diags.empty()) {
       if (!quiet) std::printf("ok: %s (%s)\n", f.c_str(), what);

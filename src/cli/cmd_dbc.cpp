@@ -19,10 +19,12 @@ struct DbcArgs {
 // know nothing of packsim's id arithmetic decode every module.
 can::Database expand(const can::Profile& p) {
   can::Database db = p.dbc;
-  auto expand_one = [&](const std::string& name, std::uint32_t id, int instances, std::uint32_t step) {
+  auto expand_one = [&](const std::string& name, std::uint32_t id, int instances,
+                        std::uint32_t step) {
     if (instances <= 1 || step == 0) return;
-    const auto it = std::find_if(db.messages.begin(), db.messages.end(),
-                                 [&](const can::Message& m) { return m.name == name && m.id == id; });
+    const auto it =
+        std::find_if(db.messages.begin(), db.messages.end(),
+                     [&](const can::Message& m) { return m.name == name && m.id == id; });
     if (it == db.messages.end()) return;
     const can::Message base = *it;
     db.messages.erase(it);
@@ -79,7 +81,8 @@ int export_dbc(const DbcArgs& a) {
     std::fputs(diags.format().c_str(), stderr);
     return kExitBadInput;
   }
-  auto p = config::load_profile(path, config::profile_layout(pack->spec, pack->afe, 1'000'000), diags);
+  auto p =
+      config::load_profile(path, config::profile_layout(pack->spec, pack->afe, 1'000'000), diags);
   if (!p) {
     std::fputs(diags.format().c_str(), stderr);
     return kExitBadInput;
@@ -110,10 +113,12 @@ void add_dbc_command(CLI::App& app, Context& ctx) {
   dbc->require_subcommand(1);
   CLI::App* ex = dbc->add_subcommand("export", "Print a protocol profile's DBC");
   ex->add_option("--profile", args->profile, "Profile name (profiles/<name>) or path")->required();
-  ex->add_option("--pack", args->pack, "Expand per-module messages for this pack (one copy per module)");
+  ex->add_option("--pack", args->pack,
+                 "Expand per-module messages for this pack (one copy per module)");
   ex->callback([args, &ctx]() { ctx.exit_code = export_dbc(*args); });
   auto files = std::make_shared<std::vector<std::string>>();
-  CLI::App* check = dbc->add_subcommand("check", "Parse and validate DBC files (errors as file:line:col)");
+  CLI::App* check =
+      dbc->add_subcommand("check", "Parse and validate DBC files (errors as file:line:col)");
   check->add_option("files", *files, "DBC files")->required();
   check->callback([files, &ctx]() { ctx.exit_code = check_dbc(*files); });
 }

@@ -14,7 +14,8 @@ int info(const std::string& file, bool json) {
   const config::FileKind kind = config::detect_kind(file, diags);
   if (kind == config::FileKind::kScenario) {
     if (auto sc = config::load_scenario(file, diags)) {
-      pack = config::LoadedPack{sc->pack, sc->cell, sc->afe, sc->shunt, sc->pack_file, sc->cell_file};
+      pack =
+          config::LoadedPack{sc->pack, sc->cell, sc->afe, sc->shunt, sc->pack_file, sc->cell_file};
     }
   } else if (kind == config::FileKind::kPack) {
     pack = config::load_pack(file, diags);
@@ -37,9 +38,16 @@ int info(const std::string& file, bool json) {
   if (json) {
     sim::JsonWriter j;
     j.begin_object();
-    j.field("name", s.name).field("file", pack->file).field("cell", c.name).field("cell_file", pack->cell_file);
-    j.field("series", s.series).field("parallel", s.parallel).field("cells", cells).field("modules", modules);
-    j.field("nominal_voltage_v", v_nom).field("min_voltage_v", c.v_min * s.series)
+    j.field("name", s.name)
+        .field("file", pack->file)
+        .field("cell", c.name)
+        .field("cell_file", pack->cell_file);
+    j.field("series", s.series)
+        .field("parallel", s.parallel)
+        .field("cells", cells)
+        .field("modules", modules);
+    j.field("nominal_voltage_v", v_nom)
+        .field("min_voltage_v", c.v_min * s.series)
         .field("max_voltage_v", c.v_max * s.series);
     j.field("capacity_ah", cap_ah).field("energy_kwh", energy_kwh).field("mass_kg", mass_kg);
     j.field("cell_mass_kg", cells * c.mass_kg);
@@ -50,8 +58,8 @@ int info(const std::string& file, bool json) {
   std::printf("pack        %s (%s)\n", s.name.c_str(), pack->file.c_str());
   std::printf("cell        %s, %s, %.3f Ah (%s)\n", c.name.c_str(), c.chemistry.c_str(),
               c.capacity_as / 3600.0, pack->cell_file.c_str());
-  std::printf("topology    %ds%dp = %d cells in %d module(s) of %d group(s)\n", s.series, s.parallel,
-              cells, modules, gpm);
+  std::printf("topology    %ds%dp = %d cells in %d module(s) of %d group(s)\n", s.series,
+              s.parallel, cells, modules, gpm);
   std::printf("voltage     %.1f V nominal (%.1f .. %.1f V)\n", v_nom, c.v_min * s.series,
               c.v_max * s.series);
   std::printf("capacity    %.2f Ah\n", cap_ah);
@@ -66,7 +74,8 @@ int info(const std::string& file, bool json) {
 void add_info_command(CLI::App& app, Context& ctx) {
   auto file = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  CLI::App* sub = app.add_subcommand("info", "Describe a pack: cells, voltage, capacity, energy, mass");
+  CLI::App* sub =
+      app.add_subcommand("info", "Describe a pack: cells, voltage, capacity, energy, mass");
   sub->add_option("pack", *file, "Pack (or scenario) file")->required();
   sub->add_flag("--json", *json, "Print JSON");
   sub->callback([file, json, &ctx]() { ctx.exit_code = info(*file, *json); });

@@ -51,10 +51,12 @@ void add_link_command(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand(
       "link", "Configure a real CAN interface (bitrate, restart-ms, txqueuelen) or show its state");
   sub->add_option("interface", args->interface, "CAN interface, e.g. can0")->required();
-  sub->add_option("--bitrate", args->bitrate, "Bit rate in bit/s (stops and restarts the interface)");
+  sub->add_option("--bitrate", args->bitrate,
+                  "Bit rate in bit/s (stops and restarts the interface)");
   sub->add_option("--sample-point", args->sample_point, "Sample point in per mille, e.g. 875");
   sub->add_option("--restart-ms", args->restart_ms, "Automatic restart after bus-off, ms (0: off)");
-  sub->add_option("--txqueuelen", args->txqueuelen, "Transmit queue length in frames (default 10 drops bursts)");
+  sub->add_option("--txqueuelen", args->txqueuelen,
+                  "Transmit queue length in frames (default 10 drops bursts)");
   sub->callback([args, &ctx]() { ctx.exit_code = link(*args); });
 }
 

@@ -1,7 +1,6 @@
 // packsim run SCENARIO --out DIR
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <sstream>
 
@@ -45,8 +44,8 @@ bool time_override(const std::string& option, const std::string& text, std::int6
   }
   const double ns = std::round(*q.value * 1e9);
   if (ns < static_cast<double>(min_ns) || ns > static_cast<double>(max_ns)) {
-    spdlog::error("{}: {} is out of range ({} s to {} s)", option, text, static_cast<double>(min_ns) * 1e-9,
-                  static_cast<double>(max_ns) * 1e-9);
+    spdlog::error("{}: {} is out of range ({} s to {} s)", option, text,
+                  static_cast<double>(min_ns) * 1e-9, static_cast<double>(max_ns) * 1e-9);
     return false;
   }
   target = static_cast<std::int64_t>(ns);
@@ -61,9 +60,10 @@ int run(const RunArgs& a, const Context& ctx) {
     return kExitBadInput;
   }
   sim::Scenario& sc = *scenario;
-  bool ok = time_override("--duration", a.duration, 1, std::int64_t{1} << 62, sc.duration_ns) &&
-            time_override("--tick", a.tick, sim::kMinTickNs, sim::kMaxTickNs, sc.tick_ns) &&
-            time_override("--record-every", a.record_every, 0, std::int64_t{1} << 62, sc.record.every_ns);
+  bool ok =
+      time_override("--duration", a.duration, 1, std::int64_t{1} << 62, sc.duration_ns) &&
+      time_override("--tick", a.tick, sim::kMinTickNs, sim::kMaxTickNs, sc.tick_ns) &&
+      time_override("--record-every", a.record_every, 0, std::int64_t{1} << 62, sc.record.every_ns);
   if (!ok) return kExitBadInput;
   if (a.seed >= 0) sc.seed = static_cast<std::uint64_t>(a.seed);
   if (!a.cells.empty()) {
@@ -71,18 +71,25 @@ int run(const RunArgs& a, const Context& ctx) {
     std::stringstream ss(a.cells);
     std::string item;
     while (std::getline(ss, item, ',')) {
-      if (item == "v") sc.record.cells.voltage = true;
-      else if (item == "t") sc.record.cells.temperature = true;
-      else if (item == "soc") sc.record.cells.soc = true;
-      else if (item == "i") sc.record.cells.current = true;
-      else if (item == "all") sc.record.cells = {true, true, true, true};
+      if (item == "v")
+        sc.record.cells.voltage = true;
+      else if (item == "t")
+        sc.record.cells.temperature = true;
+      else if (item == "soc")
+        sc.record.cells.soc = true;
+      else if (item == "i")
+        sc.record.cells.current = true;
+      else if (item == "all")
+        sc.record.cells = {true, true, true, true};
       else if (item != "none") {
-        spdlog::error("--cells: unknown column set '{}'; expected a list of v, t, soc, i, all or none", item);
+        spdlog::error(
+            "--cells: unknown column set '{}'; expected a list of v, t, soc, i, all or none", item);
         return kExitBadInput;
       }
     }
   }
-  if (sc.record.every_ns == 0) sc.record.every_ns = std::max(sim::kDefaultRecordEveryNs, sc.tick_ns);
+  if (sc.record.every_ns == 0)
+    sc.record.every_ns = std::max(sim::kDefaultRecordEveryNs, sc.tick_ns);
 
   // CAN: `--can can0` puts every logical bus on can0; `--can afe=can0,sensor=can1` maps them.
   std::vector<sim::BusAssignment> interfaces;
@@ -105,17 +112,20 @@ int run(const RunArgs& a, const Context& ctx) {
       interfaces.push_back(b);
     }
     // A BMS on a real bus is somebody else's unless asked otherwise.
-    if (a.bms.empty() && sc.bms.mode == sim::BmsMode::kReference) sc.bms.mode = sim::BmsMode::kExternal;
+    if (a.bms.empty() && sc.bms.mode == sim::BmsMode::kReference)
+      sc.bms.mode = sim::BmsMode::kExternal;
   }
   if (!a.bms.empty()) {
-    sc.bms.mode = a.bms == "none" ? sim::BmsMode::kNone
-                  : a.bms == "external" ? sim::BmsMode::kExternal : sim::BmsMode::kReference;
+    sc.bms.mode = a.bms == "none"       ? sim::BmsMode::kNone
+                  : a.bms == "external" ? sim::BmsMode::kExternal
+                                        : sim::BmsMode::kReference;
   }
   if (sc.bms.mode == sim::BmsMode::kNone && !interfaces.empty()) {
     spdlog::error("--can needs a BMS mode other than none: nothing would go on the bus");
     return kExitBadInput;
   }
-  if (sc.bms.mode != sim::BmsMode::kNone && sc.initial_contactors.main_pos) sc.initial_contactors = {};
+  if (sc.bms.mode != sim::BmsMode::kNone && sc.initial_contactors.main_pos)
+    sc.initial_contactors = {};
   {
     Diagnostics pd;
     if (!config::resolve_scenario_profile(sc, pd)) {
@@ -128,14 +138,16 @@ int run(const RunArgs& a, const Context& ctx) {
   }
 
   sim::RunOptions opt;
-  opt.out_dir = a.out.empty() ? std::filesystem::path("out") / std::filesystem::path(a.scenario).stem()
-                              : std::filesystem::path(a.out);
+  opt.out_dir = a.out.empty()
+                    ? std::filesystem::path("out") / std::filesystem::path(a.scenario).stem()
+                    : std::filesystem::path(a.out);
   opt.progress = !a.quiet && !a.no_progress && isatty(STDERR_FILENO);
   opt.stop_request = &stop_request();
   opt.version = ctx.version;
   opt.interfaces = interfaces;
   // On a real bus the BMS keeps its own time: always real time there.
-  opt.realtime = a.realtime || !interfaces.empty() || a.speed != 1.0 || a.priority >= 0 || a.cpu >= 0 || a.mlock;
+  opt.realtime = a.realtime || !interfaces.empty() || a.speed != 1.0 || a.priority >= 0 ||
+                 a.cpu >= 0 || a.mlock;
   if (a.priority >= 0) opt.priority = a.priority;
   if (a.cpu >= 0) opt.cpu = a.cpu;
   opt.mlock = a.mlock;
@@ -157,15 +169,17 @@ int run(const RunArgs& a, const Context& ctx) {
         spdlog::info("done: {} ticks in {:.3f} s wall ({}); outputs in {}", r.ticks, r.wall_s,
                      r.stop_reason, opt.out_dir.string());
         if (r.realtime) {
-          spdlog::info("real time: wake latency p99 {:.1f} us, max {:.1f} us; compute p99 {:.1f} us of a {:.0f} us period; {} overruns",
-                       r.realtime->wake_latency_us.p99, r.realtime->wake_latency_us.max,
-                       r.realtime->compute_us.p99, r.realtime->period_us, r.realtime->overruns);
+          spdlog::info(
+              "real time: wake latency p99 {:.1f} us, max {:.1f} us; compute p99 {:.1f} us of a "
+              "{:.0f} us period; {} overruns",
+              r.realtime->wake_latency_us.p99, r.realtime->wake_latency_us.max,
+              r.realtime->compute_us.p99, r.realtime->period_us, r.realtime->overruns);
         }
       }
       return kExitOk;
     case sim::RunStatus::kInterrupted:
-      spdlog::warn("stopped by {} after {} ticks; outputs in {} are complete", r.stop_reason, r.ticks,
-                   opt.out_dir.string());
+      spdlog::warn("stopped by {} after {} ticks; outputs in {} are complete", r.stop_reason,
+                   r.ticks, opt.out_dir.string());
       return 128 + r.signal;
     case sim::RunStatus::kFailed:
       spdlog::error("run failed: {}", r.stop_reason);
@@ -181,12 +195,16 @@ void add_run_command(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand("run", "Run a scenario headless, as fast as possible");
   sub->add_option("scenario", args->scenario, "Scenario file (TOML)")->required();
   sub->add_option("-o,--out", args->out, "Output directory (default: out/<scenario name>)");
-  sub->add_option("--duration", args->duration, "Override the scenario's duration, e.g. \"10 min\"");
+  sub->add_option("--duration", args->duration,
+                  "Override the scenario's duration, e.g. \"10 min\"");
   sub->add_option("--tick", args->tick, "Override the tick, e.g. \"1 ms\" (100 us to 1 s)");
-  sub->add_option("--seed", args->seed, "Override the scenario's seed")->check(CLI::NonNegativeNumber);
-  sub->add_option("--record-every", args->record_every,
-                  "Decimate signals.csv: one row per this interval (default: the scenario's, else 1 s)");
-  sub->add_option("--cells", args->cells, "Per-cell columns: comma list of v, t, soc, i, all, none");
+  sub->add_option("--seed", args->seed, "Override the scenario's seed")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option(
+      "--record-every", args->record_every,
+      "Decimate signals.csv: one row per this interval (default: the scenario's, else 1 s)");
+  sub->add_option("--cells", args->cells,
+                  "Per-cell columns: comma list of v, t, soc, i, all, none");
   sub->add_option("--can", args->can,
                   "SocketCAN instead of the loopback: IFACE, or BUS=IFACE,... for several buses");
   sub->add_option("--bms", args->bms, "BMS: reference (in-process), external (on --can), none")
@@ -195,7 +213,8 @@ void add_run_command(CLI::App& app, Context& ctx) {
                 "Pace ticks to the wall clock (absolute deadlines); the default with --can");
   sub->add_option("--priority", args->priority, "SCHED_FIFO priority of the tick thread (1-99)")
       ->check(CLI::Range(1, 99));
-  sub->add_option("--cpu", args->cpu, "Pin the tick thread to this CPU")->check(CLI::NonNegativeNumber);
+  sub->add_option("--cpu", args->cpu, "Pin the tick thread to this CPU")
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("--mlock", args->mlock, "Lock all memory (no page faults during ticks)");
   sub->add_option("--overrun", args->overrun,
                   "A tick that misses its deadline: skip (skip ahead and count) or abort")

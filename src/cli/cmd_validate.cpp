@@ -20,11 +20,13 @@ int validate(const ValidateArgs& a) {
   if (root.empty()) {
     const auto dirs = config::data_dirs();
     root = dirs.empty() ? std::filesystem::current_path() : dirs.front();
-    if (std::filesystem::exists(std::filesystem::current_path() / "data/measured/validation.toml")) {
+    if (std::filesystem::exists(std::filesystem::current_path() /
+                                "data/measured/validation.toml")) {
       root = std::filesystem::current_path();
     }
   }
-  const std::filesystem::path manifest = a.manifest.empty() ? root / "data/measured/validation.toml" : std::filesystem::path(a.manifest);
+  const std::filesystem::path manifest = a.manifest.empty() ? root / "data/measured/validation.toml"
+                                                            : std::filesystem::path(a.manifest);
   Diagnostics diags;
   const auto cases = config::load_validation_manifest(manifest, diags);
   if (!diags.empty()) {
@@ -34,8 +36,8 @@ int validate(const ValidateArgs& a) {
   sim::JsonWriter j;
   j.begin_array();
   if (!a.json) {
-    std::printf("%-24s %9s %10s %9s %7s %14s %8s  %s\n", "case", "RMS [mV]", "p99.9 [mV]", "mean [mV]",
-                "rows", "rise RMS [K]", "bound", "");
+    std::printf("%-24s %9s %10s %9s %7s %14s %8s  %s\n", "case", "RMS [mV]", "p99.9 [mV]",
+                "mean [mV]", "rows", "rise RMS [K]", "bound", "");
   }
   int failures = 0;
   for (const auto& c : cases) {
@@ -50,11 +52,17 @@ int validate(const ValidateArgs& a) {
     failures += over ? 1 : 0;
     if (a.json) {
       j.begin_object();
-      j.field("id", r->id).field("rms_mv", r->rms_mv).field("p999_mv", r->p999_mv).field("mean_mv", r->mean_mv);
-      j.field("rows_scored", static_cast<std::uint64_t>(r->rows_scored)).field("table_clamps", r->table_clamps);
+      j.field("id", r->id)
+          .field("rms_mv", r->rms_mv)
+          .field("p999_mv", r->p999_mv)
+          .field("mean_mv", r->mean_mv);
+      j.field("rows_scored", static_cast<std::uint64_t>(r->rows_scored))
+          .field("table_clamps", r->table_clamps);
       if (r->has_rise) {
-        j.field("rise_error_rms_k", r->rise_error_rms_k).field("rise_error_maxabs_k", r->rise_error_maxabs_k);
-        j.field("rise_peak_measured_k", r->rise_peak_measured_k).field("rise_peak_model_k", r->rise_peak_model_k);
+        j.field("rise_error_rms_k", r->rise_error_rms_k)
+            .field("rise_error_maxabs_k", r->rise_error_maxabs_k);
+        j.field("rise_peak_measured_k", r->rise_peak_measured_k)
+            .field("rise_peak_model_k", r->rise_peak_model_k);
       }
       j.field("within_bound", !over);
       j.end_object();
@@ -63,8 +71,8 @@ int validate(const ValidateArgs& a) {
       if (r->has_rise) std::snprintf(rise, sizeof rise, "%.2f", r->rise_error_rms_k);
       char bound[32] = "-";
       if (c.bound_rms_mv) std::snprintf(bound, sizeof bound, "%.1f", *c.bound_rms_mv);
-      std::printf("%-24s %9.2f %10.1f %9.2f %7zu %14s %8s  %s\n", r->id.c_str(), r->rms_mv, r->p999_mv,
-                  r->mean_mv, r->rows_scored, rise, bound, over ? "OVER BOUND" : "");
+      std::printf("%-24s %9.2f %10.1f %9.2f %7zu %14s %8s  %s\n", r->id.c_str(), r->rms_mv,
+                  r->p999_mv, r->mean_mv, r->rows_scored, rise, bound, over ? "OVER BOUND" : "");
     }
   }
   j.end_array();
@@ -76,8 +84,10 @@ int validate(const ValidateArgs& a) {
 
 void add_validate_command(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ValidateArgs>();
-  CLI::App* sub = app.add_subcommand("validate", "Replay the fitted cell models on held-out measurements");
-  sub->add_option("manifest", args->manifest, "Validation manifest (default: data/measured/validation.toml)");
+  CLI::App* sub =
+      app.add_subcommand("validate", "Replay the fitted cell models on held-out measurements");
+  sub->add_option("manifest", args->manifest,
+                  "Validation manifest (default: data/measured/validation.toml)");
   sub->add_option("--root", args->root, "Directory the manifest's paths are relative to");
   sub->add_flag("--json", args->json, "One JSON object per case");
   sub->callback([args, &ctx]() { ctx.exit_code = validate(*args); });

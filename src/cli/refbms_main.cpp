@@ -1,10 +1,10 @@
-// packsim-refbms: packsim's reference BMS as a separate program on a SocketCAN interface. It reads the
-// same scenario as the simulator (for the pack layout, the cell's limits and OCV, the protocol
+// packsim-refbms: packsim's reference BMS as a separate program on a SocketCAN interface. It reads
+// the same scenario as the simulator (for the pack layout, the cell's limits and OCV, the protocol
 // profile) and sees the pack only through the frames on the bus.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
@@ -83,8 +83,8 @@ int run(const Args& a, const std::string& version) {
     std::fputs(diags.format().c_str(), stderr);
     return cli::kExitBadInput;
   }
-  const model::PackModel pack = model::build_pack_model(sc->pack, sc->cell, sc->tick_ns,
-                                                        {sc->initial_soc, sc->initial_temp_k, sc->seed});
+  const model::PackModel pack = model::build_pack_model(
+      sc->pack, sc->cell, sc->tick_ns, {sc->initial_soc, sc->initial_temp_k, sc->seed});
   const model::AfeModel afe = model::build_afe_model(sc->afe, pack);
   bms::BmsConfig cfg;
   bms::NodeLayout layout;
@@ -104,8 +104,8 @@ int run(const Args& a, const std::string& version) {
   node.drive_request = !a.no_drive && sc->bms.drive;
   cli::install_stop_handlers();
   if (!a.quiet) {
-    spdlog::info("reference BMS on {} ({}): {} channels, {} sensors, profile '{}', cycle {} ms", a.can,
-                 opened.message, layout.n_channels, layout.n_sensors, sc->profile->name,
+    spdlog::info("reference BMS on {} ({}): {} channels, {} sensors, profile '{}', cycle {} ms",
+                 a.can, opened.message, layout.n_channels, layout.n_sensors, sc->profile->name,
                  static_cast<double>(sc->bms.period_ns) / 1e6);
   }
 
@@ -117,7 +117,8 @@ int run(const Args& a, const std::string& version) {
   std::int64_t deadline = start;
   int stop_signal = 0;
   for (;;) {
-    const timespec ts{static_cast<time_t>(deadline / 1'000'000'000), static_cast<long>(deadline % 1'000'000'000)};
+    const timespec ts{static_cast<time_t>(deadline / 1'000'000'000),
+                      static_cast<long>(deadline % 1'000'000'000)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
       if (cli::stop_request().load() != 0) break;
     }
@@ -128,7 +129,8 @@ int run(const Args& a, const std::string& version) {
     node.poll(now, bus);
     const bms::BmsOutputs& o = node.outputs();
     if (o.state != last_state || o.faults != last_faults) {
-      transitions.push_back({static_cast<double>(now) / 1e9, bms::to_string(o.state), faults_text(o.faults)});
+      transitions.push_back(
+          {static_cast<double>(now) / 1e9, bms::to_string(o.state), faults_text(o.faults)});
       if (!a.quiet) {
         spdlog::info("{:.3f} s: {}{}{}", static_cast<double>(now) / 1e9, bms::to_string(o.state),
                      o.faults != bms::Fault::kNone ? ", faults: " : "", faults_text(o.faults));
@@ -139,7 +141,8 @@ int run(const Args& a, const std::string& version) {
     deadline += sc->bms.period_ns;
     // Never burst to catch up: if the process fell behind, skip to the next period.
     const std::int64_t now_abs = monotonic_ns();
-    if (deadline < now_abs) deadline = now_abs + sc->bms.period_ns - (now_abs - start) % sc->bms.period_ns;
+    if (deadline < now_abs)
+      deadline = now_abs + sc->bms.period_ns - (now_abs - start) % sc->bms.period_ns;
   }
 
   if (!a.out.empty()) {
@@ -148,29 +151,41 @@ int run(const Args& a, const std::string& version) {
     const bms::BmsOutputs& o = node.outputs();
     sim::JsonWriter j;
     j.begin_object();
-    j.field("packsim_version", version).field("interface", a.can).field("profile", sc->profile->name);
+    j.field("packsim_version", version)
+        .field("interface", a.can)
+        .field("profile", sc->profile->name);
     j.field("stopped_by", stop_signal != 0 ? "signal" : "duration");
     j.field("state", bms::to_string(o.state)).field("faults", faults_text(o.faults));
     j.field("first_fault", bms::to_string(o.first_fault));
     if (o.first_fault != bms::Fault::kNone) {
       j.field("first_fault_onset_s", static_cast<double>(o.first_fault_onset_ns) / 1e9);
       j.field("first_fault_s", static_cast<double>(o.first_fault_ns) / 1e9);
-      j.field("first_fault_cell", o.first_fault_cell).field("first_fault_module", o.first_fault_module);
+      j.field("first_fault_cell", o.first_fault_cell)
+          .field("first_fault_module", o.first_fault_module);
     }
     j.field("soc_estimate", o.soc).field("cycles", node.cycles());
     const auto& st = node.protocol().stats();
     j.key("decoder").begin_object();
-    j.field("rx_frames", st.rx_frames).field("rx_unknown", st.rx_unknown).field("rx_malformed", st.rx_malformed);
-    j.field("e2e_bad_crc", st.e2e_bad_crc).field("e2e_repeated", st.e2e_repeated).field("e2e_lost", st.e2e_lost);
+    j.field("rx_frames", st.rx_frames)
+        .field("rx_unknown", st.rx_unknown)
+        .field("rx_malformed", st.rx_malformed);
+    j.field("e2e_bad_crc", st.e2e_bad_crc)
+        .field("e2e_repeated", st.e2e_repeated)
+        .field("e2e_lost", st.e2e_lost);
     j.field("tx_frames", st.tx_frames).field("tx_dropped", st.tx_dropped);
     j.end_object();
     j.key("bus").begin_object();
     j.field("state", hil::bus_state_name(bus.state())).field("rx_dropped", bus.stats().rx_dropped);
-    j.field("tx_queue_full", bus.stats().tx_queue_full).field("error_frames", bus.stats().error_frames);
+    j.field("tx_queue_full", bus.stats().tx_queue_full)
+        .field("error_frames", bus.stats().error_frames);
     j.end_object();
     j.key("transitions").begin_array();
     for (const auto& t : transitions) {
-      j.begin_object().field("time_s", t.time_s).field("state", t.state).field("faults", t.faults).end_object();
+      j.begin_object()
+          .field("time_s", t.time_s)
+          .field("state", t.state)
+          .field("faults", t.faults)
+          .end_object();
     }
     j.end_array();
     j.end_object();
@@ -185,10 +200,14 @@ int main(int argc, char** argv) {
   CLI::App app{"packsim-refbms - packsim's reference BMS on a SocketCAN interface"};
   app.set_version_flag("--version", std::string("packsim-refbms ") + PACKSIM_VERSION);
   Args a;
-  app.add_option("scenario", a.scenario, "The scenario the simulator runs (pack, cell, profile, limits)")->required();
+  app.add_option("scenario", a.scenario,
+                 "The scenario the simulator runs (pack, cell, profile, limits)")
+      ->required();
   app.add_option("--can", a.can, "SocketCAN interface")->required();
-  app.add_option("--out", a.out, "Write refbms.json (states, faults, statistics) into this directory");
-  app.add_option("--duration", a.duration, "Stop after this long, e.g. \"60 s\" (default: until a signal)");
+  app.add_option("--out", a.out,
+                 "Write refbms.json (states, faults, statistics) into this directory");
+  app.add_option("--duration", a.duration,
+                 "Stop after this long, e.g. \"60 s\" (default: until a signal)");
   app.add_option("--period", a.period, "BMS cycle (default: the scenario's [bms] period)");
   app.add_flag("--no-drive", a.no_drive, "Do not request the pack (stay in standby)");
   app.add_flag("-q,--quiet", a.quiet, "Only errors");

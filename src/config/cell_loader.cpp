@@ -1,6 +1,7 @@
 // models/*.toml -> model::CellType, following docs/cell-model.md.
-#include <cmath>
 #include <toml++/toml.h>
+
+#include <cmath>
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
@@ -100,7 +101,8 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
     c.chemistry = t->string("chemistry").value_or("");
     c.format = t->string("format").value_or("");
     c.source = t->string("source").value_or("");
-    c.capacity_as = t->quantity("capacity", Dimension::kCharge, Need::kRequired, positive()).value_or(1.0);
+    c.capacity_as =
+        t->quantity("capacity", Dimension::kCharge, Need::kRequired, positive()).value_or(1.0);
     c.coulombic_efficiency =
         t->quantity("coulombic_efficiency", Dimension::kRatio, Need::kOptional, {0.0, 1.0, true})
             .value_or(1.0);
@@ -114,10 +116,12 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
   if (auto t = root.table("thermal", Need::kRequired)) {
     c.mass_kg = t->quantity("mass", Dimension::kMass, Need::kRequired, positive()).value_or(0.0);
     c.specific_heat =
-        t->quantity("specific_heat", Dimension::kSpecificHeat, Need::kRequired, positive()).value_or(0.0);
+        t->quantity("specific_heat", Dimension::kSpecificHeat, Need::kRequired, positive())
+            .value_or(0.0);
     c.surface_area_m2 =
         t->quantity("surface_area", Dimension::kArea, Need::kRequired, positive()).value_or(0.0);
-    c.h_conv = t->quantity("h_conv", Dimension::kHeatTransfer, Need::kRequired, non_negative()).value_or(0.0);
+    c.h_conv = t->quantity("h_conv", Dimension::kHeatTransfer, Need::kRequired, non_negative())
+                   .value_or(0.0);
     t->finish();
   }
   if (auto t = root.table("ocv", Need::kRequired)) {
@@ -163,7 +167,8 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
               slope = (*entropic)[i];
             } else if (temp->count > 1) {
               const int lo = std::max(0, r - 1), hi = std::min(temp->count - 1, r + 1);
-              slope = ((*ocv)[static_cast<std::size_t>(hi)][i] - (*ocv)[static_cast<std::size_t>(lo)][i]) /
+              slope = ((*ocv)[static_cast<std::size_t>(hi)][i] -
+                       (*ocv)[static_cast<std::size_t>(lo)][i]) /
                       (temp->step * (hi - lo));
             }
             c.ocv.at(ix, r, model::kDocvDt) = slope;
@@ -178,8 +183,8 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
     const auto temp = read_axis(*t, "temp_degc", model::kZeroCelsiusK, between(-60, 150));
     auto rc_tables = t->tables("rc");
     if (rc_tables.size() > static_cast<std::size_t>(model::kMaxRcPairs)) {
-      t->error("rc", "at most " + std::to_string(model::kMaxRcPairs) + " RC pairs are supported, got " +
-                         std::to_string(rc_tables.size()));
+      t->error("rc", "at most " + std::to_string(model::kMaxRcPairs) +
+                         " RC pairs are supported, got " + std::to_string(rc_tables.size()));
       rc_tables.erase(rc_tables.begin() + model::kMaxRcPairs, rc_tables.end());
     }
     if (!soc || !temp) {

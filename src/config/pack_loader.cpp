@@ -1,7 +1,8 @@
 // configs/*.toml -> model::PackSpec (+ the cell type it names).
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cmath>
-#include <toml++/toml.h>
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
@@ -58,50 +59,78 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     s.parallel = static_cast<int>(t->integer("parallel", Need::kRequired, 1, 10000).value_or(1));
     s.groups_per_module =
         static_cast<int>(t->integer("groups_per_module", Need::kOptional, 1, 10000).value_or(0));
-    s.extra_mass_kg = t->quantity("extra_mass", Dimension::kMass, Need::kOptional, non_negative()).value_or(0.0);
+    s.extra_mass_kg =
+        t->quantity("extra_mass", Dimension::kMass, Need::kOptional, non_negative()).value_or(0.0);
     t->finish();
   }
   const int ns = s.series, np = s.parallel;
 
   if (auto t = root.table("spread")) {
-    s.spread.capacity_rel_sigma = t->quantity("capacity", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
-    s.spread.r0_rel_sigma = t->quantity("r0", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
-    s.spread.soc_sigma = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
-    s.spread.truncate_sigma = t->number("truncate_sigma", Need::kOptional, {0.0, 10.0, true}).value_or(3.0);
+    s.spread.capacity_rel_sigma =
+        t->quantity("capacity", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
+    s.spread.r0_rel_sigma =
+        t->quantity("r0", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
+    s.spread.soc_sigma =
+        t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
+    s.spread.truncate_sigma =
+        t->number("truncate_sigma", Need::kOptional, {0.0, 10.0, true}).value_or(3.0);
     t->finish();
   }
   for (auto& t : root.tables("override")) {
     model::CellOverride o;
     if (const auto c = read_cell_ref(t, "cell", ns, np)) o.cell = *c;
-    if (auto v = t.quantity("capacity", Dimension::kRatio, Need::kOptional, {0.0, 2.0, true})) o.capacity_scale = v;
-    if (auto v = t.quantity("r0", Dimension::kRatio, Need::kOptional, {0.0, 100.0, true})) o.r0_scale = v;
-    if (auto v = t.quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0))) o.soc = v;
-    if (auto v = t.quantity("temperature", Dimension::kTemperature, Need::kOptional, positive())) o.temp_k = v;
+    if (auto v = t.quantity("capacity", Dimension::kRatio, Need::kOptional, {0.0, 2.0, true}))
+      o.capacity_scale = v;
+    if (auto v = t.quantity("r0", Dimension::kRatio, Need::kOptional, {0.0, 100.0, true}))
+      o.r0_scale = v;
+    if (auto v = t.quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0)))
+      o.soc = v;
+    if (auto v = t.quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()))
+      o.temp_k = v;
     t.finish();
     s.overrides.push_back(o);
   }
   if (auto t = root.table("interconnect")) {
-    s.busbar_segment_ohm = t->quantity("busbar_segment", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
-    s.group_link_ohm = t->quantity("group_link", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
-    s.lead_ohm = t->quantity("leads", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
+    s.busbar_segment_ohm =
+        t->quantity("busbar_segment", Dimension::kResistance, Need::kOptional, non_negative())
+            .value_or(0.0);
+    s.group_link_ohm =
+        t->quantity("group_link", Dimension::kResistance, Need::kOptional, non_negative())
+            .value_or(0.0);
+    s.lead_ohm =
+        t->quantity("leads", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
     t->finish();
   }
   s.link.contactor_ohm = 1e-4;
   s.link.precharge_ohm = 20.0;
   s.link.dc_link_f = 0.0;
   if (auto t = root.table("contactors")) {
-    s.link.contactor_ohm = t->quantity("resistance", Dimension::kResistance, Need::kOptional, non_negative()).value_or(s.link.contactor_ohm);
-    s.link.precharge_ohm = t->quantity("precharge_resistor", Dimension::kResistance, Need::kOptional, positive()).value_or(s.link.precharge_ohm);
-    s.link.dc_link_f = t->quantity("dc_link_capacitance", Dimension::kCapacitance, Need::kOptional, non_negative()).value_or(0.0);
+    s.link.contactor_ohm =
+        t->quantity("resistance", Dimension::kResistance, Need::kOptional, non_negative())
+            .value_or(s.link.contactor_ohm);
+    s.link.precharge_ohm =
+        t->quantity("precharge_resistor", Dimension::kResistance, Need::kOptional, positive())
+            .value_or(s.link.precharge_ohm);
+    s.link.dc_link_f =
+        t->quantity("dc_link_capacitance", Dimension::kCapacitance, Need::kOptional, non_negative())
+            .value_or(0.0);
     t->finish();
   }
   if (auto t = root.table("thermal")) {
     model::ThermalSpec& th = s.thermal;
-    th.grid_cols = static_cast<int>(t->integer("grid_columns", Need::kOptional, 1, 100000).value_or(0));
-    th.cell_to_cell_w_per_k = t->quantity("cell_to_cell", Dimension::kThermalConductance, Need::kOptional, non_negative()).value_or(0.0);
-    th.module_to_module_w_per_k = t->quantity("module_to_module", Dimension::kThermalConductance, Need::kOptional, non_negative()).value_or(0.0);
-    if (auto v = t->quantity("cooling", Dimension::kThermalConductance, Need::kOptional, non_negative())) th.cooling_w_per_k = v;
-    th.step_s = t->quantity("step", Dimension::kTime, Need::kOptional, {1e-4, 60.0, false}).value_or(th.step_s);
+    th.grid_cols =
+        static_cast<int>(t->integer("grid_columns", Need::kOptional, 1, 100000).value_or(0));
+    th.cell_to_cell_w_per_k =
+        t->quantity("cell_to_cell", Dimension::kThermalConductance, Need::kOptional, non_negative())
+            .value_or(0.0);
+    th.module_to_module_w_per_k = t->quantity("module_to_module", Dimension::kThermalConductance,
+                                              Need::kOptional, non_negative())
+                                      .value_or(0.0);
+    if (auto v =
+            t->quantity("cooling", Dimension::kThermalConductance, Need::kOptional, non_negative()))
+      th.cooling_w_per_k = v;
+    th.step_s = t->quantity("step", Dimension::kTime, Need::kOptional, {1e-4, 60.0, false})
+                    .value_or(th.step_s);
     const int gpm = s.groups_per_module > 0 ? s.groups_per_module : ns;
     const int n_modules = (ns + gpm - 1) / gpm;
     for (auto& b : t->tables("barrier")) {
@@ -110,8 +139,10 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       const std::string_view key = by_module ? "modules" : "cells";
       const int limit = by_module ? n_modules : ns * np;
       const auto pair = b.numbers(key, Need::kRequired);
-      const auto g = b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired, non_negative());
-      if (by_module && b.has("cells")) b.error("cells", "give either 'cells' or 'modules', not both");
+      const auto g = b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired,
+                                non_negative());
+      if (by_module && b.has("cells"))
+        b.error("cells", "give either 'cells' or 'modules', not both");
       b.finish();
       if (!pair || !g) continue;
       if (pair->size() != 2) {
@@ -121,12 +152,14 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       bool ok = true;
       for (double c : *pair) {
         if (c < 0 || c >= limit || c != static_cast<int>(c)) {
-          b.error(key, "index " + format_number(c) + " out of range 0.." + std::to_string(limit - 1));
+          b.error(key,
+                  "index " + format_number(c) + " out of range 0.." + std::to_string(limit - 1));
           ok = false;
         }
       }
       if (ok) {
-        th.barriers.push_back({static_cast<int>((*pair)[0]), static_cast<int>((*pair)[1]), *g, by_module});
+        th.barriers.push_back(
+            {static_cast<int>((*pair)[0]), static_cast<int>((*pair)[1]), *g, by_module});
       }
     }
     t->finish();
@@ -139,25 +172,51 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     afe.uv_threshold = std::max(0.0, cell->v_min - 0.2);
   }
   if (auto t = root.table("afe")) {
-    afe.cells_per_module = static_cast<int>(t->integer("cells_per_module", Need::kOptional, 1, 64).value_or(0));
-    afe.v_lsb = t->quantity("resolution", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(afe.v_lsb);
-    afe.v_min = t->quantity("min_voltage", Dimension::kVoltage, Need::kOptional).value_or(afe.v_min);
-    afe.v_max = t->quantity("max_voltage", Dimension::kVoltage, Need::kOptional, positive()).value_or(afe.v_max);
-    afe.v_noise_sigma = t->quantity("noise", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
-    afe.v_gain_sigma = t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(0, 0.1)).value_or(0.0);
-    afe.v_offset_sigma = t->quantity("offset_error", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
-    afe.ov_threshold = t->quantity("ov_threshold", Dimension::kVoltage, Need::kOptional, positive()).value_or(afe.ov_threshold);
-    afe.uv_threshold = t->quantity("uv_threshold", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(afe.uv_threshold);
-    afe.balance_ohm = t->quantity("balance_resistor", Dimension::kResistance, Need::kOptional, positive()).value_or(afe.balance_ohm);
-    afe.balance_heat_to_cell = t->quantity("balance_heat_to_cell", Dimension::kRatio, Need::kOptional, between(0, 1)).value_or(0.0);
+    afe.cells_per_module =
+        static_cast<int>(t->integer("cells_per_module", Need::kOptional, 1, 64).value_or(0));
+    afe.v_lsb = t->quantity("resolution", Dimension::kVoltage, Need::kOptional, non_negative())
+                    .value_or(afe.v_lsb);
+    afe.v_min =
+        t->quantity("min_voltage", Dimension::kVoltage, Need::kOptional).value_or(afe.v_min);
+    afe.v_max = t->quantity("max_voltage", Dimension::kVoltage, Need::kOptional, positive())
+                    .value_or(afe.v_max);
+    afe.v_noise_sigma =
+        t->quantity("noise", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
+    afe.v_gain_sigma =
+        t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(0, 0.1))
+            .value_or(0.0);
+    afe.v_offset_sigma =
+        t->quantity("offset_error", Dimension::kVoltage, Need::kOptional, non_negative())
+            .value_or(0.0);
+    afe.ov_threshold = t->quantity("ov_threshold", Dimension::kVoltage, Need::kOptional, positive())
+                           .value_or(afe.ov_threshold);
+    afe.uv_threshold =
+        t->quantity("uv_threshold", Dimension::kVoltage, Need::kOptional, non_negative())
+            .value_or(afe.uv_threshold);
+    afe.balance_ohm =
+        t->quantity("balance_resistor", Dimension::kResistance, Need::kOptional, positive())
+            .value_or(afe.balance_ohm);
+    afe.balance_heat_to_cell =
+        t->quantity("balance_heat_to_cell", Dimension::kRatio, Need::kOptional, between(0, 1))
+            .value_or(0.0);
     if (afe.v_max <= afe.v_min) t->error("max_voltage", "must be above min_voltage");
     if (auto tt = t->table("temperature")) {
-      afe.sensors_per_module = static_cast<int>(tt->integer("sensors_per_module", Need::kOptional, 0, 64).value_or(0));
-      afe.ntc_tau_s = tt->quantity("time_constant", Dimension::kTime, Need::kOptional, positive()).value_or(afe.ntc_tau_s);
-      afe.t_lsb = tt->quantity("resolution", Dimension::kTemperatureDifference, Need::kOptional, non_negative()).value_or(afe.t_lsb);
-      afe.t_noise_sigma = tt->quantity("noise", Dimension::kTemperatureDifference, Need::kOptional, non_negative()).value_or(0.0);
-      afe.t_offset_sigma = tt->quantity("offset_error", Dimension::kTemperatureDifference, Need::kOptional, non_negative()).value_or(0.0);
-      afe.die_temp_rise_k = tt->quantity("die_rise", Dimension::kTemperatureDifference, Need::kOptional).value_or(afe.die_temp_rise_k);
+      afe.sensors_per_module =
+          static_cast<int>(tt->integer("sensors_per_module", Need::kOptional, 0, 64).value_or(0));
+      afe.ntc_tau_s = tt->quantity("time_constant", Dimension::kTime, Need::kOptional, positive())
+                          .value_or(afe.ntc_tau_s);
+      afe.t_lsb = tt->quantity("resolution", Dimension::kTemperatureDifference, Need::kOptional,
+                               non_negative())
+                      .value_or(afe.t_lsb);
+      afe.t_noise_sigma =
+          tt->quantity("noise", Dimension::kTemperatureDifference, Need::kOptional, non_negative())
+              .value_or(0.0);
+      afe.t_offset_sigma = tt->quantity("offset_error", Dimension::kTemperatureDifference,
+                                        Need::kOptional, non_negative())
+                               .value_or(0.0);
+      afe.die_temp_rise_k =
+          tt->quantity("die_rise", Dimension::kTemperatureDifference, Need::kOptional)
+              .value_or(afe.die_temp_rise_k);
       for (auto& st : tt->tables("sensor")) {
         model::NtcPlacement placement;
         const auto cells = st.numbers("cells", Need::kRequired);
@@ -167,7 +226,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
         bool ok = !cells->empty();
         for (double c : *cells) {
           if (c < 0 || c >= ns * np || c != static_cast<int>(c)) {
-            st.error("cells", "cell index " + format_number(c) + " out of range 0.." + std::to_string(ns * np - 1));
+            st.error("cells", "cell index " + format_number(c) + " out of range 0.." +
+                                  std::to_string(ns * np - 1));
             ok = false;
           }
           placement.cells.push_back(static_cast<int>(c));
@@ -181,7 +241,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
           }
           placement.weights = *weights;
         } else {
-          placement.weights.assign(placement.cells.size(), 1.0 / static_cast<double>(placement.cells.size()));
+          placement.weights.assign(placement.cells.size(),
+                                   1.0 / static_cast<double>(placement.cells.size()));
         }
         if (ok) afe.ntc.push_back(placement);
       }
@@ -191,12 +252,20 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
   }
   if (auto t = root.table("current_sensor")) {
     model::ShuntSpec& sh = out.shunt;
-    sh.i_lsb = t->quantity("resolution", Dimension::kCurrent, Need::kOptional, non_negative()).value_or(sh.i_lsb);
+    sh.i_lsb = t->quantity("resolution", Dimension::kCurrent, Need::kOptional, non_negative())
+                   .value_or(sh.i_lsb);
     sh.i_offset_a = t->quantity("offset", Dimension::kCurrent, Need::kOptional).value_or(0.0);
-    sh.i_gain_error = t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(-0.1, 0.1)).value_or(0.0);
-    sh.i_noise_sigma = t->quantity("noise", Dimension::kCurrent, Need::kOptional, non_negative()).value_or(0.0);
-    sh.v_lsb = t->quantity("voltage_resolution", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(sh.v_lsb);
-    sh.v_noise_sigma = t->quantity("voltage_noise", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
+    sh.i_gain_error =
+        t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(-0.1, 0.1))
+            .value_or(0.0);
+    sh.i_noise_sigma =
+        t->quantity("noise", Dimension::kCurrent, Need::kOptional, non_negative()).value_or(0.0);
+    sh.v_lsb =
+        t->quantity("voltage_resolution", Dimension::kVoltage, Need::kOptional, non_negative())
+            .value_or(sh.v_lsb);
+    sh.v_noise_sigma =
+        t->quantity("voltage_noise", Dimension::kVoltage, Need::kOptional, non_negative())
+            .value_or(0.0);
     t->finish();
   }
   root.finish();

@@ -1,9 +1,10 @@
 // profiles/<name>/profile.toml (+ DBC) -> can::Profile, resolved for one pack layout and tick.
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
-#include <toml++/toml.h>
 
 #include "packsim/can/profile.hpp"
 #include "packsim/config/loaders.hpp"
@@ -14,7 +15,8 @@ namespace {
 
 using Vars = std::map<std::string, long long>;
 
-// A tiny integer expression evaluator: + - * / ( ), integers, variables. Evaluated at load time only.
+// A tiny integer expression evaluator: + - * / ( ), integers, variables. Evaluated at load time
+// only.
 class Expr {
  public:
   Expr(std::string text, const Vars& vars) : s_(std::move(text)), vars_(vars) {}
@@ -73,8 +75,10 @@ class Expr {
       ++pos_;
       const long long v = sum();
       skip();
-      if (pos_ >= s_.size() || s_[pos_] != ')') fail("missing ')'");
-      else ++pos_;
+      if (pos_ >= s_.size() || s_[pos_] != ')')
+        fail("missing ')'");
+      else
+        ++pos_;
       return v;
     }
     if (c == '-') {
@@ -88,13 +92,16 @@ class Expr {
       while (pos_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[pos_])) &&
              (hex || std::isdigit(static_cast<unsigned char>(s_[pos_])))) {
         const char d = s_[pos_++];
-        v = v * (hex ? 16 : 10) + (std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (std::tolower(d) - 'a' + 10));
+        v = v * (hex ? 16 : 10) +
+            (std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (std::tolower(d) - 'a' + 10));
       }
       return v;
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       const std::size_t start = pos_;
-      while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_')) ++pos_;
+      while (pos_ < s_.size() &&
+             (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_'))
+        ++pos_;
       const std::string name = s_.substr(start, pos_ - start);
       skip();
       if (pos_ < s_.size() && s_[pos_] == '(') return call(name);
@@ -128,7 +135,9 @@ class Expr {
       return 0;
     }
     ++pos_;
-    const char* per = name == "cell" ? "cells_per_module" : name == "sensor" ? "sensors_per_module" : nullptr;
+    const char* per = name == "cell"     ? "cells_per_module"
+                      : name == "sensor" ? "sensors_per_module"
+                                         : nullptr;
     const char* total = name == "cell" ? "n_cells" : "n_sensors";
     if (!per) {
       fail("unknown function '" + name + "' (known: cell, sensor)");
@@ -227,7 +236,8 @@ std::optional<KeyPattern> compile_key(const std::string& key) {
     if (close == std::string::npos) return std::nullopt;
     std::string var = key.substr(i + 1, close - i - 1);
     var = var.substr(0, var.find(':'));
-    if (var.empty() || (!p.vars.empty() && lit.empty())) return std::nullopt;  // adjacent: ambiguous
+    if (var.empty() || (!p.vars.empty() && lit.empty()))
+      return std::nullopt;  // adjacent: ambiguous
     p.literals.push_back(lit);
     p.vars.push_back(var);
     lit.clear();
@@ -331,12 +341,14 @@ std::shared_ptr<const can::MessageCodec> codec_for(Context& ctx, TableReader& t,
 // A period must sit on the tick grid, or frames could not go out on exact ticks. Phases are
 // rounded to the nearest tick (a profile written for 1 ms ticks still runs at 10 ms).
 std::optional<std::int64_t> read_tick_time(TableReader& t, std::string_view key, Need need,
-                                           std::int64_t tick_ns, std::int64_t fallback, bool positive_only) {
+                                           std::int64_t tick_ns, std::int64_t fallback,
+                                           bool positive_only) {
   const auto v = t.duration_ns(key, need, positive_only ? 1 : 0);
   if (!v) return t.has(key) ? std::nullopt : std::optional<std::int64_t>(fallback);
   if (!positive_only) return (*v + tick_ns / 2) / tick_ns * tick_ns;
   if (*v % tick_ns != 0) {
-    t.error(key, "must be a multiple of the tick (" + format_number(static_cast<double>(tick_ns) / 1e9) + " s)");
+    t.error(key, "must be a multiple of the tick (" +
+                     format_number(static_cast<double>(tick_ns) / 1e9) + " s)");
     return std::nullopt;
   }
   return v;
@@ -361,12 +373,15 @@ E2ERead read_e2e(TableReader& t, const can::MessageCodec& codec) {
   if (!counter || !crc) return r;
   r.counter = codec.find(*counter);
   r.crc = codec.find(*crc);
-  if (r.counter == can::MessageCodec::npos) e->error("counter", "no signal '" + *counter + "' in " + codec.name());
-  if (r.crc == can::MessageCodec::npos) e->error("crc", "no signal '" + *crc + "' in " + codec.name());
+  if (r.counter == can::MessageCodec::npos)
+    e->error("counter", "no signal '" + *counter + "' in " + codec.name());
+  if (r.crc == can::MessageCodec::npos)
+    e->error("crc", "no signal '" + *crc + "' in " + codec.name());
   if (r.counter == can::MessageCodec::npos || r.crc == can::MessageCodec::npos) return r;
   r.config.data_id = static_cast<std::uint16_t>(data_id.value_or(0));
   r.config.max_delta_counter = static_cast<std::uint8_t>(max_delta.value_or(1));
-  r.config.data_id_mode = mode.value_or("both") == "low" ? can::DataIdMode::kLowByte : can::DataIdMode::kBothBytes;
+  r.config.data_id_mode =
+      mode.value_or("both") == "low" ? can::DataIdMode::kLowByte : can::DataIdMode::kBothBytes;
   try {
     can::E2ELayout check(codec, r.counter, r.crc, r.config);
   } catch (const std::exception& ex) {
@@ -474,7 +489,8 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       b.raw = sub.boolean("raw").value_or(false);
       sub.finish();
     } else {
-      t.error_at(v, signals->key_path(k.str()) + ": expected a source (\"cell_voltage[...]\"), a number, or a table");
+      t.error_at(v, signals->key_path(k.str()) +
+                        ": expected a source (\"cell_voltage[...]\"), a number, or a table");
       continue;
     }
     if (!text.empty()) {
@@ -490,12 +506,14 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       if (!info) {
         std::string list;
         for (const auto& s : kSources) list += (list.empty() ? "" : ", ") + std::string(s.name);
-        t.error_at(v, signals->key_path(k.str()) + ": unknown source '" + name + "'; expected one of " + list);
+        t.error_at(v, signals->key_path(k.str()) + ": unknown source '" + name +
+                          "'; expected one of " + list);
         continue;
       }
       if (info->indexed == b.expr.empty()) {
         t.error_at(v, signals->key_path(k.str()) + ": source '" + name + "' " +
-                          (info->indexed ? "needs an index, e.g. " + name + "[module * cells_per_module + mux]"
+                          (info->indexed ? "needs an index, e.g. " + name +
+                                               "[module * cells_per_module + mux]"
                                          : "takes no index"));
         continue;
       }
@@ -504,7 +522,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     if (const auto pattern = compile_key(b.key)) {
       b.pattern = *pattern;
     } else {
-      t.error_at(v, signals->key_path(k.str()) + ": cannot read this signal name pattern (literal text and {name} placeholders, not adjacent)");
+      t.error_at(v, signals->key_path(k.str()) +
+                        ": cannot read this signal name pattern (literal text and {name} "
+                        "placeholders, not adjacent)");
       continue;
     }
     bindings.push_back(std::move(b));
@@ -515,8 +535,15 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     if (per == "module" || inst == 0) {
       const std::uint64_t key = (static_cast<std::uint64_t>(msg->extended) << 32) | id;
       if (!ctx.used_ids.insert(key).second) {
-        t.error("message", msg->name + ": frame id 0x" + [&] { char b[16]; std::snprintf(b, sizeof b, "%X", id); return std::string(b); }() +
-                               " (instance " + std::to_string(inst) + ") collides with another message of the profile");
+        t.error(
+            "message", msg->name + ": frame id 0x" +
+                           [&] {
+                             char b[16];
+                             std::snprintf(b, sizeof b, "%X", id);
+                             return std::string(b);
+                           }() +
+                           " (instance " + std::to_string(inst) +
+                           ") collides with another message of the profile");
         return;
       }
     }
@@ -528,7 +555,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       f.message = tx_index;
       f.instance = inst;
       f.id = id;
-      f.phase_ns = (phase_ns + inst * phase_step_ns + static_cast<std::int64_t>(row) * mux_phase_step_ns) % period_ns;
+      f.phase_ns =
+          (phase_ns + inst * phase_step_ns + static_cast<std::int64_t>(row) * mux_phase_step_ns) %
+          period_ns;
       f.counter_key = key;
       if (mux_signal != can::MessageCodec::npos) {
         can::TxSlot ms;
@@ -554,7 +583,8 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
                        {"n_modules", ctx.layout.n_modules},
                        {"n_cells", ctx.layout.n_channels},
                        {"n_sensors", ctx.layout.n_sensors}};
-          for (std::size_t v = 0; v < b.pattern.vars.size(); ++v) vars[b.pattern.vars[v]] = bound[v];
+          for (std::size_t v = 0; v < b.pattern.vars.size(); ++v)
+            vars[b.pattern.vars[v]] = bound[v];
           can::TxSlot slot;
           slot.signal = sig;
           slot.source = b.source;
@@ -573,7 +603,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             slot.index = static_cast<int>(idx);
           }
           if (e2e.on && (sig == e2e.counter || sig == e2e.crc)) {
-            t.error_at(*b.node, signals->key_path(b.key) + ": '" + sname + "' is the E2E counter/CRC; it is written by the E2E protection");
+            t.error_at(*b.node,
+                       signals->key_path(b.key) + ": '" + sname +
+                           "' is the E2E counter/CRC; it is written by the E2E protection");
             return;
           }
           f.slots.push_back(slot);
@@ -587,12 +619,12 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             slot.source == can::Source::kModule || slot.source == can::Source::kCounter) {
           continue;
         }
-        const bool in_pack =
-            slot.index >= 0 &&
-            ((slot.source == can::Source::kTemperature || slot.source == can::Source::kTemperatureValid)
-                 ? slot.index < ctx.layout.n_sensors
-                 : slot.source == can::Source::kDieTemperature ? slot.index < ctx.layout.n_modules
-                                                                : slot.index < ctx.layout.n_channels);
+        const bool in_pack = slot.index >= 0 && ((slot.source == can::Source::kTemperature ||
+                                                  slot.source == can::Source::kTemperatureValid)
+                                                     ? slot.index < ctx.layout.n_sensors
+                                                 : slot.source == can::Source::kDieTemperature
+                                                     ? slot.index < ctx.layout.n_modules
+                                                     : slot.index < ctx.layout.n_channels);
         if (in_pack || slot.source == can::Source::kCurrent ||
             slot.source == can::Source::kPackVoltage || slot.source == can::Source::kLinkVoltage ||
             slot.source == can::Source::kShuntTemperature || slot.source == can::Source::kPower ||
@@ -607,7 +639,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     }
   }
   for (const auto& b : bindings) {
-    if (!b.matched) t.error_at(*b.node, signals->key_path(b.key) + ": no signal of " + msg->name + " matches '" + b.key + "'");
+    if (!b.matched)
+      t.error_at(*b.node, signals->key_path(b.key) + ": no signal of " + msg->name + " matches '" +
+                              b.key + "'");
   }
   ctx.profile.tx.push_back(std::move(tx));
 }
@@ -645,13 +679,16 @@ void read_rx(Context& ctx, TableReader& t) {
   rx.counter_signal = e2e.counter;
   rx.crc_signal = e2e.crc;
   rx.e2e_config = e2e.config;
-  rx.period_ns = period.value_or(msg->cycle_time_ms > 0 ? std::int64_t{msg->cycle_time_ms} * 1'000'000 : 100'000'000);
+  rx.period_ns = period.value_or(
+      msg->cycle_time_ms > 0 ? std::int64_t{msg->cycle_time_ms} * 1'000'000 : 100'000'000);
   rx.timeout_ns = timeout.value_or(0);
   rx.open_on_timeout = on_timeout == "open";
   for (int inst = 0; inst < rx.instances; ++inst) {
-    const std::uint64_t key = (static_cast<std::uint64_t>(msg->extended) << 32) | (rx.id + static_cast<std::uint32_t>(inst) * rx.id_step);
+    const std::uint64_t key = (static_cast<std::uint64_t>(msg->extended) << 32) |
+                              (rx.id + static_cast<std::uint32_t>(inst) * rx.id_step);
     if (!ctx.used_ids.insert(key).second) {
-      t.error("message", msg->name + ": frame id of instance " + std::to_string(inst) + " collides with another message of the profile");
+      t.error("message", msg->name + ": frame id of instance " + std::to_string(inst) +
+                             " collides with another message of the profile");
       return;
     }
   }
@@ -685,22 +722,29 @@ void read_rx(Context& ctx, TableReader& t) {
     if (!info) {
       std::string list;
       for (const auto& c : kCommands) list += (list.empty() ? "" : ", ") + std::string(c.name);
-      t.error_at(v, signals->key_path(key) + ": unknown command '" + name + "'; expected one of " + list);
+      t.error_at(
+          v, signals->key_path(key) + ": unknown command '" + name + "'; expected one of " + list);
       if (sub) sub->finish();
       continue;
     }
     b.command = info->command;
     if (info->indexed) {
       if (expr.empty()) {
-        t.error_at(v, signals->key_path(key) + ": '" + name + "' needs the first channel as an index, e.g. " + name + "[module * cells_per_module]");
+        t.error_at(v, signals->key_path(key) + ": '" + name +
+                          "' needs the first channel as an index, e.g. " + name +
+                          "[module * cells_per_module]");
         if (sub) sub->finish();
         continue;
       }
       // Affine in module and mux: evaluate at (0,0), (1,0), (0,1) and check at (2,3).
       auto eval = [&](long long module, long long mux, long long& out) {
-        Vars vars = {{"module", module}, {"mux", mux}, {"cells_per_module", ctx.layout.cells_per_module},
-                     {"sensors_per_module", ctx.layout.sensors_per_module}, {"n_modules", ctx.layout.n_modules},
-                     {"n_cells", ctx.layout.n_channels}, {"n_sensors", ctx.layout.n_sensors}};
+        Vars vars = {{"module", module},
+                     {"mux", mux},
+                     {"cells_per_module", ctx.layout.cells_per_module},
+                     {"sensors_per_module", ctx.layout.sensors_per_module},
+                     {"n_modules", ctx.layout.n_modules},
+                     {"n_cells", ctx.layout.n_channels},
+                     {"n_sensors", ctx.layout.n_sensors}};
         std::string err;
         if (!Expr(expr, vars).eval(out, err)) {
           t.error_at(v, signals->key_path(key) + ": index \"" + expr + "\": " + err);
@@ -717,12 +761,15 @@ void read_rx(Context& ctx, TableReader& t) {
       b.index_per_instance = static_cast<int>(m1 - base);
       b.index_per_mux = static_cast<int>(x1 - base);
       if (check != base + 2 * (m1 - base) + 3 * (x1 - base)) {
-        t.error_at(v, signals->key_path(key) + ": index \"" + expr + "\" must be linear in module and mux");
+        t.error_at(v, signals->key_path(key) + ": index \"" + expr +
+                          "\" must be linear in module and mux");
       }
     }
     if (b.command == can::Command::kContactorState) {
       if (!sub) {
-        t.error_at(v, signals->key_path(key) + ": contactor_state needs a table: { command = \"contactor_state\", map = { 7 = \"closed\" } }");
+        t.error_at(v, signals->key_path(key) +
+                          ": contactor_state needs a table: { command = \"contactor_state\", map = "
+                          "{ 7 = \"closed\" } }");
         continue;
       }
       auto state_of = [](const std::string& s) -> int {
@@ -739,13 +786,16 @@ void read_rx(Context& ctx, TableReader& t) {
           try {
             value = std::stoll(std::string(mk.str()), nullptr, 0);
           } catch (...) {
-            t.error_at(mv, map->key_path(mk.str()) + ": the key must be the signal's value (an integer)");
+            t.error_at(
+                mv, map->key_path(mk.str()) + ": the key must be the signal's value (an integer)");
             continue;
           }
           const auto* s = mv.as_string();
           const int st = s ? state_of(s->get()) : -1;
           if (st < 0) {
-            t.error_at(mv, map->key_path(mk.str()) + ": expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
+            t.error_at(
+                mv, map->key_path(mk.str()) +
+                        ": expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
             continue;
           }
           b.state_map.emplace_back(value, static_cast<std::uint8_t>(st));
@@ -753,7 +803,9 @@ void read_rx(Context& ctx, TableReader& t) {
         map->finish();
       }
       const int def = state_of(sub->string("default").value_or("open"));
-      if (def < 0) sub->error("default", "expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
+      if (def < 0)
+        sub->error("default",
+                   "expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
       b.state_default = static_cast<std::uint8_t>(std::max(def, 0));
     }
     if (sub) sub->finish();
@@ -775,7 +827,7 @@ ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& 
                              std::int64_t tick_ns) {
   ProfileLayout l;
   l.n_channels = pack.series;
-  l.cells_per_module = afe.cells_per_module > 0 ? afe.cells_per_module
+  l.cells_per_module = afe.cells_per_module > 0     ? afe.cells_per_module
                        : pack.groups_per_module > 0 ? pack.groups_per_module
                                                     : pack.series;
   l.n_modules = (pack.series + l.cells_per_module - 1) / l.cells_per_module;
@@ -798,7 +850,8 @@ bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
   if (sc.profile && sc.profile_tick_ns == sc.tick_ns) return true;
   const auto path = resolve_profile(sc.bms.profile, std::filesystem::path(sc.file).parent_path());
   if (!std::filesystem::exists(path)) {
-    diags.error({sc.file, 0, 0}, "profile '" + sc.bms.profile + "' not found (looked for " + path.string() + ")");
+    diags.error({sc.file, 0, 0},
+                "profile '" + sc.bms.profile + "' not found (looked for " + path.string() + ")");
     return false;
   }
   sc.bms.profile_file = path.string();
@@ -809,8 +862,9 @@ bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
 
 std::filesystem::path resolve_profile(const std::string& name_or_path,
                                       const std::filesystem::path& referencing_dir) {
-  const bool is_path = name_or_path.find('/') != std::string::npos ||
-                       (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
+  const bool is_path =
+      name_or_path.find('/') != std::string::npos ||
+      (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
   if (is_path) return resolve_path(referencing_dir, name_or_path);
   return resolve_path(referencing_dir, "profiles/" + name_or_path + "/profile.toml");
 }

@@ -50,7 +50,9 @@ constexpr std::array kUnits = {
     Unit{"mW", Dimension::kPower, 1e-3, 0.0},
     Unit{"kW", Dimension::kPower, 1e3, 0.0},
     Unit{"degC", Dimension::kTemperature, 1.0, 273.15},
-    Unit{"\xC2\xB0" "C", Dimension::kTemperature, 1.0, 273.15},
+    Unit{"\xC2\xB0"
+         "C",
+         Dimension::kTemperature, 1.0, 273.15},
     Unit{"K", Dimension::kTemperature, 1.0, 0.0},
     Unit{"kg", Dimension::kMass, 1.0, 0.0},
     Unit{"g", Dimension::kMass, 1e-3, 0.0},
@@ -64,7 +66,9 @@ constexpr std::array kUnits = {
     Unit{"F", Dimension::kCapacitance, 1.0, 0.0},
     Unit{"mF", Dimension::kCapacitance, 1e-3, 0.0},
     Unit{"uF", Dimension::kCapacitance, 1e-6, 0.0},
-    Unit{"\xC2\xB5" "F", Dimension::kCapacitance, 1e-6, 0.0},
+    Unit{"\xC2\xB5"
+         "F",
+         Dimension::kCapacitance, 1e-6, 0.0},
     Unit{"W/K", Dimension::kThermalConductance, 1.0, 0.0},
     Unit{"mW/K", Dimension::kThermalConductance, 1e-3, 0.0},
     Unit{"W/m2/K", Dimension::kHeatTransfer, 1.0, 0.0},
@@ -96,26 +100,46 @@ std::string format_number(double v) {
 
 const char* dimension_name(Dimension d) {
   switch (d) {
-    case Dimension::kRatio: return "ratio";
-    case Dimension::kTime: return "time";
-    case Dimension::kVoltage: return "voltage";
-    case Dimension::kCurrent: return "current";
-    case Dimension::kResistance: return "resistance";
-    case Dimension::kCharge: return "charge";
-    case Dimension::kEnergy: return "energy";
-    case Dimension::kPower: return "power";
-    case Dimension::kTemperature: return "temperature";
-    case Dimension::kTemperatureDifference: return "temperature difference";
-    case Dimension::kMass: return "mass";
-    case Dimension::kLength: return "length";
-    case Dimension::kArea: return "area";
-    case Dimension::kCapacitance: return "capacitance";
-    case Dimension::kThermalConductance: return "thermal conductance";
-    case Dimension::kHeatTransfer: return "heat transfer coefficient";
-    case Dimension::kSpecificHeat: return "specific heat";
-    case Dimension::kHeatCapacity: return "heat capacity";
-    case Dimension::kFrequency: return "frequency";
-    case Dimension::kConductance: return "conductance";
+    case Dimension::kRatio:
+      return "ratio";
+    case Dimension::kTime:
+      return "time";
+    case Dimension::kVoltage:
+      return "voltage";
+    case Dimension::kCurrent:
+      return "current";
+    case Dimension::kResistance:
+      return "resistance";
+    case Dimension::kCharge:
+      return "charge";
+    case Dimension::kEnergy:
+      return "energy";
+    case Dimension::kPower:
+      return "power";
+    case Dimension::kTemperature:
+      return "temperature";
+    case Dimension::kTemperatureDifference:
+      return "temperature difference";
+    case Dimension::kMass:
+      return "mass";
+    case Dimension::kLength:
+      return "length";
+    case Dimension::kArea:
+      return "area";
+    case Dimension::kCapacitance:
+      return "capacitance";
+    case Dimension::kThermalConductance:
+      return "thermal conductance";
+    case Dimension::kHeatTransfer:
+      return "heat transfer coefficient";
+    case Dimension::kSpecificHeat:
+      return "specific heat";
+    case Dimension::kHeatCapacity:
+      return "heat capacity";
+    case Dimension::kFrequency:
+      return "frequency";
+    case Dimension::kConductance:
+      return "conductance";
   }
   return "?";
 }
@@ -150,8 +174,8 @@ QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c
       r.value = number;
       return r;
     }
-    r.error = "\"" + std::string(text) + "\" has no unit; expected a " + dimension_name(dim) + " in " +
-              dimension_units(dim);
+    r.error = "\"" + std::string(text) + "\" has no unit; expected a " + dimension_name(dim) +
+              " in " + dimension_units(dim);
     return r;
   }
   if (allow_c_rate && dim == Dimension::kCurrent && unit == "C") {

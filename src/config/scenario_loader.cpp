@@ -1,10 +1,11 @@
 // scenarios/*.toml -> sim::Scenario (with the pack and cell it names), and CSV load profiles.
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
@@ -115,7 +116,8 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
     for (std::size_t i = 0; i < header.size(); ++i) {
       if (header[i] == want) return static_cast<int>(i);
     }
-    diags.error({name, header_line, 1}, "no column '" + want + "' in the header (columns: " + line + ")");
+    diags.error({name, header_line, 1},
+                "no column '" + want + "' in the header (columns: " + line + ")");
     return -1;
   };
   const int tcol = column(time_column), vcol = column(value_column);
@@ -202,8 +204,10 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
         pack = load_pack(resolved, diags);
       }
     }
-    sc.duration_ns = t->duration_ns("duration", Need::kRequired, 1, std::int64_t{1} << 62).value_or(0);
-    sc.tick_ns = t->duration_ns("tick", Need::kOptional, sim::kMinTickNs, sim::kMaxTickNs).value_or(1'000'000);
+    sc.duration_ns =
+        t->duration_ns("duration", Need::kRequired, 1, std::int64_t{1} << 62).value_or(0);
+    sc.tick_ns = t->duration_ns("tick", Need::kOptional, sim::kMinTickNs, sim::kMaxTickNs)
+                     .value_or(1'000'000);
     sc.seed = static_cast<std::uint64_t>(t->integer("seed", Need::kOptional, 0).value_or(0));
     sc.stop_when_load_done = t->boolean("stop_when_load_done").value_or(false);
     t->finish();
@@ -214,24 +218,29 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
 
   std::vector<SourceLocation> contactor_keys;  // places that set contactors by hand
   if (auto t = root.table("initial")) {
-    sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0)).value_or(sc.initial_soc);
-    sc.initial_temp_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()).value_or(sc.initial_temp_k);
+    sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0))
+                         .value_or(sc.initial_soc);
+    sc.initial_temp_k =
+        t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive())
+            .value_or(sc.initial_temp_k);
     if (auto k = parse_contactors(*t, "contactors")) {
       sc.initial_contactors = *k;
-      if (k->main_pos || k->main_neg || k->precharge) contactor_keys.push_back(t->where("contactors"));
+      if (k->main_pos || k->main_neg || k->precharge)
+        contactor_keys.push_back(t->where("contactors"));
     }
     t->finish();
   }
   sc.ambient_k = sc.initial_temp_k;
   if (auto t = root.table("ambient")) {
-    sc.ambient_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()).value_or(sc.ambient_k);
+    sc.ambient_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive())
+                       .value_or(sc.ambient_k);
     t->finish();
   }
 
   for (auto& t : root.tables("load")) {
     sim::LoadSegment seg;
-    const auto kind = t.choice("kind", {"rest", "current", "power", "resistance", "cccv", "profile"},
-                               Need::kRequired);
+    const auto kind = t.choice(
+        "kind", {"rest", "current", "power", "resistance", "cccv", "profile"}, Need::kRequired);
     seg.label = t.string("label").value_or(kind.value_or(""));
     seg.duration_ns = t.duration_ns("duration", Need::kOptional, 1);
     if (const auto until = t.strings("until")) {
@@ -258,15 +267,20 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       seg.value = t.quantity("power", Dimension::kPower, Need::kRequired).value_or(0.0);
     } else if (*kind == "resistance") {
       seg.kind = sim::SegmentKind::kResistance;
-      seg.value = t.quantity("resistance", Dimension::kResistance, Need::kRequired, positive()).value_or(1.0);
+      seg.value = t.quantity("resistance", Dimension::kResistance, Need::kRequired, positive())
+                      .value_or(1.0);
     } else if (*kind == "cccv") {
       seg.kind = sim::SegmentKind::kCcCv;
       seg.value = t.current("current", capacity_ah, Need::kRequired, positive()).value_or(0.0);
       const auto pack_v = t.quantity("voltage", Dimension::kVoltage, Need::kOptional, positive());
-      const auto cell_v = t.quantity("cell_voltage", Dimension::kVoltage, Need::kOptional, positive());
-      if (pack_v && cell_v) t.error("cell_voltage", "give either 'voltage' (pack) or 'cell_voltage', not both");
+      const auto cell_v =
+          t.quantity("cell_voltage", Dimension::kVoltage, Need::kOptional, positive());
+      if (pack_v && cell_v)
+        t.error("cell_voltage", "give either 'voltage' (pack) or 'cell_voltage', not both");
       if (!pack_v && !cell_v && !t.has("voltage") && !t.has("cell_voltage")) {
-        t.error_here("a CC-CV charge needs 'voltage' (at the pack) or 'cell_voltage' (times the series count)");
+        t.error_here(
+            "a CC-CV charge needs 'voltage' (at the pack) or 'cell_voltage' (times the series "
+            "count)");
       }
       seg.cv_voltage_v = pack_v ? *pack_v : cell_v.value_or(0.0) * ns;
     } else if (*kind == "profile") {
@@ -274,13 +288,17 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       const auto csv = t.string("file", Need::kRequired);
       const auto tcol = t.string("time_column").value_or("time_s");
       // c_rate: values in multiples of the pack's capacity, so one profile serves any pack size.
-      const auto quantity = t.choice("quantity", {"current", "power", "c_rate"}).value_or("current");
+      const auto quantity =
+          t.choice("quantity", {"current", "power", "c_rate"}).value_or("current");
       const auto vcol = t.string("value_column")
-                            .value_or(quantity == "power" ? "power_w"
-                                      : quantity == "c_rate" ? "c_rate" : "current_a");
-      const double scale = t.number("scale").value_or(1.0) * (quantity == "c_rate" ? capacity_ah : 1.0);
+                            .value_or(quantity == "power"    ? "power_w"
+                                      : quantity == "c_rate" ? "c_rate"
+                                                             : "current_a");
+      const double scale =
+          t.number("scale").value_or(1.0) * (quantity == "c_rate" ? capacity_ah : 1.0);
       const auto interp = t.choice("interpolate", {"step", "linear"}).value_or("step");
-      const int repeat = static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
+      const int repeat =
+          static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
       if (csv) {
         const auto resolved = resolve_path(file->directory(), *csv);
         if (!std::filesystem::exists(resolved)) {
@@ -314,14 +332,16 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     }
     if (const auto ow = t.integer("open_wire", Need::kOptional, 0, ns - 1)) {
       sim::AfeFault f = e.afe.value_or(sim::AfeFault{static_cast<int>(*ow), {}, {}});
-      if (e.afe && e.afe->channel != *ow) t.error("open_wire", "one channel per event: afe_offset names another");
+      if (e.afe && e.afe->channel != *ow)
+        t.error("open_wire", "one channel per event: afe_offset names another");
       f.open_wire = true;
       e.afe = f;
     }
     if (auto z = t.table("soc")) {
       sim::SocOverride o;
       o.cell = static_cast<int>(z->integer("cell", Need::kRequired, 0, n_cells - 1).value_or(0));
-      o.soc = z->quantity("soc", Dimension::kRatio, Need::kRequired, between(-0.5, 1.5)).value_or(0.5);
+      o.soc =
+          z->quantity("soc", Dimension::kRatio, Need::kRequired, between(-0.5, 1.5)).value_or(0.5);
       z->finish();
       e.soc = o;
     }
@@ -330,7 +350,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     if (!e.contactors && !e.ambient_k && !e.afe && !e.soc && !e.bms_drive && !e.fault_reset &&
         !t.has("contactors") && !t.has("ambient") && !t.has("afe_offset") && !t.has("open_wire") &&
         !t.has("soc") && !t.has("bms_drive") && !t.has("fault_reset")) {
-      t.error_here("an event needs something to do: contactors, ambient, afe_offset, open_wire, soc, bms_drive or fault_reset");
+      t.error_here(
+          "an event needs something to do: contactors, ambient, afe_offset, open_wire, soc, "
+          "bms_drive or fault_reset");
     }
     t.finish();
     sc.events.push_back(e);
@@ -341,35 +363,44 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   if (auto t = root.table("bms")) {
     sim::BmsSettings& b = sc.bms;
     const auto mode = t->choice("mode", {"reference", "external", "none"}).value_or("reference");
-    b.mode = mode == "none" ? sim::BmsMode::kNone : mode == "external" ? sim::BmsMode::kExternal : sim::BmsMode::kReference;
+    b.mode = mode == "none"       ? sim::BmsMode::kNone
+             : mode == "external" ? sim::BmsMode::kExternal
+                                  : sim::BmsMode::kReference;
     b.profile = t->string("profile").value_or(b.profile);
-    b.period_ns = t->duration_ns("period", Need::kOptional, 100'000, 1'000'000'000).value_or(b.period_ns);
+    b.period_ns =
+        t->duration_ns("period", Need::kOptional, 100'000, 1'000'000'000).value_or(b.period_ns);
     b.drive = t->boolean("drive").value_or(true);
     b.cell_ov_v = t->quantity("cell_ov", Dimension::kVoltage, Need::kOptional, positive());
     b.cell_uv_v = t->quantity("cell_uv", Dimension::kVoltage, Need::kOptional, positive());
     b.ot_k = t->quantity("over_temperature", Dimension::kTemperature, Need::kOptional, positive());
     b.ut_k = t->quantity("under_temperature", Dimension::kTemperature, Need::kOptional, positive());
-    b.oc_discharge_a = t->current("discharge_current_limit", capacity_ah, Need::kOptional, positive());
+    b.oc_discharge_a =
+        t->current("discharge_current_limit", capacity_ah, Need::kOptional, positive());
     b.oc_charge_a = t->current("charge_current_limit", capacity_ah, Need::kOptional, positive());
     if (b.mode == sim::BmsMode::kReference && b.period_ns % sc.tick_ns != 0) {
-      t->error("period", "the reference BMS runs on ticks: its period must be a multiple of the tick");
+      t->error("period",
+               "the reference BMS runs on ticks: its period must be a multiple of the tick");
     }
     t->finish();
   }
   if (sc.bms.mode != sim::BmsMode::kNone) {
     // With a BMS on the bus the contactors are its business; a scenario asks through bms_drive.
     for (const auto& where : contactor_keys) {
-      diags.error(where, "contactors are commanded by the BMS here; use 'bms_drive' (or [bms] mode = \"none\" to drive them from the scenario)");
+      diags.error(where,
+                  "contactors are commanded by the BMS here; use 'bms_drive' (or [bms] mode = "
+                  "\"none\" to drive them from the scenario)");
     }
     sc.initial_contactors = {};
   }
   if (sc.bms.mode != sim::BmsMode::kNone && pack) {
     const auto profile_path = resolve_profile(sc.bms.profile, file->directory());
     if (!std::filesystem::exists(profile_path)) {
-      diags.error(root.where("bms"), "bms.profile: profile '" + sc.bms.profile + "' not found (looked for " + profile_path.string() + ")");
+      diags.error(root.where("bms"), "bms.profile: profile '" + sc.bms.profile +
+                                         "' not found (looked for " + profile_path.string() + ")");
     } else {
       sc.bms.profile_file = profile_path.string();
-      sc.profile = load_profile(profile_path, profile_layout(pack->spec, pack->afe, sc.tick_ns), diags);
+      sc.profile =
+          load_profile(profile_path, profile_layout(pack->spec, pack->afe, sc.tick_ns), diags);
       sc.profile_tick_ns = sc.tick_ns;
     }
   }
@@ -378,12 +409,19 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     sc.record.every_ns = t->duration_ns("every", Need::kOptional, 0).value_or(0);
     if (const auto cells = t->strings("cells")) {
       for (const auto& c : *cells) {
-        if (c == "v") sc.record.cells.voltage = true;
-        else if (c == "t") sc.record.cells.temperature = true;
-        else if (c == "soc") sc.record.cells.soc = true;
-        else if (c == "i") sc.record.cells.current = true;
-        else if (c == "all") sc.record.cells = {true, true, true, true};
-        else t->error("cells", "unknown per-cell column set \"" + c + "\"; expected v, t, soc, i or all");
+        if (c == "v")
+          sc.record.cells.voltage = true;
+        else if (c == "t")
+          sc.record.cells.temperature = true;
+        else if (c == "soc")
+          sc.record.cells.soc = true;
+        else if (c == "i")
+          sc.record.cells.current = true;
+        else if (c == "all")
+          sc.record.cells = {true, true, true, true};
+        else
+          t->error("cells",
+                   "unknown per-cell column set \"" + c + "\"; expected v, t, soc, i or all");
       }
     }
     t->finish();
@@ -407,8 +445,9 @@ FileKind detect_kind(const std::filesystem::path& path, Diagnostics& diags) {
   if (root.contains("pack")) return FileKind::kPack;
   if (root.contains("cell")) return FileKind::kCell;
   if (root.contains("profile")) return FileKind::kProfile;
-  diags.error({file->name(), 1, 1},
-              "cannot tell what this file is: expected a [scenario], [pack], [cell] or [profile] table");
+  diags.error(
+      {file->name(), 1, 1},
+      "cannot tell what this file is: expected a [scenario], [pack], [cell] or [profile] table");
   return FileKind::kUnknown;
 }
 

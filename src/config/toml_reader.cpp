@@ -1,10 +1,11 @@
 #include "packsim/config/toml_reader.hpp"
 
+#include <toml++/toml.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace packsim::config {
 
@@ -15,13 +16,20 @@ SourceLocation location_of(const std::string& file, const toml::source_region& r
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date/time";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date/time";
   }
 }
 
@@ -203,14 +211,15 @@ std::optional<double> TableReader::quantity(std::string_view key, Dimension dim,
   if (n->is_number()) {
     if (dim == Dimension::kRatio) return number(key, need, range);
     error(key, "bare number has no unit; expected a " + std::string(dimension_name(dim)) +
-                   " as a string like \"1.5 " + dimension_units(dim).substr(0, dimension_units(dim).find(',')) +
+                   " as a string like \"1.5 " +
+                   dimension_units(dim).substr(0, dimension_units(dim).find(',')) +
                    "\" (units: " + dimension_units(dim) + ")");
     return std::nullopt;
   }
   const auto* s = n->as_string();
   if (!s) {
-    error(key, "expected a " + std::string(dimension_name(dim)) + " with a unit, got " +
-                   type_name(*n));
+    error(key,
+          "expected a " + std::string(dimension_name(dim)) + " with a unit, got " + type_name(*n));
     return std::nullopt;
   }
   const QuantityResult q = parse_quantity(s->get(), dim);
@@ -328,8 +337,8 @@ std::optional<std::vector<std::vector<double>>> TableReader::matrix(std::string_
   for (const auto& row_node : *arr) {
     const auto* row = row_node.as_array();
     if (!row) {
-      error_at(row_node, key_path(key) + ": expected a row (array of numbers), got " +
-                             type_name(row_node));
+      error_at(row_node,
+               key_path(key) + ": expected a row (array of numbers), got " + type_name(row_node));
       ok = false;
       continue;
     }

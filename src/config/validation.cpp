@@ -1,11 +1,12 @@
 #include "packsim/config/validation.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
@@ -14,7 +15,8 @@
 namespace packsim::config {
 
 std::optional<std::vector<std::vector<double>>> read_csv_columns(
-    const std::filesystem::path& path, const std::vector<std::string>& columns, Diagnostics& diags) {
+    const std::filesystem::path& path, const std::vector<std::string>& columns,
+    Diagnostics& diags) {
   std::ifstream in(path);
   const std::string name = path.string();
   if (!in) {
@@ -61,7 +63,8 @@ std::optional<std::vector<std::vector<double>>> read_csv_columns(
       const char* b = cells[c].data();
       const auto [ptr, ec] = std::from_chars(b, b + cells[c].size(), v);
       if (ec != std::errc() || ptr != b + cells[c].size()) {
-        diags.error({name, line_no, 1}, "expected a number in column '" + columns[k] + "', got \"" + cells[c] + "\"");
+        diags.error({name, line_no, 1},
+                    "expected a number in column '" + columns[k] + "', got \"" + cells[c] + "\"");
         return std::nullopt;
       }
       out[k].push_back(v);
@@ -74,7 +77,8 @@ std::optional<std::vector<std::vector<double>>> read_csv_columns(
   return out;
 }
 
-std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path& path, Diagnostics& diags) {
+std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path& path,
+                                                     Diagnostics& diags) {
   std::vector<ValidationCase> cases;
   const auto file = TomlFile::load(path, diags);
   if (!file) return cases;
@@ -95,7 +99,8 @@ std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path
     c.initial_h = t.number("initial_h", Need::kOptional, between(-1, 1)).value_or(0.0);
     c.initial_s = t.number("initial_s", Need::kOptional, between(-1, 1)).value_or(0.0);
     if (auto tt = t.table("temperature", Need::kRequired)) {
-      const auto mode = tt->choice("mode", {"measured", "thermal"}, Need::kRequired).value_or("measured");
+      const auto mode =
+          tt->choice("mode", {"measured", "thermal"}, Need::kRequired).value_or("measured");
       c.thermal = mode == "thermal";
       c.temperature_column = tt->string("column").value_or("");
       c.ambient_column = tt->string("ambient_column").value_or("");
@@ -104,7 +109,8 @@ std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path
       c.initial_degc = tt->number("initial_degc");
       c.initial_from_first_row_of = tt->string("initial_from_first_row_of").value_or("");
       c.cell_temp_column = tt->string("cell_temp_column").value_or("");
-      if (!c.thermal && c.temperature_column.empty()) tt->error_here("measured mode needs 'column'");
+      if (!c.thermal && c.temperature_column.empty())
+        tt->error_here("measured mode needs 'column'");
       tt->finish();
     }
     if (auto s = t.table("score")) {
@@ -126,7 +132,8 @@ std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path
   return cases;
 }
 
-std::optional<ValidationResult> run_validation_case(const ValidationCase& c, const std::filesystem::path& root,
+std::optional<ValidationResult> run_validation_case(const ValidationCase& c,
+                                                    const std::filesystem::path& root,
                                                     Diagnostics& diags) {
   const auto cell = load_cell_type(root / c.model, diags);
   if (!cell) return std::nullopt;
@@ -163,7 +170,8 @@ std::optional<ValidationResult> run_validation_case(const ValidationCase& c, con
   if (c.thermal) {
     if (c.ambient_degc) ambient_k = kC + *c.ambient_degc;
     if (col_amb_first >= 0) ambient_k = kC + col(col_amb_first, 0);
-    temp_k = c.initial_degc ? kC + *c.initial_degc : (col_init_first >= 0 ? kC + col(col_init_first, 0) : ambient_k);
+    temp_k = c.initial_degc ? kC + *c.initial_degc
+                            : (col_init_first >= 0 ? kC + col(col_init_first, 0) : ambient_k);
   }
   const double heat_cap = cell->mass_kg * cell->specific_heat;
   const double ha = cell->h_conv * cell->surface_area_m2;

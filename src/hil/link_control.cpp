@@ -20,13 +20,20 @@ LinkResult fail(const std::string& iface, const char* what) {
 
 const char* state_name(int state) {
   switch (state) {
-    case CAN_STATE_ERROR_ACTIVE: return "error-active";
-    case CAN_STATE_ERROR_WARNING: return "error-warning";
-    case CAN_STATE_ERROR_PASSIVE: return "error-passive";
-    case CAN_STATE_BUS_OFF: return "bus-off";
-    case CAN_STATE_STOPPED: return "stopped";
-    case CAN_STATE_SLEEPING: return "sleeping";
-    default: return "unknown";
+    case CAN_STATE_ERROR_ACTIVE:
+      return "error-active";
+    case CAN_STATE_ERROR_WARNING:
+      return "error-warning";
+    case CAN_STATE_ERROR_PASSIVE:
+      return "error-passive";
+    case CAN_STATE_BUS_OFF:
+      return "bus-off";
+    case CAN_STATE_STOPPED:
+      return "stopped";
+    case CAN_STATE_SLEEPING:
+      return "sleeping";
+    default:
+      return "unknown";
   }
 }
 

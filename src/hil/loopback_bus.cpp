@@ -75,12 +75,18 @@ LoopbackPair make_loopback(const std::string& name, std::size_t capacity, bool f
 
 const char* bus_state_name(BusState s) {
   switch (s) {
-    case BusState::kUnknown: return "unknown";
-    case BusState::kErrorActive: return "error-active";
-    case BusState::kErrorWarning: return "error-warning";
-    case BusState::kErrorPassive: return "error-passive";
-    case BusState::kBusOff: return "bus-off";
-    case BusState::kDown: return "down";
+    case BusState::kUnknown:
+      return "unknown";
+    case BusState::kErrorActive:
+      return "error-active";
+    case BusState::kErrorWarning:
+      return "error-warning";
+    case BusState::kErrorPassive:
+      return "error-passive";
+    case BusState::kBusOff:
+      return "bus-off";
+    case BusState::kDown:
+      return "down";
   }
   return "?";
 }

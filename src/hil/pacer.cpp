@@ -22,7 +22,8 @@ void MonotonicClock::sleep_until(std::int64_t deadline_ns) {
 
 Pacer::Pacer(const LoopTiming& timing, LoopClock& clock) : timing_(timing), clock_(clock) {
   const double speed = timing.speed > 0.0 ? timing.speed : 1.0;
-  state_.period_ns = static_cast<std::int64_t>(std::llround(static_cast<double>(timing.tick_ns) / speed));
+  state_.period_ns =
+      static_cast<std::int64_t>(std::llround(static_cast<double>(timing.tick_ns) / speed));
   if (state_.period_ns < 1) state_.period_ns = 1;
 }
 

@@ -1,11 +1,10 @@
 #include "packsim/hil/rt_setup.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -23,8 +22,9 @@ RtResult set_fifo_priority(int priority) {
   sp.sched_priority = priority;
   const int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
   if (rc != 0) {
-    return {false, std::string("cannot set SCHED_FIFO priority ") + std::to_string(priority) + ": " +
-                       std::strerror(rc) + (rc == EPERM ? " (needs root or CAP_SYS_NICE)" : "") +
+    return {false, std::string("cannot set SCHED_FIFO priority ") + std::to_string(priority) +
+                       ": " + std::strerror(rc) +
+                       (rc == EPERM ? " (needs root or CAP_SYS_NICE)" : "") +
                        "; running with normal scheduling"};
   }
   return {true, "SCHED_FIFO priority " + std::to_string(priority)};
@@ -41,7 +41,8 @@ RtResult set_cpu_affinity(int cpu) {
   CPU_SET(static_cast<std::size_t>(cpu), &set);
   const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
   if (rc != 0) {
-    return {false, "cannot pin to CPU " + std::to_string(cpu) + ": " + std::strerror(rc) + "; running unpinned"};
+    return {false, "cannot pin to CPU " + std::to_string(cpu) + ": " + std::strerror(rc) +
+                       "; running unpinned"};
   }
   return {true, "pinned to CPU " + std::to_string(cpu)};
 }
@@ -49,12 +50,16 @@ RtResult set_cpu_affinity(int cpu) {
 RtResult avoid_cpu(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0) return {false, "cannot read affinity"};
-  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(static_cast<std::size_t>(cpu), &set)) return {true, ""};
+  if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0)
+    return {false, "cannot read affinity"};
+  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(static_cast<std::size_t>(cpu), &set))
+    return {true, ""};
   CPU_CLR(static_cast<std::size_t>(cpu), &set);
   if (CPU_COUNT(&set) == 0) return {false, "no other CPU to keep the writer threads on"};
   const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-  if (rc != 0) return {false, std::string("cannot move off CPU ") + std::to_string(cpu) + ": " + std::strerror(rc)};
+  if (rc != 0)
+    return {false,
+            std::string("cannot move off CPU ") + std::to_string(cpu) + ": " + std::strerror(rc)};
   return {true, "other threads kept off CPU " + std::to_string(cpu)};
 }
 
@@ -62,7 +67,9 @@ RtResult lock_memory() {
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     const int err = errno;
     return {false, std::string("cannot lock memory: ") + std::strerror(err) +
-                       (err == EPERM || err == ENOMEM ? " (needs root, CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK)" : "") +
+                       (err == EPERM || err == ENOMEM
+                            ? " (needs root, CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK)"
+                            : "") +
                        "; pages may fault during ticks"};
   }
   // Touch a stack reserve now, so the tick's deeper calls do not fault it in later.

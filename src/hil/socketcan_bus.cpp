@@ -82,7 +82,8 @@ class SocketCanBus final : public CanBus {
     fd_ = fd;
     state_ = BusState::kUnknown;
     last_drops_ = 0;
-    message = fd_capable_ ? "CAN FD" : (opt_.enable_fd ? "classic CAN (MTU 16: no CAN FD)" : "classic CAN");
+    message = fd_capable_ ? "CAN FD"
+                          : (opt_.enable_fd ? "classic CAN (MTU 16: no CAN FD)" : "classic CAN");
     return true;
   }
 
@@ -97,7 +98,8 @@ class SocketCanBus final : public CanBus {
     while (n < max) {
       canfd_frame raw{};
       iovec iov{&raw, sizeof raw};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(std::uint32_t))];
+      alignas(
+          cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(std::uint32_t))];
       msghdr msg{};
       msg.msg_iov = &iov;
       msg.msg_iovlen = 1;
@@ -192,11 +194,14 @@ class SocketCanBus final : public CanBus {
     f.error = (raw.can_id & CAN_ERR_FLAG) != 0;
     f.extended = (raw.can_id & CAN_EFF_FLAG) != 0;
     f.rtr = !fd && (raw.can_id & CAN_RTR_FLAG) != 0;
-    f.id = f.error ? (raw.can_id & CAN_ERR_MASK) : (raw.can_id & (f.extended ? CAN_EFF_MASK : CAN_SFF_MASK));
+    f.id = f.error ? (raw.can_id & CAN_ERR_MASK)
+                   : (raw.can_id & (f.extended ? CAN_EFF_MASK : CAN_SFF_MASK));
     f.fd = fd;
     f.brs = fd && (raw.flags & CANFD_BRS) != 0;
     f.esi = fd && (raw.flags & CANFD_ESI) != 0;
-    f.len = raw.len > (fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN) ? static_cast<std::uint8_t>(fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN) : raw.len;
+    f.len = raw.len > (fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN)
+                ? static_cast<std::uint8_t>(fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN)
+                : raw.len;
     std::memcpy(f.data.data(), raw.data, f.len);
   }
 

@@ -31,7 +31,8 @@ AfeModel build_afe_model(const AfeSpec& spec, const PackModel& pack) {
   a.offset.resize(n);
   for (std::size_t ch = 0; ch < n; ++ch) {
     const auto e = static_cast<std::uint32_t>(ch);
-    a.gain[ch] = 1.0 + spec.v_gain_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, e, 0);
+    a.gain[ch] =
+        1.0 + spec.v_gain_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, e, 0);
     a.offset[ch] = spec.v_offset_sigma *
                    standard_normal(pack.seed, RngStream::kSensorNoise, e | (1u << 30), 0);
   }
@@ -105,8 +106,8 @@ void afe_measure(const AfeModel& a, const PackModel& pack, const PackData& data,
     const double v_true = data.v_group[ch];
     double v = v_true * a.gain[ch] + a.offset[ch] + out.v_fault_offset[ch];
     if (s.v_noise_sigma > 0.0) {
-      v += s.v_noise_sigma *
-           standard_normal(a.seed, RngStream::kSensorNoise, static_cast<std::uint32_t>(ch), counter);
+      v += s.v_noise_sigma * standard_normal(a.seed, RngStream::kSensorNoise,
+                                             static_cast<std::uint32_t>(ch), counter);
     }
     if (out.open_wire[ch]) v = 0.0;  // the channel's input floats to the neighbour's potential
     out.v_meas[ch] = quantise(v, s.v_lsb, s.v_min, s.v_max);
@@ -123,15 +124,16 @@ void afe_measure(const AfeModel& a, const PackModel& pack, const PackData& data,
     double t = out.ntc_k[k] + a.t_offset[k] + out.t_fault_offset_k[k];
     if (s.t_noise_sigma > 0.0) {
       t += s.t_noise_sigma * standard_normal(a.seed, RngStream::kSensorNoise,
-                                             kTempEntityBase + static_cast<std::uint32_t>(k), counter);
+                                             kTempEntityBase + static_cast<std::uint32_t>(k),
+                                             counter);
     }
     out.t_meas_k[k] = s.t_lsb > 0.0 ? std::round(t / s.t_lsb) * s.t_lsb : t;
   }
   const auto np = static_cast<std::size_t>(pack.np);
   for (std::size_t m = 0; m < static_cast<std::size_t>(a.n_modules); ++m) {
     const std::size_t first = m * static_cast<std::size_t>(a.cells_per_module) * np;
-    const std::size_t last =
-        std::min(static_cast<std::size_t>(pack.n_cells), first + static_cast<std::size_t>(a.cells_per_module) * np);
+    const std::size_t last = std::min(static_cast<std::size_t>(pack.n_cells),
+                                      first + static_cast<std::size_t>(a.cells_per_module) * np);
     double sum = 0.0;
     for (std::size_t c = first; c < last; ++c) sum += data.temp_k[c];
     out.die_temp_k[m] = sum / static_cast<double>(last - first) + s.die_temp_rise_k;
@@ -139,17 +141,21 @@ void afe_measure(const AfeModel& a, const PackModel& pack, const PackData& data,
   ++out.samples;
 }
 
-void shunt_measure(const ShuntSpec& spec, const PackModel& pack, const PackData& d, ShuntData& out) {
+void shunt_measure(const ShuntSpec& spec, const PackModel& pack, const PackData& d,
+                   ShuntData& out) {
   constexpr std::uint32_t kShuntEntity = 1u << 29;
   const std::uint64_t counter = d.tick + 1;
   double i = d.pack_current_a * (1.0 + spec.i_gain_error) + spec.i_offset_a;
   if (spec.i_noise_sigma > 0.0) {
-    i += spec.i_noise_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity, counter);
+    i += spec.i_noise_sigma *
+         standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity, counter);
   }
   double v1 = d.pack_voltage_v, v2 = d.link_voltage_v;
   if (spec.v_noise_sigma > 0.0) {
-    v1 += spec.v_noise_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity + 1, counter);
-    v2 += spec.v_noise_sigma * standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity + 2, counter);
+    v1 += spec.v_noise_sigma *
+          standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity + 1, counter);
+    v2 += spec.v_noise_sigma *
+          standard_normal(pack.seed, RngStream::kSensorNoise, kShuntEntity + 2, counter);
   }
   auto q = [](double v, double lsb) { return lsb > 0.0 ? std::round(v / lsb) * lsb : v; };
   out.current_a = q(i, spec.i_lsb);

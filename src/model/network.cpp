@@ -133,7 +133,8 @@ LinkResult solve_link(double a, double b, const LinkParams& link, const Contacto
   }
   out.path_ohm = path;
 
-  // Load as a conductance g_load plus a current sink i_sink (both evaluated at the new link voltage).
+  // Load as a conductance g_load plus a current sink i_sink (both evaluated at the new link
+  // voltage).
   double g_load = 0.0;
   double i_sink = 0.0;
   if (load.mode == LoadMode::kResistance && load.resistance_ohm > 0.0) {

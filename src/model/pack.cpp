@@ -38,8 +38,10 @@ void build_thermal(const PackSpec& spec, const CellType& cell, PackModel& m) {
     const int first = mod * per_module;
     for (int k = 0; k < per_module; ++k) {
       const int col = k % cols;
-      if (col + 1 < cols && k + 1 < per_module) add(first + k, first + k + 1, spec.thermal.cell_to_cell_w_per_k);
-      if (k + cols < per_module) add(first + k, first + k + cols, spec.thermal.cell_to_cell_w_per_k);
+      if (col + 1 < cols && k + 1 < per_module)
+        add(first + k, first + k + 1, spec.thermal.cell_to_cell_w_per_k);
+      if (k + cols < per_module)
+        add(first + k, first + k + cols, spec.thermal.cell_to_cell_w_per_k);
     }
     // The last row of this module faces the first row of the next one.
     if (mod + 1 < m.n_modules) {
@@ -117,7 +119,8 @@ PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int6
                   truncated_normal(init.seed, RngStream::kResistanceSpread, c, sp.truncate_sigma);
     }
     if (sp.soc_sigma > 0.0) {
-      soc += sp.soc_sigma * truncated_normal(init.seed, RngStream::kSocSpread, c, sp.truncate_sigma);
+      soc +=
+          sp.soc_sigma * truncated_normal(init.seed, RngStream::kSocSpread, c, sp.truncate_sigma);
     }
     m.capacity_as[k] = cell.capacity_as * cap_scale;
     m.r0_scale[k] = r0_scale;
@@ -139,10 +142,12 @@ PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int6
     double r0_gap = 0.0, slope = 0.0;
     for (int iy = 0; iy < t.dyn.y().count; ++iy)
       for (int ix = 0; ix < t.dyn.x().count; ++ix)
-        r0_gap = std::max(r0_gap, std::fabs(t.dyn.at(ix, iy, kR0Charge) - t.dyn.at(ix, iy, kR0Discharge)));
+        r0_gap = std::max(r0_gap,
+                          std::fabs(t.dyn.at(ix, iy, kR0Charge) - t.dyn.at(ix, iy, kR0Discharge)));
     for (int iy = 0; iy < t.ocv.y().count; ++iy)
       for (int ix = 0; ix + 1 < t.ocv.x().count; ++ix)
-        slope = std::max(slope, std::fabs(t.ocv.at(ix + 1, iy, kOcv) - t.ocv.at(ix, iy, kOcv)) / t.ocv.x().step);
+        slope = std::max(
+            slope, std::fabs(t.ocv.at(ix + 1, iy, kOcv) - t.ocv.at(ix, iy, kOcv)) / t.ocv.x().step);
     const double scale = *std::max_element(m.r0_scale.begin(), m.r0_scale.end());
     const double q_min = *std::min_element(m.capacity_as.begin(), m.capacity_as.end());
     const double dq = m.dt_s / q_min;
@@ -222,13 +227,15 @@ inline CellState load_state(const PackModel& m, const PackData& d, std::size_t c
   st.z = d.z[c];
   st.h = d.h[c];
   st.s = d.s[c];
-  for (int j = 0; j < m.rc_pairs; ++j) st.v_rc[static_cast<std::size_t>(j)] = d.v_rc[static_cast<std::size_t>(j) * n + c];
+  for (int j = 0; j < m.rc_pairs; ++j)
+    st.v_rc[static_cast<std::size_t>(j)] = d.v_rc[static_cast<std::size_t>(j) * n + c];
   return st;
 }
 
 // Thevenin sources of every cell and of every group, and the battery's (a - b I) as a whole.
 // On the first pass (fresh = true) the parameters are looked up here, cell by cell, and kept for
-// later passes and the advance: one sweep over the cells instead of a lookup sweep and a solve sweep.
+// later passes and the advance: one sweep over the cells instead of a lookup sweep and a solve
+// sweep.
 void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, double& a, double& b,
                      bool fresh) {
   const auto n = static_cast<std::size_t>(m.n_cells);
@@ -239,9 +246,10 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
   // Thevenin sources of one group's cells.
   auto sources = [&](std::size_t g) {
     const std::size_t c0 = g * np;
-    // One instantaneous-hysteresis sign per group: the pack current's, or at zero current the group's
-    // mean sign memory. Per-cell signs would let M0 drive a circulating current between parallel
-    // cells, which the ESC model's M0 (an overpotential of the current through the cell) cannot do.
+    // One instantaneous-hysteresis sign per group: the pack current's, or at zero current the
+    // group's mean sign memory. Per-cell signs would let M0 drive a circulating current between
+    // parallel cells, which the ESC model's M0 (an overpotential of the current through the cell)
+    // cannot do.
     double m0_sign = m0_pack_sign;
     if (m0_sign == 0.0) {
       double sum = 0.0;
@@ -296,11 +304,16 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
 double expected_current_sign(const LoadCommand& load, const ContactorState& k) {
   if (!(k.main_pos && k.main_neg)) return 0.0;
   switch (load.mode) {
-    case LoadMode::kCurrent: return sign_of(load.current_a);
-    case LoadMode::kPower: return sign_of(load.power_w);
-    case LoadMode::kResistance: return load.resistance_ohm > 0.0 ? 1.0 : 0.0;
-    case LoadMode::kCcCv: return load.charge_current_a > 0.0 ? -1.0 : 0.0;
-    case LoadMode::kNone: return 0.0;
+    case LoadMode::kCurrent:
+      return sign_of(load.current_a);
+    case LoadMode::kPower:
+      return sign_of(load.power_w);
+    case LoadMode::kResistance:
+      return load.resistance_ohm > 0.0 ? 1.0 : 0.0;
+    case LoadMode::kCcCv:
+      return load.charge_current_a > 0.0 ? -1.0 : 0.0;
+    case LoadMode::kNone:
+      return 0.0;
   }
   return 0.0;
 }
@@ -379,7 +392,8 @@ void step(const PackModel& m, PackData& d) {
     d.z[c] = st.z;
     d.h[c] = st.h;
     d.s[c] = st.s;
-    for (int j = 0; j < m.rc_pairs; ++j) d.v_rc[static_cast<std::size_t>(j) * n + c] = st.v_rc[static_cast<std::size_t>(j)];
+    for (int j = 0; j < m.rc_pairs; ++j)
+      d.v_rc[static_cast<std::size_t>(j) * n + c] = st.v_rc[static_cast<std::size_t>(j)];
     const double u = d.u[c];
     const double q_leak = d.leak_s[c] * u * u;
     const double q_bleed = d.bleed_s[c] * u * u;

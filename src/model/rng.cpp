@@ -41,8 +41,7 @@ Philox4x32Counter random_block(std::uint64_t seed, RngStream stream, std::uint32
 }
 
 double uniform_open(std::uint32_t hi, std::uint32_t lo) noexcept {
-  const std::uint64_t bits =
-      ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;  // 53 random bits
+  const std::uint64_t bits = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;  // 53 random bits
   return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
 }
 

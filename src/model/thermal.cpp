@@ -46,7 +46,8 @@ bool ThermalSolver::setup(const ThermalNetwork& net, double dt_s) {
   }
   constexpr double kMaxRho = 0.02;  // 10 sweeps or fewer reach 1e-17
   if (rho <= kMaxRho) {
-    sweeps_ = rho > 0.0 ? std::max(1, static_cast<int>(std::ceil(std::log(1e-17) / std::log(rho)))) : 1;
+    sweeps_ =
+        rho > 0.0 ? std::max(1, static_cast<int>(std::ceil(std::log(1e-17) / std::log(rho)))) : 1;
     nb_start_.assign(n + 1, 0);
     for (const auto& e : net.edges) {
       ++nb_start_[static_cast<std::size_t>(e.a) + 1];

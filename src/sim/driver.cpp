@@ -9,16 +9,26 @@ ScenarioDriver::ScenarioDriver(const Scenario& scenario)
 
 double watched_value(Watch w, const model::PackData& d) {
   switch (w) {
-    case Watch::kCellVMin: return d.v_min;
-    case Watch::kCellVMax: return d.v_max;
-    case Watch::kPackV: return d.pack_voltage_v;
-    case Watch::kCurrent: return d.pack_current_a;
-    case Watch::kAbsCurrent: return std::fabs(d.pack_current_a);
-    case Watch::kSocMean: return d.soc_mean;
-    case Watch::kSocMin: return d.soc_min;
-    case Watch::kSocMax: return d.soc_max;
-    case Watch::kTempMax: return d.t_max_k;
-    case Watch::kTempMin: return d.t_min_k;
+    case Watch::kCellVMin:
+      return d.v_min;
+    case Watch::kCellVMax:
+      return d.v_max;
+    case Watch::kPackV:
+      return d.pack_voltage_v;
+    case Watch::kCurrent:
+      return d.pack_current_a;
+    case Watch::kAbsCurrent:
+      return std::fabs(d.pack_current_a);
+    case Watch::kSocMean:
+      return d.soc_mean;
+    case Watch::kSocMin:
+      return d.soc_min;
+    case Watch::kSocMax:
+      return d.soc_max;
+    case Watch::kTempMax:
+      return d.t_max_k;
+    case Watch::kTempMin:
+      return d.t_min_k;
   }
   return 0.0;
 }
@@ -52,7 +62,8 @@ double ScenarioDriver::profile_value(const Profile& p, std::int64_t t_ns, bool& 
   while (profile_cursor_ + 1 < n && p.t_ns[profile_cursor_ + 1] <= t) ++profile_cursor_;
   const std::size_t k = profile_cursor_;
   if (!p.linear || k + 1 >= n) return p.value[k];
-  const double f = static_cast<double>(t - p.t_ns[k]) / static_cast<double>(p.t_ns[k + 1] - p.t_ns[k]);
+  const double f =
+      static_cast<double>(t - p.t_ns[k]) / static_cast<double>(p.t_ns[k + 1] - p.t_ns[k]);
   return p.value[k] + f * (p.value[k + 1] - p.value[k]);
 }
 
@@ -79,7 +90,8 @@ void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data, model::Afe
     const LoadSegment& seg = sc.load[segment_];
     const std::int64_t t = now_ns - segment_start_ns_;
     switch (seg.kind) {
-      case SegmentKind::kRest: break;
+      case SegmentKind::kRest:
+        break;
       case SegmentKind::kCurrent:
         cmd.mode = model::LoadMode::kCurrent;
         cmd.current_a = seg.value;

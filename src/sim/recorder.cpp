@@ -18,7 +18,8 @@ int time_decimals_for(std::int64_t tick_ns) {
 
 void append_time(std::string& out, std::int64_t time_ns, int decimals) {
   const bool negative = time_ns < 0;
-  const std::uint64_t v = negative ? static_cast<std::uint64_t>(-time_ns) : static_cast<std::uint64_t>(time_ns);
+  const std::uint64_t v =
+      negative ? static_cast<std::uint64_t>(-time_ns) : static_cast<std::uint64_t>(time_ns);
   const std::uint64_t whole = v / 1'000'000'000u;
   std::uint64_t frac = v % 1'000'000'000u;
   for (int k = decimals; k < 9; ++k) frac /= 10;
@@ -36,7 +37,8 @@ bool CsvRecorder::open(const std::filesystem::path& path, const model::PackModel
       "temp_min_degc,temp_max_degc,temp_mean_degc,heat_w,main_pos,main_neg,precharge,segment";
   auto add = [&](bool on, const char* prefix) {
     if (!on) return;
-    for (int c = 0; c < model.n_cells; ++c) fmt::format_to(std::back_inserter(h), ",{}{}", prefix, c);
+    for (int c = 0; c < model.n_cells; ++c)
+      fmt::format_to(std::back_inserter(h), ",{}{}", prefix, c);
   };
   add(columns.voltage, "v_c");
   add(columns.temperature, "t_c");
@@ -70,9 +72,15 @@ void CsvRecorder::write(const Sample& s) {
   for (const int block : blocks_) {
     for (std::size_t c = 0; c < n_cells_; ++c) {
       switch (block) {
-        case 1: fmt::format_to(out, ",{:.4f}", v[c] - kC); break;  // degC like the aggregates
-        case 2: fmt::format_to(out, ",{:.8f}", v[c]); break;
-        default: fmt::format_to(out, ",{:.6f}", v[c]); break;
+        case 1:
+          fmt::format_to(out, ",{:.4f}", v[c] - kC);
+          break;  // degC like the aggregates
+        case 2:
+          fmt::format_to(out, ",{:.8f}", v[c]);
+          break;
+        default:
+          fmt::format_to(out, ",{:.6f}", v[c]);
+          break;
       }
     }
     v += n_cells_;

@@ -35,13 +35,14 @@ class Progress {
     const double wall = std::chrono::duration<double>(now - start_).count();
     if (wall < 2.0 || now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
-    const double frac = total_ns_ > 0 ? static_cast<double>(now_ns) / static_cast<double>(total_ns_) : 0.0;
+    const double frac =
+        total_ns_ > 0 ? static_cast<double>(now_ns) / static_cast<double>(total_ns_) : 0.0;
     const int width = 30;
     const int filled = static_cast<int>(frac * width);
     const double sim_s = static_cast<double>(now_ns) / 1e9;
     const double eta = frac > 0.0 ? wall * (1.0 - frac) / frac : 0.0;
-    std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  sim %.1f s  %.1fx real time  ETA %.0f s ",
-                 filled, "##############################", width - filled, "", 100.0 * frac, sim_s,
+    std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  sim %.1f s  %.1fx real time  ETA %.0f s ", filled,
+                 "##############################", width - filled, "", 100.0 * frac, sim_s,
                  sim_s / wall, eta);
     shown_ = true;
   }
@@ -59,10 +60,14 @@ class Progress {
 
 const char* signal_name(int sig) {
   switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "signal";
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal";
   }
 }
 
@@ -207,12 +212,15 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
       const std::uint64_t ticks = session.ticks_published();
       const std::uint64_t frames = session.frames_published();
       const double sim_s = static_cast<double>(ticks) * static_cast<double>(sc.tick_ns) / 1e9;
-      std::fprintf(stderr, "\rsim %8.1f s  ticks %9llu  wake p99 %6.1f us  compute p99 %7.1f us  overruns %llu  bus %s  %6.0f frames/s ",
+      std::fprintf(stderr,
+                   "\rsim %8.1f s  ticks %9llu  wake p99 %6.1f us  compute p99 %7.1f us  overruns "
+                   "%llu  bus %s  %6.0f frames/s ",
                    sim_s, static_cast<unsigned long long>(ticks),
                    static_cast<double>(pacer.wake_latency().percentile_ns(0.99)) / 1e3,
                    static_cast<double>(pacer.compute().percentile_ns(0.99)) / 1e3,
                    static_cast<unsigned long long>(overruns.load(std::memory_order_relaxed)),
-                   session.uses_socketcan() ? hil::bus_state_name(session.bus_state_published()) : "loopback",
+                   session.uses_socketcan() ? hil::bus_state_name(session.bus_state_published())
+                                            : "loopback",
                    static_cast<double>(frames - last_frames) / dt);
       last_frames = frames;
       status_shown = true;
@@ -231,7 +239,8 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
     result.stop_reason = error;
   } else if (aborted) {
     result.status = RunStatus::kFailed;
-    result.stop_reason = "overrun at tick " + std::to_string(pacer.state().ticks) + " (overrun policy: abort)";
+    result.stop_reason =
+        "overrun at tick " + std::to_string(pacer.state().ticks) + " (overrun policy: abort)";
   } else if (caught != 0) {
     result.status = RunStatus::kInterrupted;
     result.signal = caught;

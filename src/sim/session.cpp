@@ -16,7 +16,8 @@ const char* contactor_name(const model::ContactorState& k) {
   return "partial";
 }
 
-bool write_file_atomic(const std::filesystem::path& path, const std::string& text, std::string& err) {
+bool write_file_atomic(const std::filesystem::path& path, const std::string& text,
+                       std::string& err) {
   const auto tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -47,7 +48,9 @@ void extreme(JsonWriter& j, std::string_view name, const Extreme& e, double offs
 
 void protocol_stats(JsonWriter& j, const can::ProtocolStats& s) {
   j.field("tx_frames", s.tx_frames).field("tx_dropped", s.tx_dropped);
-  j.field("rx_frames", s.rx_frames).field("rx_unknown", s.rx_unknown).field("rx_malformed", s.rx_malformed);
+  j.field("rx_frames", s.rx_frames)
+      .field("rx_unknown", s.rx_unknown)
+      .field("rx_malformed", s.rx_malformed);
   j.field("rx_error_frames", s.rx_error_frames).field("e2e_bad_crc", s.e2e_bad_crc);
   j.field("e2e_repeated", s.e2e_repeated).field("e2e_lost", s.e2e_lost);
   j.field("e2e_missed_frames", s.e2e_missed_frames).field("rx_timeouts", s.rx_timeouts);
@@ -64,11 +67,11 @@ std::string fault_list(bms::Fault faults) {
 
 }  // namespace
 
-SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe, bms::BmsConfig& cfg,
-                                 bms::NodeLayout& layout) {
+SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
+                                 bms::BmsConfig& cfg, bms::NodeLayout& layout) {
   const double capacity_as = sc.cell.capacity_as * sc.pack.parallel;
-  cfg = bms::default_bms_config(afe.n_channels, afe.cells_per_module, afe.sensor_module, sc.cell.v_min,
-                                sc.cell.v_max, capacity_as);
+  cfg = bms::default_bms_config(afe.n_channels, afe.cells_per_module, afe.sensor_module,
+                                sc.cell.v_min, sc.cell.v_max, capacity_as);
   bms::set_ocv_from_cell(cfg, sc.cell, sc.initial_temp_k);
   const BmsSettings& b = sc.bms;
   if (b.cell_ov_v) cfg.cell_ov_v = *b.cell_ov_v;
@@ -141,7 +144,8 @@ Session::Session(const Scenario& sc)
   }
   prepare_sample(model_, sc.record.cells, sample_);
   const std::int64_t every = sc.record.every_ns > 0 ? sc.record.every_ns : sc.tick_ns;
-  every_ticks_ = static_cast<std::uint64_t>(std::max<std::int64_t>(1, (every + sc.tick_ns / 2) / sc.tick_ns));
+  every_ticks_ =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(1, (every + sc.tick_ns / 2) / sc.tick_ns));
   total_ticks_ = static_cast<std::uint64_t>((sc.duration_ns + sc.tick_ns - 1) / sc.tick_ns);
 }
 
@@ -151,9 +155,11 @@ SetupResult Session::open(const SessionOptions& opt) {
   out_dir_ = opt.out_dir;
   std::error_code ec;
   std::filesystem::create_directories(out_dir_, ec);
-  if (ec) return {false, "cannot create output directory " + out_dir_.string() + ": " + ec.message()};
+  if (ec)
+    return {false, "cannot create output directory " + out_dir_.string() + ": " + ec.message()};
   std::string err;
-  if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err)) return {false, err};
+  if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err))
+    return {false, err};
 
   if (protocol_) {
     const can::Profile& p = protocol_->profile();
@@ -175,7 +181,9 @@ SetupResult Session::open(const SessionOptions& opt) {
         for (const auto& a : opt.interfaces) {
           if (a.logical == logical || (a.logical.empty() && iface.empty())) iface = a.interface;
         }
-        if (iface.empty()) return {false, "no interface given for the profile's bus '" + logical + "' (use --can " + logical + "=IFACE)"};
+        if (iface.empty())
+          return {false, "no interface given for the profile's bus '" + logical + "' (use --can " +
+                             logical + "=IFACE)"};
         hil::SocketCanOptions so;
         so.interface = iface;
         so.enable_fd = opt.enable_fd;
@@ -183,7 +191,8 @@ SetupResult Session::open(const SessionOptions& opt) {
         if (!r.bus) return {false, "cannot open " + iface + ": " + r.message};
         for (const auto& tx : p.tx) {
           if (tx.bus == logical && tx.codec->fd() && !r.bus->fd_capable()) {
-            return {false, "profile '" + p.name + "' sends CAN FD frames (" + tx.name + ") but " + iface + " is classic CAN only (MTU 16)"};
+            return {false, "profile '" + p.name + "' sends CAN FD frames (" + tx.name + ") but " +
+                               iface + " is classic CAN only (MTU 16)"};
           }
         }
         buses_.push_back(std::move(r.bus));
@@ -196,7 +205,8 @@ SetupResult Session::open(const SessionOptions& opt) {
         so.interface = bus_names_.front();
         so.enable_fd = opt.enable_fd;
         auto r = hil::open_socketcan(so);
-        if (!r.bus) return {false, "cannot open " + so.interface + " for the reference BMS: " + r.message};
+        if (!r.bus)
+          return {false, "cannot open " + so.interface + " for the reference BMS: " + r.message};
         bms_bus_ = std::move(r.bus);
       }
     }
@@ -308,11 +318,14 @@ void Session::write(std::int64_t wall_ns) {
   frames_total_ += frames_last_tick_;
   ticks_pub_.store(data_.tick, std::memory_order_relaxed);
   frames_pub_.store(frames_total_, std::memory_order_relaxed);
-  if (!buses_.empty()) bus_state_pub_.store(static_cast<std::uint8_t>(buses_.front()->state()), std::memory_order_relaxed);
+  if (!buses_.empty())
+    bus_state_pub_.store(static_cast<std::uint8_t>(buses_.front()->state()),
+                         std::memory_order_relaxed);
 }
 
 void Session::record() {
-  fill_sample(model_, data_, sc_.record.cells, static_cast<std::int32_t>(driver_.segment()), sample_);
+  fill_sample(model_, data_, sc_.record.cells, static_cast<std::int32_t>(driver_.segment()),
+              sample_);
   if (!threaded_) {
     csv_.write(sample_);
   } else if (!sample_ring_->try_push(sample_)) {
@@ -347,19 +360,26 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.begin_object();
   j.field("packsim_version", version);
   j.key("scenario").begin_object();
-  j.field("name", sc.name).field("file", sc.file).field("pack_file", sc.pack_file).field("cell_file", sc.cell_file);
+  j.field("name", sc.name)
+      .field("file", sc.file)
+      .field("pack_file", sc.pack_file)
+      .field("cell_file", sc.cell_file);
   j.field("seed", static_cast<std::uint64_t>(sc.seed));
   j.field("tick_s", seconds(sc.tick_ns));
   j.field("duration_s", seconds(sc.duration_ns));
   j.end_object();
   j.key("pack").begin_object();
   j.field("name", m.name).field("cell", m.cell_type.name);
-  j.field("series", m.ns).field("parallel", m.np).field("cells", m.n_cells).field("modules", m.n_modules);
+  j.field("series", m.ns)
+      .field("parallel", m.np)
+      .field("cells", m.n_cells)
+      .field("modules", m.n_modules);
   j.field("thermal_step_s", m.thermal_dt_s);
   j.end_object();
 
-  j.field("status", r.status == RunStatus::kCompleted ? "completed"
-                    : r.status == RunStatus::kInterrupted ? "interrupted" : "failed");
+  j.field("status", r.status == RunStatus::kCompleted     ? "completed"
+                    : r.status == RunStatus::kInterrupted ? "interrupted"
+                                                          : "failed");
   j.field("completed", r.status == RunStatus::kCompleted);
   j.field("stop_reason", r.stop_reason);
   j.field("simulated_s", seconds(d.time_ns));
@@ -367,10 +387,14 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.field("rows_recorded", csv_.rows());
 
   j.key("final").begin_object();
-  j.field("current_a", d.pack_current_a).field("pack_v", d.pack_voltage_v).field("link_v", d.link_voltage_v);
+  j.field("current_a", d.pack_current_a)
+      .field("pack_v", d.pack_voltage_v)
+      .field("link_v", d.link_voltage_v);
   j.field("soc_mean", d.soc_mean).field("soc_min", d.soc_min).field("soc_max", d.soc_max);
   j.field("cell_v_min", d.v_min).field("cell_v_max", d.v_max).field("cell_v_mean", d.v_mean);
-  j.field("temp_min_degc", d.t_min_k - kC).field("temp_max_degc", d.t_max_k - kC).field("temp_mean_degc", d.t_mean_k - kC);
+  j.field("temp_min_degc", d.t_min_k - kC)
+      .field("temp_max_degc", d.t_max_k - kC)
+      .field("temp_mean_degc", d.t_mean_k - kC);
   j.field("contactors", contactor_name(d.contactors));
   j.end_object();
 
@@ -397,7 +421,9 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.field("load_wh", e.load_j * kWh);
   j.field("heat_generated_kj", e.cell_heat_j * 1e-3);
   j.key("heat_kj").begin_object();
-  j.field("ohmic", e.ohmic_j * 1e-3).field("rc", e.rc_j * 1e-3).field("reversible", e.reversible_j * 1e-3);
+  j.field("ohmic", e.ohmic_j * 1e-3)
+      .field("rc", e.rc_j * 1e-3)
+      .field("reversible", e.reversible_j * 1e-3);
   j.field("hysteresis", e.hysteresis_j * 1e-3).field("charge_inefficiency", e.side_j * 1e-3);
   j.field("internal_short", e.leak_j * 1e-3).field("balancing", e.bleed_j * 1e-3);
   j.field("interconnect", e.interconnect_j * 1e-3).field("contactors_precharge", e.path_j * 1e-3);
@@ -417,9 +443,11 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
     if (k <= driver_.segment()) j.field("start_s", seconds(log.start_ns));
     if (log.end_ns >= 0) {
       j.field("end_s", seconds(log.end_ns));
-      j.field("ended_by", log.ended_by == -2 ? std::string("duration")
-                          : log.ended_by == -3 ? std::string("profile finished")
-                          : "until: " + sc.load[k].until[static_cast<std::size_t>(log.ended_by)].text);
+      j.field("ended_by",
+              log.ended_by == -2 ? std::string("duration")
+              : log.ended_by == -3
+                  ? std::string("profile finished")
+                  : "until: " + sc.load[k].until[static_cast<std::size_t>(log.ended_by)].text);
     } else {
       j.field("ended_by", k == driver_.segment() ? "run ended" : "not reached");
     }
@@ -428,7 +456,9 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.end_array();
 
   j.key("can").begin_object();
-  j.field("bms_mode", sc.bms.mode == BmsMode::kNone ? "none" : sc.bms.mode == BmsMode::kReference ? "reference" : "external");
+  j.field("bms_mode", sc.bms.mode == BmsMode::kNone        ? "none"
+                      : sc.bms.mode == BmsMode::kReference ? "reference"
+                                                           : "external");
   if (protocol_) {
     j.field("profile", protocol_->profile().name).field("profile_file", sc.bms.profile_file);
     j.field("transport", socketcan_ ? "socketcan" : "loopback");
@@ -442,11 +472,14 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
       const hil::BusStats& s = buses_[b]->stats();
       j.begin_object();
       j.field("logical", protocol_->profile().buses[b]).field("interface", bus_names_[b]);
-      j.field("state", hil::bus_state_name(buses_[b]->state())).field("fd", buses_[b]->fd_capable());
+      j.field("state", hil::bus_state_name(buses_[b]->state()))
+          .field("fd", buses_[b]->fd_capable());
       j.field("rx_frames", s.rx_frames).field("tx_frames", s.tx_frames);
       j.field("tx_queue_full", s.tx_queue_full).field("tx_failed", s.tx_failed);
       j.field("rx_dropped", s.rx_dropped).field("rx_invalid", s.rx_invalid);
-      j.field("error_frames", s.error_frames).field("bus_off", s.bus_off).field("restarts", s.restarts);
+      j.field("error_frames", s.error_frames)
+          .field("bus_off", s.bus_off)
+          .field("restarts", s.restarts);
       j.field("down_events", s.down_events).field("reopens", s.reopens);
       j.end_object();
     }
@@ -463,7 +496,8 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
     if (o.first_fault != bms::Fault::kNone) {
       j.field("first_fault_onset_s", seconds(o.first_fault_onset_ns));
       j.field("first_fault_s", seconds(o.first_fault_ns));
-      j.field("first_fault_cell", o.first_fault_cell).field("first_fault_sensor", o.first_fault_sensor);
+      j.field("first_fault_cell", o.first_fault_cell)
+          .field("first_fault_sensor", o.first_fault_sensor);
       j.field("first_fault_module", o.first_fault_module);
     }
     j.field("soc_estimate", o.soc).field("soc_valid", o.soc_valid);

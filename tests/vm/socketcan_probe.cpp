@@ -211,23 +211,26 @@ int main(int argc, char** argv) {
       ++in_order;
     }
     check(in_order == burst, "burst received in order (" + std::to_string(in_order) + ")");
-    check(rx.dropped() == 0, "no frames dropped (SO_RXQ_OVFL: " + std::to_string(rx.dropped()) + ")");
+    check(rx.dropped() == 0,
+          "no frames dropped (SO_RXQ_OVFL: " + std::to_string(rx.dropped()) + ")");
 
     const std::int64_t t1 = monotonic_ns();
     ::usleep(20'000);
     const std::int64_t t2 = monotonic_ns();
-    check(t1 > t0 && t2 - t1 >= 20'000'000 && t2 - t1 < 2'000'000'000,
-          "CLOCK_MONOTONIC advances (20 ms sleep took " + std::to_string((t2 - t1) / 1000) + " us)");
+    check(
+        t1 > t0 && t2 - t1 >= 20'000'000 && t2 - t1 < 2'000'000'000,
+        "CLOCK_MONOTONIC advances (20 ms sleep took " + std::to_string((t2 - t1) / 1000) + " us)");
 
     if (const char* out = std::getenv("OUT_DIR")) {
-      std::ofstream(std::string(out) + "/probe.txt") << "iface=" << iface << " mtu=" << rx.mtu()
-                                                     << " fd=" << fd << " failures=" << failures
-                                                     << '\n';
+      std::ofstream(std::string(out) + "/probe.txt")
+          << "iface=" << iface << " mtu=" << rx.mtu() << " fd=" << fd << " failures=" << failures
+          << '\n';
     }
   } catch (const std::exception& e) {
     std::cout << "FAIL " << e.what() << '\n';
     return 1;
   }
-  std::cout << (failures == 0 ? "socketcan_probe: all checks passed\n" : "socketcan_probe: FAILED\n");
+  std::cout << (failures == 0 ? "socketcan_probe: all checks passed\n"
+                              : "socketcan_probe: FAILED\n");
   return failures == 0 ? 0 : 1;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The reference BMS as a CAN node: decodes the simulator's frames with the profile's BMS side, runs
-// RefBms every cycle, and sends its commands. The same node runs in-process on the loopback bus (the
-// embedded default) and as the separate packsim-refbms program on a SocketCAN interface.
+// RefBms every cycle, and sends its commands. The same node runs in-process on the loopback bus
+// (the embedded default) and as the separate packsim-refbms program on a SocketCAN interface.
 
 #include <cstdint>
 #include <memory>

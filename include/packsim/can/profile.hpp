@@ -1,10 +1,10 @@
 #pragma once
-// A protocol profile: a DBC plus a binding table that says which simulated quantity each transmitted
-// signal carries (period, phase, per module or once, multiplexed rows) and which received signals
-// drive which simulator input. A user adapts packsim to a BMS board's protocol by writing a profile,
-// not code. This header is the compiled, plain-data form; packsim_config reads profiles from TOML
-// (profiles/<name>/profile.toml) and resolves every binding against the DBC and the pack, so nothing
-// is looked up by name while running.
+// A protocol profile: a DBC plus a binding table that says which simulated quantity each
+// transmitted signal carries (period, phase, per module or once, multiplexed rows) and which
+// received signals drive which simulator input. A user adapts packsim to a BMS board's protocol by
+// writing a profile, not code. This header is the compiled, plain-data form; packsim_config reads
+// profiles from TOML (profiles/<name>/profile.toml) and resolves every binding against the DBC and
+// the pack, so nothing is looked up by name while running.
 
 #include <cstdint>
 #include <memory>
@@ -17,29 +17,30 @@
 
 namespace packsim::can {
 
-// What a transmitted signal carries. Indexed sources take a cell (series channel), sensor or module.
+// What a transmitted signal carries. Indexed sources take a cell (series channel), sensor or
+// module.
 enum class Source : std::uint8_t {
   kConstant,
-  kCellVoltage,        // V, measured by the AFE
-  kCellVoltageValid,   // 1 valid, 0 invalid (open wire, index beyond the pack)
-  kCellStatus,         // 0 ok, 1 over-voltage, 2 under-voltage, 3 open wire
-  kOpenWire,           // 1 = open wire detected
-  kOvFlag,             // hardware over-voltage comparator
+  kCellVoltage,       // V, measured by the AFE
+  kCellVoltageValid,  // 1 valid, 0 invalid (open wire, index beyond the pack)
+  kCellStatus,        // 0 ok, 1 over-voltage, 2 under-voltage, 3 open wire
+  kOpenWire,          // 1 = open wire detected
+  kOvFlag,            // hardware over-voltage comparator
   kUvFlag,
-  kTemperature,        // degC, measured by an NTC
+  kTemperature,  // degC, measured by an NTC
   kTemperatureValid,
-  kDieTemperature,     // degC, AFE die of a module
-  kCurrent,            // A, discharge positive, measured by the current sensor
-  kPackVoltage,        // V, battery side of the contactors
-  kLinkVoltage,        // V, DC link side
-  kShuntTemperature,   // degC
-  kPower,              // W, pack voltage x current
-  kCharge,             // A s, integrated by the sensor since start
-  kEnergy,             // Wh, integrated by the sensor since start
-  kModule,             // the instance's module index
-  kMux,                // the frame's multiplexor value
-  kCounter,            // a 4-bit counter per message instance, incremented per frame
-  kSensorError,        // current-sensor error bits (0 unless a fault sets them)
+  kDieTemperature,    // degC, AFE die of a module
+  kCurrent,           // A, discharge positive, measured by the current sensor
+  kPackVoltage,       // V, battery side of the contactors
+  kLinkVoltage,       // V, DC link side
+  kShuntTemperature,  // degC
+  kPower,             // W, pack voltage x current
+  kCharge,            // A s, integrated by the sensor since start
+  kEnergy,            // Wh, integrated by the sensor since start
+  kModule,            // the instance's module index
+  kMux,               // the frame's multiplexor value
+  kCounter,           // a 4-bit counter per message instance, incremented per frame
+  kSensorError,       // current-sensor error bits (0 unless a fault sets them)
 };
 
 // What a received signal drives.
@@ -47,21 +48,21 @@ enum class Command : std::uint8_t {
   kContactorMainPos,  // value != 0 closes it
   kContactorMainNeg,
   kContactorPrecharge,
-  kContactorState,    // a value map: the BMS reports a state, some values mean closed/precharge
-  kBalanceMask,       // bit k = channel (index + k); index usually from the module or the mux
-  kBalanceChannel,    // value != 0 balances channel `index`
-  kRecordOnly,        // decoded and counted (e.g. the BMS's own state), drives nothing
+  kContactorState,  // a value map: the BMS reports a state, some values mean closed/precharge
+  kBalanceMask,     // bit k = channel (index + k); index usually from the module or the mux
+  kBalanceChannel,  // value != 0 balances channel `index`
+  kRecordOnly,      // decoded and counted (e.g. the BMS's own state), drives nothing
 };
 
 // One signal of one transmitted frame, fully resolved.
 struct TxSlot {
   std::size_t signal = 0;  // index in the MessageCodec
   Source source = Source::kConstant;
-  int index = -1;          // channel/sensor/module; -1 when unindexed
-  double scale = 1.0;      // physical = source * scale + offset
+  int index = -1;      // channel/sensor/module; -1 when unindexed
+  double scale = 1.0;  // physical = source * scale + offset
   double offset = 0.0;
-  double constant = 0.0;   // kConstant
-  bool raw = false;        // write the value as a raw integer, not through factor/offset
+  double constant = 0.0;  // kConstant
+  bool raw = false;       // write the value as a raw integer, not through factor/offset
 };
 
 // One frame to send each period: a message instance and, for multiplexed messages, a mux value.
@@ -71,12 +72,12 @@ struct TxFrame {
   std::uint32_t id = 0;     // the DBC id plus instance * id_step
   std::int64_t phase_ns = 0;
   std::vector<TxSlot> slots;
-  int counter_key = 0;      // which counter (kCounter and E2E) this frame advances
+  int counter_key = 0;  // which counter (kCounter and E2E) this frame advances
 };
 
 struct TxMessage {
   std::string name;
-  std::string bus;  // logical bus ("afe", "sensor", ...)
+  std::string bus;            // logical bus ("afe", "sensor", ...)
   std::size_t bus_index = 0;  // position of `bus` in Profile::buses
   std::shared_ptr<const MessageCodec> codec;
   std::int64_t period_ns = 0;
@@ -90,9 +91,9 @@ struct TxMessage {
 struct RxBinding {
   std::size_t signal = 0;
   Command command = Command::kRecordOnly;
-  int index = 0;                 // channel base for balance masks; may be offset by the mux
-  int index_per_mux = 0;         // index += mux value * index_per_mux
-  int index_per_instance = 0;    // index += instance * index_per_instance
+  int index = 0;               // channel base for balance masks; may be offset by the mux
+  int index_per_mux = 0;       // index += mux value * index_per_mux
+  int index_per_instance = 0;  // index += instance * index_per_instance
   std::vector<std::pair<std::int64_t, std::uint8_t>> state_map;  // kContactorState: value -> state
   std::uint8_t state_default = 0;  // bit 0 main+, bit 1 main-, bit 2 precharge
 };
@@ -109,20 +110,20 @@ struct RxMessage {
   std::size_t counter_signal = 0;
   std::size_t crc_signal = 0;
   E2EConfig e2e_config;
-  std::int64_t period_ns = 0;       // how often the BMS sends it (used by the reference BMS)
-  std::int64_t timeout_ns = 0;      // 0: no timeout supervision
-  bool open_on_timeout = true;      // contactor commands fall back to open when the BMS goes quiet
+  std::int64_t period_ns = 0;   // how often the BMS sends it (used by the reference BMS)
+  std::int64_t timeout_ns = 0;  // 0: no timeout supervision
+  bool open_on_timeout = true;  // contactor commands fall back to open when the BMS goes quiet
   std::vector<RxBinding> bindings;
 };
 
 struct Profile {
   std::string name;
-  std::string file;     // the binding table it came from
+  std::string file;  // the binding table it came from
   std::string dbc_file;
   Database dbc;
   std::vector<std::string> buses;  // logical bus names, in order of first use
   std::vector<TxMessage> tx;
-  std::vector<TxFrame> frames;     // sorted by message, instance, mux
+  std::vector<TxFrame> frames;  // sorted by message, instance, mux
   std::vector<RxMessage> rx;
   bool commands_contactors = false;  // some RX binding drives the contactors
   bool commands_balancing = false;

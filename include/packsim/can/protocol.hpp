@@ -2,9 +2,10 @@
 // The protocol engines, both I/O-free and allocation-free once constructed:
 //  - SimProtocol, the simulator's side: every tick it encodes the frames that are due from the
 //    measurement chain (AFE, current sensor), regenerating counters and CRCs at each send; and it
-//    decodes what the BMS sends into commands (contactors, balancing), rejecting and counting frames
-//    that fail their E2E check, and falling back to safe commands when the BMS goes quiet.
-//  - BmsProtocol, the mirror used by the reference BMS: decodes the simulator's frames into what a BMS
+//    decodes what the BMS sends into commands (contactors, balancing), rejecting and counting
+//    frames that fail their E2E check, and falling back to safe commands when the BMS goes quiet.
+//  - BmsProtocol, the mirror used by the reference BMS: decodes the simulator's frames into what a
+//  BMS
 //    sees (cell voltages, temperatures, current, freshness) and encodes its commands.
 // Frames leave through a FrameSink so the engines do not know about sockets.
 
@@ -29,9 +30,9 @@ class FrameSink {
 
 struct ProtocolStats {
   std::uint64_t tx_frames = 0;
-  std::uint64_t tx_dropped = 0;  // the transport refused the frame (queue full, bus down)
-  std::uint64_t rx_frames = 0;   // frames that matched a profile message
-  std::uint64_t rx_unknown = 0;  // ids the profile does not know (other traffic, garbage)
+  std::uint64_t tx_dropped = 0;    // the transport refused the frame (queue full, bus down)
+  std::uint64_t rx_frames = 0;     // frames that matched a profile message
+  std::uint64_t rx_unknown = 0;    // ids the profile does not know (other traffic, garbage)
   std::uint64_t rx_malformed = 0;  // wrong length or format for their message
   std::uint64_t rx_error_frames = 0;
   std::uint64_t e2e_bad_crc = 0;
@@ -71,8 +72,8 @@ class SimProtocol {
   SimProtocol(std::shared_ptr<const Profile> profile, int n_channels, int n_sensors, int n_modules);
 
   // Encodes and sends every frame due at time_ns. Returns the number of frames handed to the sink.
-  std::size_t transmit(std::int64_t time_ns, const model::AfeData& afe, const model::ShuntData& shunt,
-                       FrameSink& sink);
+  std::size_t transmit(std::int64_t time_ns, const model::AfeData& afe,
+                       const model::ShuntData& shunt, FrameSink& sink);
   // Decodes one received frame.
   void receive(std::size_t bus, const CanFrame& frame, std::int64_t time_ns);
   // Applies command timeouts (call once per tick after receiving).
@@ -95,7 +96,7 @@ class SimProtocol {
   std::vector<std::unique_ptr<E2EChecker>> checkers_;      // per RX message instance
   std::vector<std::int64_t> rx_last_ns_;                   // per RX message instance
   std::vector<std::uint8_t> rx_timed_out_;
-  std::vector<std::size_t> rx_instance_base_;              // first instance slot per RX message
+  std::vector<std::size_t> rx_instance_base_;  // first instance slot per RX message
   IdIndex rx_index_;
   SimCommands commands_;
   ProtocolStats stats_;
@@ -103,9 +104,9 @@ class SimProtocol {
 
 // What the BMS side decoded so far.
 struct BmsView {
-  std::vector<double> cell_v;         // [n_channels] V
+  std::vector<double> cell_v;  // [n_channels] V
   std::vector<std::uint8_t> cell_valid;
-  std::vector<double> temp_k;         // [n_sensors]
+  std::vector<double> temp_k;  // [n_sensors]
   std::vector<std::uint8_t> temp_valid;
   double current_a = 0.0;
   bool current_valid = false;
@@ -137,9 +138,9 @@ class BmsProtocol {
  private:
   std::shared_ptr<const Profile> profile_;
   int n_channels_, n_sensors_, n_modules_, cells_per_module_, sensors_per_module_;
-  std::vector<std::unique_ptr<E2EChecker>> checkers_;   // per TxFrame counter key
+  std::vector<std::unique_ptr<E2EChecker>> checkers_;      // per TxFrame counter key
   std::vector<std::unique_ptr<E2EProtector>> protectors_;  // per RX message instance
-  std::vector<std::int64_t> next_send_ns_;               // per RX message
+  std::vector<std::int64_t> next_send_ns_;                 // per RX message
   IdIndex frame_index_;
   BmsView view_;
   ProtocolStats stats_;

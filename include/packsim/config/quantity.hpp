@@ -41,9 +41,9 @@ struct QuantityResult {
   bool is_c_rate = false;       // "0.5 C": a current in multiples of the capacity (value = 0.5)
 };
 
-// Parses "number [unit]". A bare number is accepted only for kRatio. With allow_c_rate, a current may be
-// written in C (multiples of the pack's capacity per hour); the caller scales it.
-// Short human form of a number for messages ("0.5", "1e-06", "12").
+// Parses "number [unit]". A bare number is accepted only for kRatio. With allow_c_rate, a current
+// may be written in C (multiples of the pack's capacity per hour); the caller scales it. Short
+// human form of a number for messages ("0.5", "1e-06", "12").
 std::string format_number(double v);
 
 QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c_rate = false);

@@ -75,8 +75,7 @@ class TableReader {
   // One of `choices`.
   std::optional<std::string> choice(std::string_view key, const std::vector<std::string>& choices,
                                     Need need = Need::kOptional);
-  std::optional<double> number(std::string_view key, Need need = Need::kOptional,
-                               Range range = {});
+  std::optional<double> number(std::string_view key, Need need = Need::kOptional, Range range = {});
   std::optional<std::int64_t> integer(std::string_view key, Need need = Need::kOptional,
                                       std::int64_t min = std::numeric_limits<std::int64_t>::min(),
                                       std::int64_t max = std::numeric_limits<std::int64_t>::max());
@@ -88,9 +87,9 @@ class TableReader {
   std::optional<double> current(std::string_view key, double c_rate_to_a,
                                 Need need = Need::kOptional, Range range = {});
   // A time rounded to integer nanoseconds.
-  std::optional<std::int64_t> duration_ns(std::string_view key, Need need = Need::kOptional,
-                                          std::int64_t min_ns = 0,
-                                          std::int64_t max_ns = std::numeric_limits<std::int64_t>::max());
+  std::optional<std::int64_t> duration_ns(
+      std::string_view key, Need need = Need::kOptional, std::int64_t min_ns = 0,
+      std::int64_t max_ns = std::numeric_limits<std::int64_t>::max());
 
   std::optional<TableReader> table(std::string_view key, Need need = Need::kOptional);
   std::vector<TableReader> tables(std::string_view key, Need need = Need::kOptional);

@@ -3,7 +3,8 @@
 // (data/measured/validation.toml) through the C++ cell model, tick by tick, and scores the terminal
 // voltage against the measurement (RMS and 99.9th percentile of |error|; never the maximum, since
 // single samples of current and voltage are out of step in these logs) and, for thermal cases, the
-// temperature rise. The same code backs `packsim validate` and the tests that hold the README figures.
+// temperature rise. The same code backs `packsim validate` and the tests that hold the README
+// figures.
 
 #include <filesystem>
 #include <optional>
@@ -26,17 +27,17 @@ struct ValidationCase {
   double initial_soc = 1.0;
   double initial_h = 0.0;
   double initial_s = 0.0;
-  bool thermal = false;                 // temperature from the lumped node, not measured
-  std::string temperature_column;       // measured mode
-  std::string ambient_column;           // thermal mode, or:
+  bool thermal = false;            // temperature from the lumped node, not measured
+  std::string temperature_column;  // measured mode
+  std::string ambient_column;      // thermal mode, or:
   std::optional<double> ambient_degc;
   std::string ambient_from_first_row_of;
   std::optional<double> initial_degc;
   std::string initial_from_first_row_of;
-  std::string cell_temp_column;         // for the rise figures
+  std::string cell_temp_column;  // for the rise figures
   int first_row = 0;
   std::string mask_column;
-  std::optional<double> bound_rms_mv;   // [case.bound]: what packsim promises (README)
+  std::optional<double> bound_rms_mv;  // [case.bound]: what packsim promises (README)
   std::optional<double> bound_p999_mv;
   std::optional<double> bound_rise_rms_k;
 };

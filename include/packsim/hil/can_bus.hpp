@@ -1,7 +1,7 @@
 #pragma once
 // The transport a protocol talks through: SocketCAN (a real or virtual interface) or the in-process
-// loopback. Non-blocking both ways; error conditions become bus state and counters, never exceptions
-// or blocking retries, because the caller is the tick thread.
+// loopback. Non-blocking both ways; error conditions become bus state and counters, never
+// exceptions or blocking retries, because the caller is the tick thread.
 
 #include <cstddef>
 #include <cstdint>
@@ -13,22 +13,22 @@
 namespace packsim::hil {
 
 enum class BusState : std::uint8_t {
-  kUnknown,       // no error frame seen yet: presumably fine
+  kUnknown,  // no error frame seen yet: presumably fine
   kErrorActive,
   kErrorWarning,  // an error counter above 96
   kErrorPassive,  // an error counter above 127
   kBusOff,
-  kDown,          // the interface is down or gone (ENETDOWN / ENODEV); packsim keeps trying
+  kDown,  // the interface is down or gone (ENETDOWN / ENODEV); packsim keeps trying
 };
 const char* bus_state_name(BusState s);
 
 struct BusStats {
   std::uint64_t rx_frames = 0;
   std::uint64_t tx_frames = 0;
-  std::uint64_t tx_queue_full = 0;   // ENOBUFS/EAGAIN: the frame was dropped, not retried
-  std::uint64_t tx_failed = 0;       // other send errors (down, too long for the interface)
-  std::uint64_t rx_dropped = 0;      // frames the kernel dropped from our queue (SO_RXQ_OVFL)
-  std::uint64_t rx_invalid = 0;      // reads of an unexpected size
+  std::uint64_t tx_queue_full = 0;  // ENOBUFS/EAGAIN: the frame was dropped, not retried
+  std::uint64_t tx_failed = 0;      // other send errors (down, too long for the interface)
+  std::uint64_t rx_dropped = 0;     // frames the kernel dropped from our queue (SO_RXQ_OVFL)
+  std::uint64_t rx_invalid = 0;     // reads of an unexpected size
   std::uint64_t error_frames = 0;
   std::uint64_t bus_off = 0;
   std::uint64_t restarts = 0;
@@ -60,7 +60,7 @@ class CanBus {
 
 struct SocketCanOptions {
   std::string interface;
-  bool enable_fd = true;                     // use CAN FD frames if the interface's MTU allows
+  bool enable_fd = true;  // use CAN FD frames if the interface's MTU allows
   std::int64_t reopen_interval_ns = 1'000'000'000;
   // The kernel default (~212 KB) holds only ~280 frames: a BMS burst between two ticks can overflow
   // it. 0 keeps the default.

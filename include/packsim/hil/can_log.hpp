@@ -22,7 +22,9 @@ std::size_t format_candump(char* out, std::int64_t timestamp_ns, const char* ifa
 
 class CanLogWriter {
  public:
-  bool open(const std::filesystem::path& path, std::string& error) { return file_.open(path, error); }
+  bool open(const std::filesystem::path& path, std::string& error) {
+    return file_.open(path, error);
+  }
   void write(std::int64_t timestamp_ns, const char* iface, const can::CanFrame& frame);
   bool flush() { return file_.flush(); }
   bool close() { return file_.close(); }

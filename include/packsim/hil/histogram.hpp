@@ -30,7 +30,8 @@ class LatencyHistogram {
   std::int64_t max_ns() const { return count() ? max_.load(std::memory_order_relaxed) : 0; }
   double mean_ns() const {
     const auto n = count();
-    return n ? static_cast<double>(sum_.load(std::memory_order_relaxed)) / static_cast<double>(n) : 0.0;
+    return n ? static_cast<double>(sum_.load(std::memory_order_relaxed)) / static_cast<double>(n)
+             : 0.0;
   }
   // The upper edge of the bin holding the q-quantile (q in [0, 1]), capped by the maximum.
   std::int64_t percentile_ns(double q) const {

@@ -1,7 +1,7 @@
 #pragma once
-// Link control of real CAN interfaces through libsocketcan (netlink): bitrate, restart-ms, start/stop,
-// state and error counters; txqueuelen through an ioctl. Setup helpers that return {ok, message}
-// instead of aborting. Never called on the tick thread: a netlink round trip can block.
+// Link control of real CAN interfaces through libsocketcan (netlink): bitrate, restart-ms,
+// start/stop, state and error counters; txqueuelen through an ioctl. Setup helpers that return {ok,
+// message} instead of aborting. Never called on the tick thread: a netlink round trip can block.
 
 #include <cstdint>
 #include <optional>
@@ -16,10 +16,10 @@ struct LinkResult {
 
 struct LinkConfig {
   std::string interface;
-  std::optional<std::uint32_t> bitrate;     // bit/s; the interface is stopped and restarted
+  std::optional<std::uint32_t> bitrate;       // bit/s; the interface is stopped and restarted
   std::optional<std::uint32_t> sample_point;  // per mille, e.g. 875; with bitrate
-  std::optional<std::uint32_t> restart_ms;  // automatic bus-off recovery
-  std::optional<int> txqueuelen;            // frames; the kernel default of 10 drops bursts
+  std::optional<std::uint32_t> restart_ms;    // automatic bus-off recovery
+  std::optional<int> txqueuelen;              // frames; the kernel default of 10 drops bursts
 };
 
 // Applies what is set in `config`. Virtual interfaces (vcan) have no bit timing: asking for a

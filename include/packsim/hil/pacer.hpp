@@ -37,7 +37,7 @@ class MonotonicClock final : public LoopClock {
 struct LoopState {
   std::int64_t period_ns = 0;
   std::int64_t start_ns = 0;
-  std::int64_t deadline_ns = 0;       // of the tick in progress
+  std::int64_t deadline_ns = 0;  // of the tick in progress
   std::int64_t woke_ns = 0;
   std::uint64_t ticks = 0;
   std::uint64_t overruns = 0;         // ticks that ended after the next deadline

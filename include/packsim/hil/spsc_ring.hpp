@@ -14,7 +14,8 @@ namespace packsim::hil {
 template <typename T>
 class SpscRing {
  public:
-  // `capacity` is rounded up to a power of two; `prototype` initialises every slot (sizing buffers).
+  // `capacity` is rounded up to a power of two; `prototype` initialises every slot (sizing
+  // buffers).
   explicit SpscRing(std::size_t capacity, const T& prototype = T()) {
     std::size_t c = 1;
     while (c < capacity) c <<= 1;
@@ -58,9 +59,9 @@ class SpscRing {
   std::vector<T> slots_;
   std::size_t mask_ = 0;
   alignas(kLine) std::atomic<std::size_t> head_{0};  // written by the producer
-  std::size_t tail_cache_ = 0;                        // producer's view of tail
+  std::size_t tail_cache_ = 0;                       // producer's view of tail
   alignas(kLine) std::atomic<std::size_t> tail_{0};  // written by the consumer
-  std::size_t head_cache_ = 0;                        // consumer's view of head
+  std::size_t head_cache_ = 0;                       // consumer's view of head
 };
 
 }  // namespace packsim::hil

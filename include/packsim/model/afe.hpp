@@ -1,11 +1,11 @@
 #pragma once
-// What a BMS sees: the cell-monitoring front end (AFE) measures the pack, it does not read the model's
-// state. Each series group is one voltage channel (parallel cells share its sense wires), with ADC range
-// and resolution, per-channel gain and offset errors (drawn once from the seed), and noise (drawn per
-// tick). Temperature sensors (NTCs) sit on chosen cells, or on a weighted set of cells, and follow them
-// through a first-order lag. Balancing switches put a bleed resistor across a channel; its current
-// flows through the pack network and its heat goes to the board (a configurable share to the cell).
-// Pure functions over plain data, like the pack step.
+// What a BMS sees: the cell-monitoring front end (AFE) measures the pack, it does not read the
+// model's state. Each series group is one voltage channel (parallel cells share its sense wires),
+// with ADC range and resolution, per-channel gain and offset errors (drawn once from the seed), and
+// noise (drawn per tick). Temperature sensors (NTCs) sit on chosen cells, or on a weighted set of
+// cells, and follow them through a first-order lag. Balancing switches put a bleed resistor across
+// a channel; its current flows through the pack network and its heat goes to the board (a
+// configurable share to the cell). Pure functions over plain data, like the pack step.
 
 #include <cstdint>
 #include <vector>
@@ -24,10 +24,10 @@ struct AfeSpec {
   double v_lsb = 100e-6;     // ADC resolution
   double v_min = 0.0;        // ADC range
   double v_max = 5.0;
-  double v_noise_sigma = 0.0;       // per sample, V rms
-  double v_gain_sigma = 0.0;        // relative, per channel
-  double v_offset_sigma = 0.0;      // V, per channel
-  double ov_threshold = 1e9;        // hardware comparator flags (on the true voltage)
+  double v_noise_sigma = 0.0;   // per sample, V rms
+  double v_gain_sigma = 0.0;    // relative, per channel
+  double v_offset_sigma = 0.0;  // V, per channel
+  double ov_threshold = 1e9;    // hardware comparator flags (on the true voltage)
   double uv_threshold = -1e9;
   double balance_ohm = 33.0;
   double balance_heat_to_cell = 0.0;  // share of the bleed heat that warms the cell
@@ -47,12 +47,12 @@ struct AfeModel {
   int cells_per_module = 0;  // channels per module
   int n_sensors = 0;
   AfeSpec spec;
-  std::vector<double> gain;    // [n_channels] 1 + error
-  std::vector<double> offset;  // [n_channels]
+  std::vector<double> gain;           // [n_channels] 1 + error
+  std::vector<double> offset;         // [n_channels]
   std::vector<NtcPlacement> sensors;  // [n_sensors]
   std::vector<int> sensor_module;     // [n_sensors]
   std::vector<double> t_offset;       // [n_sensors]
-  double ntc_alpha = 1.0;  // 1 - exp(-dt/tau)
+  double ntc_alpha = 1.0;             // 1 - exp(-dt/tau)
   std::uint64_t seed = 0;
 };
 
@@ -62,11 +62,11 @@ AfeModel build_afe_model(const AfeSpec& spec, const PackModel& pack);
 // and noise, the battery-side and DC-link voltages, its own temperature, and the charge and energy
 // it integrates from its own readings.
 struct ShuntSpec {
-  double i_lsb = 1e-3;        // A
-  double i_offset_a = 0.0;    // fixed offset
-  double i_gain_error = 0.0;  // relative, fixed
+  double i_lsb = 1e-3;         // A
+  double i_offset_a = 0.0;     // fixed offset
+  double i_gain_error = 0.0;   // relative, fixed
   double i_noise_sigma = 0.0;  // A rms per sample
-  double v_lsb = 1e-3;        // V
+  double v_lsb = 1e-3;         // V
   double v_noise_sigma = 0.0;
 };
 
@@ -86,15 +86,15 @@ void shunt_measure(const ShuntSpec& spec, const PackModel& pack, const PackData&
 
 struct AfeData {
   // measurements of the last tick
-  std::vector<double> v_meas;    // [n_channels]
-  std::vector<double> t_meas_k;  // [n_sensors]
-  std::vector<double> die_temp_k;  // [n_modules]
+  std::vector<double> v_meas;         // [n_channels]
+  std::vector<double> t_meas_k;       // [n_sensors]
+  std::vector<double> die_temp_k;     // [n_modules]
   std::vector<std::uint8_t> ov_flag;  // [n_channels]
   std::vector<std::uint8_t> uv_flag;
   // injected faults and test overrides (scenario events)
-  std::vector<std::uint8_t> open_wire;     // [n_channels] the channel reads ~0 V and is flagged
-  std::vector<double> v_fault_offset;      // [n_channels] added to the measurement
-  std::vector<double> t_fault_offset_k;    // [n_sensors]
+  std::vector<std::uint8_t> open_wire;   // [n_channels] the channel reads ~0 V and is flagged
+  std::vector<double> v_fault_offset;    // [n_channels] added to the measurement
+  std::vector<double> t_fault_offset_k;  // [n_sensors]
   // state
   std::vector<double> ntc_k;  // [n_sensors] sensor temperature (lagged)
   // balancing switches, set by the BMS

@@ -2,11 +2,11 @@
 // Electrical network solves, as pure functions over plain arrays so each is testable against a
 // hand-solved circuit.
 //
-// A parallel group is Np cells, each a Thevenin source (e_j, r_j) with a leak conductance g_j across
-// its terminals, on a busbar ladder: segment resistance r_seg between neighbouring cells, the group
-// current I leaving at cell 0's end. Node voltages are affine in I: u = x - I y. Solving for x and y
-// costs one tridiagonal (Thomas) sweep with two right-hand sides, O(Np), and happens in the same tick
-// as the cells (no one-step current lag).
+// A parallel group is Np cells, each a Thevenin source (e_j, r_j) with a leak conductance g_j
+// across its terminals, on a busbar ladder: segment resistance r_seg between neighbouring cells,
+// the group current I leaving at cell 0's end. Node voltages are affine in I: u = x - I y. Solving
+// for x and y costs one tridiagonal (Thomas) sweep with two right-hand sides, O(Np), and happens in
+// the same tick as the cells (no one-step current lag).
 
 #include <cstddef>
 
@@ -18,8 +18,8 @@ struct GroupThevenin {
   double beta = 0.0;
 };
 
-// Solves the ladder. `x` and `y` (size np) receive the node-voltage coefficients; `scratch` (size np)
-// is workspace. With r_seg == 0 all nodes coincide and the closed form is used.
+// Solves the ladder. `x` and `y` (size np) receive the node-voltage coefficients; `scratch` (size
+// np) is workspace. With r_seg == 0 all nodes coincide and the closed form is used.
 GroupThevenin solve_group(std::size_t np, const double* e, const double* r, const double* g,
                           double r_seg, double* x, double* y, double* scratch);
 
@@ -36,16 +36,17 @@ void solve_group_pair(std::size_t np, const double* e0, const double* r0, const 
 void group_currents(std::size_t np, const double* e, const double* r, const double* x,
                     const double* y, double group_current, double* u, double* i);
 
-// --- The pack terminals, contactors, DC link and load ---------------------------------------------
+// --- The pack terminals, contactors, DC link and load
+// ---------------------------------------------
 
 enum class LoadMode : int { kNone = 0, kCurrent, kPower, kResistance, kCcCv };
 
 // What the load asks for this tick. Discharge is positive for current and power.
 struct LoadCommand {
   LoadMode mode = LoadMode::kNone;
-  double current_a = 0.0;       // kCurrent
-  double power_w = 0.0;         // kPower
-  double resistance_ohm = 0.0;  // kResistance
+  double current_a = 0.0;         // kCurrent
+  double power_w = 0.0;           // kPower
+  double resistance_ohm = 0.0;    // kResistance
   double charge_current_a = 0.0;  // kCcCv: constant-current phase, > 0 charges the pack
   double cv_voltage_v = 0.0;      // kCcCv: voltage limit at the charger terminals
 };
@@ -68,14 +69,14 @@ struct LinkResult {
   double load_current_a = 0.0;  // drawn by the load from the link (negative: a charger feeding it)
   double path_ohm = 0.0;        // contactor/precharge path resistance (0 when open)
   bool path_closed = false;
-  bool power_limited = false;   // the power demand exceeded what the pack can deliver
-  bool cv_limited = false;      // the charger is in its constant-voltage phase
+  bool power_limited = false;  // the power demand exceeded what the pack can deliver
+  bool cv_limited = false;     // the charger is in its constant-voltage phase
 };
 
 // Solves the battery (open-circuit `a`, internal resistance `b`) against the contactor path, the
 // DC-link capacitor (backward Euler, voltage `v_link` before the tick) and the load over one tick.
-// Current, power and charger loads only draw with both main contactors closed (an inverter or charger
-// is enabled after precharge); a resistive load is always across the link.
+// Current, power and charger loads only draw with both main contactors closed (an inverter or
+// charger is enabled after precharge); a resistive load is always across the link.
 LinkResult solve_link(double a, double b, const LinkParams& link, const ContactorState& contactors,
                       const LoadCommand& load, double v_link, double dt_s);
 

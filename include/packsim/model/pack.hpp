@@ -1,7 +1,8 @@
 #pragma once
 // The pack as an immutable model and mutable data, after MuJoCo's mjModel/mjData:
 //  - PackSpec: what a config file describes (plain values, filled by packsim_config);
-//  - PackModel: built once from the spec, a cell type, the tick and the seed; per-cell parameters in
+//  - PackModel: built once from the spec, a cell type, the tick and the seed; per-cell parameters
+//  in
 //    struct-of-arrays form with the spread already drawn;
 //  - PackData: every state, input, output, counter and workspace array, sized once by make_data;
 //  - step(model, data): one tick, a pure function of the two: no I/O, no clock, no allocation.
@@ -46,8 +47,8 @@ struct ThermalBarrier {
 };
 
 struct ThermalSpec {
-  int grid_cols = 0;                  // cells per row within a module (0: np)
-  double cell_to_cell_w_per_k = 0.0;  // between grid neighbours in a module
+  int grid_cols = 0;                      // cells per row within a module (0: np)
+  double cell_to_cell_w_per_k = 0.0;      // between grid neighbours in a module
   double module_to_module_w_per_k = 0.0;  // between facing cells of adjacent modules
   std::optional<double> cooling_w_per_k;  // per cell; default: cell h_conv * surface area
   double step_s = 0.01;  // thermal network step (a multiple of the tick; at least one tick)
@@ -80,9 +81,9 @@ struct InitialConditions {
 
 struct PackModel {
   // sizes
-  int ns = 0;        // series groups
-  int np = 0;        // cells per group
-  int n_cells = 0;   // ns * np
+  int ns = 0;       // series groups
+  int np = 0;       // cells per group
+  int n_cells = 0;  // ns * np
   int n_modules = 0;
   int groups_per_module = 0;
   int rc_pairs = 0;
@@ -135,22 +136,23 @@ struct PackInput {
 
 // Energy books of the whole run (J); see docs/cell-model.md for the cell terms.
 struct EnergyBooks {
-  double battery_out_j = 0.0;  // net, at the battery terminals (before contactors), discharge positive
-  double discharged_j = 0.0;   // sum over discharging ticks of the terminal energy
-  double charged_j = 0.0;      // sum over charging ticks (positive)
-  double load_j = 0.0;         // delivered to the load (negative when a charger feeds the pack)
-  double cell_heat_j = 0.0;    // total heat released inside the cells (leak heat included)
+  double battery_out_j =
+      0.0;  // net, at the battery terminals (before contactors), discharge positive
+  double discharged_j = 0.0;  // sum over discharging ticks of the terminal energy
+  double charged_j = 0.0;     // sum over charging ticks (positive)
+  double load_j = 0.0;        // delivered to the load (negative when a charger feeds the pack)
+  double cell_heat_j = 0.0;   // total heat released inside the cells (leak heat included)
   double ohmic_j = 0.0;
   double rc_j = 0.0;
   double reversible_j = 0.0;
   double hysteresis_j = 0.0;
   double side_j = 0.0;
-  double leak_j = 0.0;         // internal shorts (inside the cells)
-  double bleed_j = 0.0;        // balancing resistors (outside the cells)
-  double interconnect_j = 0.0; // busbars and leads
-  double path_j = 0.0;         // contactors and precharge resistor
-  double rc_stored_j = 0.0;    // net energy put into the RC capacitors
-  double charge_out_as = 0.0;  // net pack charge, discharge positive
+  double leak_j = 0.0;          // internal shorts (inside the cells)
+  double bleed_j = 0.0;         // balancing resistors (outside the cells)
+  double interconnect_j = 0.0;  // busbars and leads
+  double path_j = 0.0;          // contactors and precharge resistor
+  double rc_stored_j = 0.0;     // net energy put into the RC capacitors
+  double charge_out_as = 0.0;   // net pack charge, discharge positive
   double discharged_as = 0.0;
   double charged_as = 0.0;
 };
@@ -170,12 +172,13 @@ struct PackData {
   // per-cell inputs [n_cells] (faults, balancing)
   std::vector<double> leak_s;   // internal short conductance (heat into the cell)
   std::vector<double> bleed_s;  // balancing bleed conductance across the cell
-  double bleed_heat_to_cell = 0.0;  // share of the bleed heat released in the cell (rest: the board)
+  double bleed_heat_to_cell =
+      0.0;  // share of the bleed heat released in the cell (rest: the board)
 
   // per-cell outputs [n_cells]
-  std::vector<double> v;       // terminal voltage
-  std::vector<double> i;       // electrochemical current (discharge positive), leak included
-  std::vector<double> heat_w;  // heat released in the cell during the last tick
+  std::vector<double> v;              // terminal voltage
+  std::vector<double> i;              // electrochemical current (discharge positive), leak included
+  std::vector<double> heat_w;         // heat released in the cell during the last tick
   std::vector<std::uint32_t> clamps;  // table lookups that clamped an input, per cell
 
   // group outputs [ns]
@@ -213,8 +216,8 @@ struct PackData {
   std::vector<double> y;
   std::vector<double> scratch;
   std::vector<double> u;
-  std::vector<double> alpha;  // [ns]
-  std::vector<double> beta;   // [ns]
+  std::vector<double> alpha;       // [ns]
+  std::vector<double> beta;        // [ns]
   std::vector<double> heat_acc_j;  // heat accumulated since the last thermal step
   std::vector<double> heat_mean_w;
   ThermalSolver thermal;

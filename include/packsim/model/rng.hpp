@@ -1,7 +1,8 @@
 #pragma once
 // Counter-based random numbers (Philox4x32-10, Salmon et al., SC'11). A draw is a pure function of
-// (seed, stream, entity, counter): no generator state to carry, so results do not depend on the order
-// in which cells are visited, on threads, or on how a run is split; same seed => same numbers.
+// (seed, stream, entity, counter): no generator state to carry, so results do not depend on the
+// order in which cells are visited, on threads, or on how a run is split; same seed => same
+// numbers.
 
 #include <array>
 #include <cstdint>

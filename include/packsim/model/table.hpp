@@ -62,7 +62,10 @@ class GridTable {
  public:
   GridTable() = default;
   GridTable(UniformAxis x, UniformAxis y, int fields)
-      : x_(x), y_(y), fields_(fields), values_(static_cast<std::size_t>(x.count * y.count * fields)) {
+      : x_(x),
+        y_(y),
+        fields_(fields),
+        values_(static_cast<std::size_t>(x.count * y.count * fields)) {
     inv_x_ = x.count > 1 ? 1.0 / x.step : 0.0;
     inv_y_ = y.count > 1 ? 1.0 / y.step : 0.0;
   }

@@ -22,7 +22,7 @@ struct ThermalEdge {
 };
 
 struct ThermalNetwork {
-  std::vector<double> capacity_j_per_k;  // [n]
+  std::vector<double> capacity_j_per_k;   // [n]
   std::vector<double> g_ambient_w_per_k;  // [n]
   std::vector<ThermalEdge> edges;
   std::size_t size() const { return capacity_j_per_k.size(); }
@@ -31,8 +31,8 @@ struct ThermalNetwork {
 class ThermalSolver {
  public:
   ThermalSolver() = default;
-  // Factorises the system for step dt_s. Returns false (and leaves the solver empty) if the matrix is
-  // not positive definite (a node with no capacity and no conductance).
+  // Factorises the system for step dt_s. Returns false (and leaves the solver empty) if the matrix
+  // is not positive definite (a node with no capacity and no conductance).
   bool setup(const ThermalNetwork& net, double dt_s);
 
   // One step: temp_k (in/out, size n) advanced with mean heat heat_w over the step.

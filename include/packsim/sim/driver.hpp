@@ -1,7 +1,7 @@
 #pragma once
 // Turns a scenario into the pack's inputs tick by tick: applies due events, plays the load segments
-// (fixed setpoints or a profile), and ends a segment when its duration or a stop condition is reached.
-// Pure logic over plain data, no I/O and no allocation per tick.
+// (fixed setpoints or a profile), and ends a segment when its duration or a stop condition is
+// reached. Pure logic over plain data, no I/O and no allocation per tick.
 
 #include <cstdint>
 #include <string>
@@ -16,7 +16,7 @@ namespace packsim::sim {
 struct SegmentLog {
   std::int64_t start_ns = 0;
   std::int64_t end_ns = -1;  // -1: still running when the run ended
-  int ended_by = -1;         // -2: duration, -3: profile finished, >= 0: index of its stop condition
+  int ended_by = -1;  // -2: duration, -3: profile finished, >= 0: index of its stop condition
 };
 
 class ScenarioDriver {

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "packsim/sim/sample.hpp"
 #include "packsim/util/output_file.hpp"
@@ -16,7 +16,6 @@ namespace packsim::sim {
 
 class CsvRecorder {
  public:
-
   // Creates the file and writes the header. Returns false with a message on failure.
   bool open(const std::filesystem::path& path, const model::PackModel& model,
             const CellColumns& columns, std::int64_t tick_ns, std::string& error);

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "packsim/hil/pacer.hpp"
-
 #include "packsim/sim/scenario.hpp"
 #include "packsim/sim/session.hpp"
 
@@ -35,9 +34,9 @@ struct RunOptions {
   std::optional<int> cpu;       // pin the tick thread to this CPU
   bool mlock = false;
   hil::OverrunPolicy overrun = hil::OverrunPolicy::kSkip;
-  double speed = 1.0;           // scaled real time, 0.1 .. 10
-  bool status_line = false;     // live status on stderr (a terminal)
-  bool verbose = false;         // report the real-time set-up steps that succeeded too
+  double speed = 1.0;        // scaled real time, 0.1 .. 10
+  bool status_line = false;  // live status on stderr (a terminal)
+  bool verbose = false;      // report the real-time set-up steps that succeeded too
 };
 
 // Statistics of a real-time run (summary.json, "realtime").
@@ -50,11 +49,11 @@ struct RealtimeReport {
   std::uint64_t ticks = 0;
   std::uint64_t overruns = 0;
   std::uint64_t skipped_periods = 0;
-  std::uint64_t frames_late = 0;    // frames sent in a tick that ended after the next deadline
+  std::uint64_t frames_late = 0;      // frames sent in a tick that ended after the next deadline
   std::uint64_t records_dropped = 0;  // samples or log lines the writer could not keep up with
   Distribution wake_latency_us;
   Distribution compute_us;
-  std::vector<std::string> setup;   // what was applied and what could not be
+  std::vector<std::string> setup;  // what was applied and what could not be
 };
 
 enum class RunStatus { kCompleted, kInterrupted, kFailed };

@@ -1,7 +1,7 @@
 #pragma once
 // A scenario as plain data: what to run (pack, initial state, tick, duration, seed), what the load
-// does over time, timed events, and what to record. Filled by packsim_config from a TOML file; run by
-// the Runner. Times are integer nanoseconds.
+// does over time, timed events, and what to record. Filled by packsim_config from a TOML file; run
+// by the Runner. Times are integer nanoseconds.
 
 #include <cstdint>
 #include <memory>
@@ -80,8 +80,8 @@ struct Event {
   std::optional<double> ambient_k;
   std::optional<AfeFault> afe;
   std::optional<SocOverride> soc;
-  std::optional<bool> bms_drive;   // the host's request to the BMS: connect the pack or not
-  std::optional<bool> fault_reset; // ask the BMS to clear latched faults
+  std::optional<bool> bms_drive;    // the host's request to the BMS: connect the pack or not
+  std::optional<bool> fault_reset;  // ask the BMS to clear latched faults
   std::string label;
 };
 
@@ -93,8 +93,8 @@ enum class BmsMode {
 
 struct BmsSettings {
   BmsMode mode = BmsMode::kReference;
-  std::string profile = "packsim";  // protocol profile, by name or path
-  std::string profile_file;         // resolved path
+  std::string profile = "packsim";      // protocol profile, by name or path
+  std::string profile_file;             // resolved path
   std::int64_t period_ns = 10'000'000;  // reference BMS cycle
   bool drive = true;                    // the host asks for the pack from the start
   // Reference-BMS limits; unset: from the cell model (v_min/v_max) and packsim's defaults.

@@ -2,8 +2,8 @@
 // side of the protocol engine. Every expected byte below is derived by hand from the DBC
 // statements of foxBMS 2 v1.11.0 (profiles/foxbms2/foxbms2.dbc); the derivations are in the
 // comments. Bit numbering: Motorola (@0) start bit = the signal's MSB, byte b bit k = 8b + k.
-#include <catch2/catch.hpp>
 #include <array>
+#include <catch2/catch.hpp>
 #include <map>
 #include <vector>
 
@@ -74,8 +74,9 @@ model::AfeData afe_for(int channels, int sensors, int modules) {
 }
 
 // Runs the simulator side over [from, to) in 1 ms ticks and returns every frame sent.
-std::vector<Capture::Sent> run(can::SimProtocol& sim, const model::AfeData& afe, const model::ShuntData& sh,
-                               std::int64_t from_ns, std::int64_t to_ns) {
+std::vector<Capture::Sent> run(can::SimProtocol& sim, const model::AfeData& afe,
+                               const model::ShuntData& sh, std::int64_t from_ns,
+                               std::int64_t to_ns) {
   Capture cap;
   for (std::int64_t t = from_ns; t < to_ns; t += 1'000'000) {
     cap.now = t;
@@ -84,10 +85,13 @@ std::vector<Capture::Sent> run(can::SimProtocol& sim, const model::AfeData& afe,
   return cap.frames;
 }
 
-std::vector<std::uint8_t> bytes(const can::CanFrame& f) { return {f.data.begin(), f.data.begin() + f.len}; }
+std::vector<std::uint8_t> bytes(const can::CanFrame& f) {
+  return {f.data.begin(), f.data.begin() + f.len};
+}
 
 // The first frame with this id (and, for 0x270/0x280, this mux value in byte 0).
-const can::CanFrame* find(const std::vector<Capture::Sent>& frames, std::uint32_t id, int mux = -1) {
+const can::CanFrame* find(const std::vector<Capture::Sent>& frames, std::uint32_t id,
+                          int mux = -1) {
   for (const auto& s : frames) {
     if (s.f.id == id && (mux < 0 || s.f.data[0] == mux)) return &s.f;
   }
@@ -98,7 +102,8 @@ can::CanFrame bms_state_frame(std::uint8_t byte0) {
   can::CanFrame f;
   f.id = 0x220;
   f.len = 8;
-  f.data[0] = byte0;  // BmsState 3|4@0+ = byte 0 bits 3..0; NumberOfConnectedStrings 7|4@0+ = bits 7..4
+  f.data[0] =
+      byte0;  // BmsState 3|4@0+ = byte 0 bits 3..0; NumberOfConnectedStrings 7|4@0+ = bits 7..4
   return f;
 }
 
@@ -176,11 +181,13 @@ TEST_CASE("foxbms2: golden AFE rows", "[profile][foxbms2]") {
   //  byte 0: AFE_CellVoltages_Mux 7|8 = 1.
   //  flags CellVoltage_00{4,5,6,7}_invalidFlag at 12..15 = byte 1 bits 4..7; 1 = valid:
   //    cells 4, 5, 7 valid, 6 open wire -> 0b1011 << 4 = 0xB0.
-  //  V0 (cell 4) 11|13: byte 1 bits 3..0 = V0 >> 9, byte 2 = (V0 >> 1) & 0xFF, byte 3 bit 7 = V0 & 1.
+  //  V0 (cell 4) 11|13: byte 1 bits 3..0 = V0 >> 9, byte 2 = (V0 >> 1) & 0xFF, byte 3 bit 7 = V0
+  //  & 1.
   //    3300 mV: 3300 >> 9 = 6, (3300 >> 1) & 0xFF = 1650 - 1536 = 114 = 0x72, bit 0 = 0.
   //  V1 (cell 5) 30|13: byte 3 bits 6..0 = V1 >> 6, byte 4 bits 7..2 = V1 & 0x3F.
   //    3301 mV: 3301 >> 6 = 51 = 0x33, 3301 - 3264 = 37 -> 37 << 2 = 0x94.
-  //  V2 (cell 6) 33|13: byte 4 bits 1..0 = V2 >> 11, byte 5 = (V2 >> 3) & 0xFF, byte 6 bits 7..5 = V2 & 7.
+  //  V2 (cell 6) 33|13: byte 4 bits 1..0 = V2 >> 11, byte 5 = (V2 >> 3) & 0xFF, byte 6 bits 7..5 =
+  //  V2 & 7.
   //    4095 mV: 1, 0xFF, 7 << 5 = 0xE0.
   //  V3 (cell 7) 52|13: byte 6 bits 4..0 = V3 >> 8, byte 7 = V3 & 0xFF.
   //    2500 mV: 2500 >> 8 = 9, 2500 - 2304 = 196 = 0xC4.
@@ -252,7 +259,7 @@ TEST_CASE("foxbms2: IVT-S frames, sign and message counter", "[profile][foxbms2]
   can::SimProtocol sim(p, 24, 12, 2);
   const model::AfeData afe = afe_for(24, 12, 2);
   model::ShuntData sh;
-  sh.current_a = -12.345;          // charging (packsim: discharge positive)
+  sh.current_a = -12.345;  // charging (packsim: discharge positive)
   sh.pack_v = 66.6;
   sh.link_v = 12.5;
   sh.temp_k = kZeroC + 31.7;
@@ -299,9 +306,9 @@ TEST_CASE("foxbms2: the host's state request asks for NORMAL every 100 ms", "[pr
   const auto p = load_foxbms2(layout_2x12());
   can::SimProtocol sim(p, 24, 12, 2);
   const auto frames = run(sim, afe_for(24, 12, 2), model::ShuntData{}, 0, 300'000'000);
-  // RequestBmsMode 1|2@0+ = byte 0 bits 1..0 = 1 (NORMAL); ResetPersistentFlags, IndicatePrechargeType,
-  // ChargerConnected, DisableInsulationMonitoring (byte 0 bits 2..5) = 0; ActivateBalancing 8|1 =
-  // byte 1 bit 0 = 0; SetBalancingThreshold 23|8 = byte 2 = 200 mV = 0xC8.
+  // RequestBmsMode 1|2@0+ = byte 0 bits 1..0 = 1 (NORMAL); ResetPersistentFlags,
+  // IndicatePrechargeType, ChargerConnected, DisableInsulationMonitoring (byte 0 bits 2..5) = 0;
+  // ActivateBalancing 8|1 = byte 1 bit 0 = 0; SetBalancingThreshold 23|8 = byte 2 = 200 mV = 0xC8.
   std::vector<std::int64_t> times;
   for (const auto& s : frames) {
     if (s.f.id != 0x210) continue;

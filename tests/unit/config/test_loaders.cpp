@@ -1,8 +1,9 @@
 // Loaders against small files written by the tests, and the shipped examples.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "packsim/config/loaders.hpp"
 

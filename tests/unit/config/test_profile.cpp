@@ -70,7 +70,8 @@ TEST_CASE("The packsim profile resolves per module, mux row and bus", "[profile]
   CHECK(p->commands_balancing);
 }
 
-TEST_CASE("Frames go out at their period and phase, counters and CRCs fresh each time", "[profile]") {
+TEST_CASE("Frames go out at their period and phase, counters and CRCs fresh each time",
+          "[profile]") {
   const auto p = load("packsim", layout_96s());
   can::SimProtocol sim(p, 96, 48, 12);
   model::AfeData afe;
@@ -134,7 +135,8 @@ TEST_CASE("Simulator and BMS sides understand each other", "[profile]") {
     CHECK(v.cell_v[static_cast<std::size_t>(c)] == Approx(3.0 + 0.0123 * c).margin(0.5e-4));
     CHECK(v.cell_valid[static_cast<std::size_t>(c)] == (c == 17 ? 0 : 1));
   }
-  for (int s = 0; s < 48; ++s) CHECK(v.temp_k[static_cast<std::size_t>(s)] == Approx(290.0 + 0.5 * s).margin(0.006));
+  for (int s = 0; s < 48; ++s)
+    CHECK(v.temp_k[static_cast<std::size_t>(s)] == Approx(290.0 + 0.5 * s).margin(0.006));
   CHECK(v.current_a == Approx(-12.345).margin(1e-3));
   CHECK(v.pack_v == Approx(352.5).margin(1e-3));
   CHECK(v.link_v == Approx(351.25).margin(1e-3));
@@ -155,7 +157,8 @@ TEST_CASE("Simulator and BMS sides understand each other", "[profile]") {
   CHECK_FALSE(c.contactors.main_pos);
   CHECK(c.contactors.main_neg);
   CHECK(c.contactors.precharge);
-  for (int ch = 0; ch < 96; ++ch) CHECK(c.balance[static_cast<std::size_t>(ch)] == (ch == 9 || ch == 95 ? 1 : 0));
+  for (int ch = 0; ch < 96; ++ch)
+    CHECK(c.balance[static_cast<std::size_t>(ch)] == (ch == 9 || ch == 95 ? 1 : 0));
 }
 
 TEST_CASE("Corrupt, stale and unknown frames are rejected and counted", "[profile]") {

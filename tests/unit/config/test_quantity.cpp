@@ -21,7 +21,8 @@ TEST_CASE("Quantities convert to SI", "[config][quantity]") {
   CHECK(*parse_quantity("10 W/m2/K", Dimension::kHeatTransfer).value == Approx(10));
 }
 
-TEST_CASE("Wrong, missing and unknown units are errors that say what was expected", "[config][quantity]") {
+TEST_CASE("Wrong, missing and unknown units are errors that say what was expected",
+          "[config][quantity]") {
   auto e = parse_quantity("1 A", Dimension::kTime);
   CHECK_FALSE(e.value);
   CHECK(e.error == "unit 'A' is a current; expected a time in s, ms, us, \xC2\xB5s, ns, min, h");

@@ -1,7 +1,8 @@
 // The fitted models on their held-out measurements: the C++ replay must stay within the figures the
 // README reports ([case.bound]), and agree with the Python reference of the contract.
-#include <catch2/catch.hpp>
 #include <toml++/toml.h>
+
+#include <catch2/catch.hpp>
 
 #include "packsim/config/validation.hpp"
 

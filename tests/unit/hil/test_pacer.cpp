@@ -49,8 +49,8 @@ TEST_CASE("An overrun skips ahead to the next future deadline, never bursts", "[
   Pacer p(t, clock);
   p.start();
   const std::int64_t t0 = clock.now;
-  p.wait();                  // tick 1 starts at t0 + 1 ms
-  clock.now += 2'500'000;    // and takes 2.5 periods: ends at t0 + 3.5 ms
+  p.wait();                // tick 1 starts at t0 + 1 ms
+  clock.now += 2'500'000;  // and takes 2.5 periods: ends at t0 + 3.5 ms
   REQUIRE(p.finish());
   CHECK(p.state().overruns == 1);
   // Deadlines t0 + 2 ms and t0 + 3 ms are gone; the next is t0 + 4 ms.
@@ -94,7 +94,9 @@ TEST_CASE("The abort policy stops at the first overrun", "[pacer]") {
 
 TEST_CASE("Scaled real time: --speed divides the wall period", "[pacer]") {
   for (const auto& [speed, period] : {std::pair<double, std::int64_t>{2.0, 500'000},
-                                      {0.1, 10'000'000}, {10.0, 100'000}, {1.0, 1'000'000}}) {
+                                      {0.1, 10'000'000},
+                                      {10.0, 100'000},
+                                      {1.0, 1'000'000}}) {
     FakeClock clock;
     LoopTiming t;
     t.tick_ns = 1'000'000;

@@ -49,7 +49,8 @@ TEST_CASE("An ideal AFE quantises to its resolution and clamps to its range", "[
   CHECK(std::fabs(ad.v_meas[0] - d.v_group[0]) <= 0.5e-3 + 1e-12);
 }
 
-TEST_CASE("Per-channel gain/offset errors and per-tick noise have their configured spread", "[afe]") {
+TEST_CASE("Per-channel gain/offset errors and per-tick noise have their configured spread",
+          "[afe]") {
   const PackModel m = pack(2000, 1);
   PackData d = make_data(m);
   AfeSpec spec;

@@ -1,6 +1,6 @@
 // Network solves against hand-solved circuits and an independent dense solve.
-#include <catch2/catch.hpp>
 #include <Eigen/Dense>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
 
@@ -26,7 +26,8 @@ TEST_CASE("Parallel split: unequal R0 and an internal leak, hand-solved", "[netw
 
 TEST_CASE("Busbar ladder of two cells, hand-solved", "[network]") {
   // E = (4.0, 3.95) V, R = (10, 20) mOhm, 5 mOhm between the cells, 10 A out at cell 0.
-  // Solving the two node equations by hand: u0 = 137/35 V, u1 = 549/140 V; i0 = 60/7 A, i1 = 10/7 A.
+  // Solving the two node equations by hand: u0 = 137/35 V, u1 = 549/140 V; i0 = 60/7 A, i1 = 10/7
+  // A.
   const double e[] = {4.0, 3.95}, r[] = {0.010, 0.020}, g[] = {0.0, 0.0};
   double x[2], y[2], s[2], u[2], i[2];
   solve_group(2, e, r, g, 0.005, x, y, s);
@@ -150,7 +151,8 @@ TEST_CASE("Two ladders solved together equal two solved apart, bit for bit", "[n
   g[5] = 0.1;
   std::vector<double> xa(2 * np), ya(2 * np), sa(2 * np), xb(2 * np), yb(2 * np), sb(2 * np);
   const GroupThevenin a0 = solve_group(np, &e[0], &r[0], &g[0], 0.001, &xa[0], &ya[0], &sa[0]);
-  const GroupThevenin a1 = solve_group(np, &e[np], &r[np], &g[np], 0.001, &xa[np], &ya[np], &sa[np]);
+  const GroupThevenin a1 =
+      solve_group(np, &e[np], &r[np], &g[np], 0.001, &xa[np], &ya[np], &sa[np]);
   GroupThevenin b0, b1;
   solve_group_pair(np, &e[0], &r[0], &g[0], &xb[0], &yb[0], &sb[0], &e[np], &r[np], &g[np], &xb[np],
                    &yb[np], &sb[np], 0.001, b0, b1);

@@ -65,14 +65,14 @@ TEST_CASE("Open contactors: no pack current, but parallel cells equalise", "[pac
     REQUIRE(d.i[0] + d.i[1] == Approx(0.0).margin(1e-9));
     REQUIRE(d.i[2] == Approx(0.0).margin(1e-9));  // the second group has equal cells
   }
-  CHECK(d.z[0] + d.z[1] == Approx(charge0).margin(1e-9));  // charge moves, none is lost
+  CHECK(d.z[0] + d.z[1] == Approx(charge0).margin(1e-9));    // charge moves, none is lost
   CHECK(std::fabs(d.z[0] - d.z[1]) < 0.4 * std::exp(-3.5));  // and the cells converge
   CHECK(d.z[0] > d.z[1]);
 }
 
 TEST_CASE("Energy balance over a full discharge within 0.1 %", "[pack][energy]") {
-  // Nonlinear OCV, entropic coefficient, two RC pairs and hysteresis; the cell's heat capacity is so
-  // large that T stays at T0, so the enthalpy released has a closed form over the OCV table:
+  // Nonlinear OCV, entropic coefficient, two RC pairs and hysteresis; the cell's heat capacity is
+  // so large that T stays at T0, so the enthalpy released has a closed form over the OCV table:
   //   Q * integral_{z_end}^{z0} (OCV(z) - T0 dOCV/dT(z)) dz
   // which must equal terminal energy + all heat + energy left in the RC capacitors.
   SyntheticCellSpec cs;
@@ -112,9 +112,9 @@ TEST_CASE("Energy balance over a full discharge within 0.1 %", "[pack][energy]")
     const double books = b.battery_out_j + b.cell_heat_j + b.rc_stored_j;
     INFO("tick " << tick_ns << " ns: enthalpy " << enthalpy << " J, books " << books << " J");
     CHECK(std::fabs(books - enthalpy) / enthalpy < 1e-3);
-    CHECK(b.cell_heat_j == Approx(b.ohmic_j + b.rc_j + b.reversible_j + b.hysteresis_j + b.side_j +
-                                  b.leak_j)
-                               .epsilon(1e-9));
+    CHECK(b.cell_heat_j ==
+          Approx(b.ohmic_j + b.rc_j + b.reversible_j + b.hysteresis_j + b.side_j + b.leak_j)
+              .epsilon(1e-9));
     CHECK(b.reversible_j != 0.0);
     CHECK(b.hysteresis_j > 0.0);
   }

@@ -1,6 +1,6 @@
 // Thermal network against the exponential solution, conservation, and a dense solve.
-#include <catch2/catch.hpp>
 #include <Eigen/Dense>
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "packsim/model/thermal.hpp"
@@ -10,7 +10,8 @@ using namespace packsim::model;
 TEST_CASE("Single node relaxes like the exponential solution", "[thermal]") {
   // C = 45 J/K, hA = 0.45 W/K -> tau = 100 s; heated with 2 W from 25 degC in a 25 degC ambient:
   // T(t) = T_amb + q/hA (1 - exp(-t/tau)). Backward Euler's error is bounded by
-  // (dt/tau)/2 * max_t (t/tau) exp(-t/tau) * q/hA = (dt/tau) * q/hA / (2e), checked with that bound.
+  // (dt/tau)/2 * max_t (t/tau) exp(-t/tau) * q/hA = (dt/tau) * q/hA / (2e), checked with that
+  // bound.
   ThermalNetwork net;
   net.capacity_j_per_k = {45.0};
   net.g_ambient_w_per_k = {0.45};
@@ -89,7 +90,8 @@ TEST_CASE("Both solver paths equal a dense solve on a grid with barriers", "[the
   }
   const Eigen::VectorXd ref = a.ldlt().solve(rhs);
   solver.step(temp.data(), heat.data(), 300.0);
-  for (int k = 0; k < n; ++k) CHECK(temp[static_cast<std::size_t>(k)] == Approx(ref(k)).margin(1e-11));
+  for (int k = 0; k < n; ++k)
+    CHECK(temp[static_cast<std::size_t>(k)] == Approx(ref(k)).margin(1e-11));
 }
 
 TEST_CASE("Backward Euler is stable for any step", "[thermal]") {

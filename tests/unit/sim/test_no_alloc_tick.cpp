@@ -2,8 +2,8 @@
 // read -> update -> write for thousands of ticks with frames flowing both ways, the reference BMS
 // running, recording into the real-time rings, and faults (AFE offset and open wire, a SOC jump, an
 // ambient step) landing inside the counted window. Built without sanitizers (they replace malloc).
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <new>
@@ -16,7 +16,8 @@ namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<std::uint64_t> g_allocations{0};
 void note() {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_counting.load(std::memory_order_relaxed))
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
 }
 }  // namespace
 
@@ -63,8 +64,8 @@ using namespace packsim;
 
 TEST_CASE("No heap allocation in a tick, with faults active and frames flowing", "[noalloc]") {
   Diagnostics diags;
-  const auto sc = config::load_scenario(std::filesystem::path(PACKSIM_SOURCE_DIR) /
-                                            "tests/data/scenarios/noalloc.toml", diags);
+  const auto sc = config::load_scenario(
+      std::filesystem::path(PACKSIM_SOURCE_DIR) / "tests/data/scenarios/noalloc.toml", diags);
   INFO(diags.format());
   REQUIRE(sc);
   const auto out = std::filesystem::temp_directory_path() / "packsim-noalloc-test";
@@ -93,7 +94,8 @@ TEST_CASE("No heap allocation in a tick, with faults active and frames flowing",
   CHECK(session.protocol()->stats().tx_frames - tx_before >= 1120);  // 280 frames/s for 4 s
   CHECK(session.protocol()->stats().rx_frames - rx_before >= 280);   // the BMS: 70 frames/s
   CHECK(session.data().input.ambient_k == Approx(308.15));
-  CHECK(session.reference_bms()->outputs().faults != bms::Fault::kNone);  // the open wire tripped it
+  CHECK(session.reference_bms()->outputs().faults !=
+        bms::Fault::kNone);  // the open wire tripped it
   CHECK(session.records_dropped() == 0);
   std::size_t drained = session.drain();
   CHECK(drained > 400);
