@@ -122,7 +122,7 @@ std::int64_t MessageCodec::get_raw_signed(std::size_t k, const std::uint8_t* dat
   if (l.is_signed && l.length < 64 && ((v >> (l.length - 1)) & 1u) != 0) {
     v |= ~((std::uint64_t{1} << l.length) - 1);  // sign-extend
   }
-  std::int64_t out;
+  std::int64_t out = 0;
   std::memcpy(&out, &v, sizeof out);  // two's complement reinterpretation
   return out;
 }
@@ -168,7 +168,7 @@ EncodeStatus MessageCodec::encode(std::size_t k, double physical,
       status = EncodeStatus::kClampedLow;
     }
     const float f = static_cast<float>(y);
-    std::uint32_t bits;
+    std::uint32_t bits = 0;
     std::memcpy(&bits, &f, sizeof bits);
     raw = bits;
   } else {
@@ -178,7 +178,7 @@ EncodeStatus MessageCodec::encode(std::size_t k, double physical,
     if (e.layout.is_signed) {
       const double lo = -std::ldexp(1.0, len - 1);  // exact powers of two
       const double hi = std::ldexp(1.0, len - 1);   // first value above the range
-      std::int64_t v;
+      std::int64_t v = 0;
       if (r < lo) {
         v = len == 64 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t{1} << (len - 1));
         status = EncodeStatus::kClampedLow;
@@ -215,13 +215,13 @@ EncodeStatus MessageCodec::encode(std::size_t k, double physical,
 double MessageCodec::decode(std::size_t k, const std::uint8_t* data) const noexcept {
   assert(k < entries_.size());
   const Entry& e = entries_[k];
-  double raw;
+  double raw = 0.0;
   if (e.value_type == ValueType::kFloat64) {
     const std::uint64_t bits = e.layout.get(data);
     std::memcpy(&raw, &bits, sizeof raw);
   } else if (e.value_type == ValueType::kFloat32) {
     const auto bits = static_cast<std::uint32_t>(e.layout.get(data));
-    float f;
+    float f = 0.0F;
     std::memcpy(&f, &bits, sizeof f);
     raw = static_cast<double>(f);
   } else if (e.layout.is_signed) {

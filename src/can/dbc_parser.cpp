@@ -947,7 +947,7 @@ class Parser {
 
 }  // namespace
 
-ParseResult parse_dbc(std::string_view text, std::string file_name) {
+ParseResult parse_dbc(std::string_view text, const std::string& file_name) {
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   ParseResult result;

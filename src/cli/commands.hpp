@@ -25,6 +25,10 @@ void add_dbc_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
 void add_link_command(CLI::App& app, Context& ctx);
 
+// Runs an executable's body; an exception that escapes it (a bug or an exhausted resource: inputs
+// are diagnosed before anything runs) is reported on stderr and exits kExitRuntime, not abort().
+int guarded_main(int (*body)(int, char**), int argc, char** argv) noexcept;
+
 // SIGINT/SIGTERM/SIGHUP set this (to the signal number); long runs poll it and stop cleanly.
 std::atomic<int>& stop_request();
 void install_stop_handlers();

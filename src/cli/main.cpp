@@ -4,7 +4,9 @@
 
 #include "commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int packsim_main(int argc, char** argv) {
   using namespace packsim::cli;
   Context ctx;
   ctx.version = PACKSIM_VERSION;
@@ -32,3 +34,7 @@ int main(int argc, char** argv) {
   }
   return ctx.exit_code;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return packsim::cli::guarded_main(packsim_main, argc, argv); }

@@ -194,9 +194,7 @@ int run(const Args& a, const std::string& version) {
   return stop_signal != 0 ? 128 + stop_signal : cli::kExitOk;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int refbms_main(int argc, char** argv) {
   CLI::App app{"packsim-refbms - packsim's reference BMS on a SocketCAN interface"};
   app.set_version_flag("--version", std::string("packsim-refbms ") + PACKSIM_VERSION);
   Args a;
@@ -223,3 +221,7 @@ int main(int argc, char** argv) {
   }
   return run(a, PACKSIM_VERSION);
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return packsim::cli::guarded_main(refbms_main, argc, argv); }

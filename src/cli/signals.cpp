@@ -1,4 +1,7 @@
+// Process plumbing shared by both executables: the stop-signal flag and the guard around main.
 #include <csignal>
+#include <cstdio>
+#include <exception>
 
 #include "commands.hpp"
 
@@ -15,6 +18,17 @@ extern "C" void on_stop_signal(int sig) {
   stop_request().store(sig, std::memory_order_relaxed);
 }
 }  // namespace
+
+int guarded_main(int (*body)(int, char**), int argc, char** argv) noexcept {
+  try {
+    return body(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());  // no spdlog here: it may be what threw
+  } catch (...) {
+    std::fprintf(stderr, "error: unknown exception\n");
+  }
+  return kExitRuntime;
+}
 
 void install_stop_handlers() {
   (void)stop_request();  // construct the flag before any handler can run

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -41,7 +42,12 @@ class Expr {
       if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
         const char op = s_[pos_++];
         const long long r = product();
-        v = op == '+' ? v + r : v - r;
+        const bool overflow =
+            op == '+' ? __builtin_add_overflow(v, r, &v) : __builtin_sub_overflow(v, r, &v);
+        if (overflow) {
+          fail("number out of range");
+          return 0;
+        }
       } else {
         return v;
       }
@@ -54,11 +60,20 @@ class Expr {
       if (pos_ < s_.size() && (s_[pos_] == '*' || s_[pos_] == '/')) {
         const char op = s_[pos_++];
         const long long r = atom();
-        if (op == '/' && r == 0) {
+        if (op == '*') {
+          if (__builtin_mul_overflow(v, r, &v)) {
+            fail("number out of range");
+            return 0;
+          }
+        } else if (r == 0) {
           fail("division by zero");
           return 0;
+        } else if (r == -1 && v == std::numeric_limits<long long>::min()) {
+          fail("number out of range");
+          return 0;
+        } else {
+          v /= r;
         }
-        v = op == '*' ? v * r : v / r;
       } else {
         return v;
       }
@@ -83,7 +98,12 @@ class Expr {
     }
     if (c == '-') {
       ++pos_;
-      return -atom();
+      const long long v = atom();
+      if (v == std::numeric_limits<long long>::min()) {
+        fail("number out of range");
+        return 0;
+      }
+      return -v;
     }
     if (std::isdigit(static_cast<unsigned char>(c))) {
       long long v = 0;
@@ -92,8 +112,12 @@ class Expr {
       while (pos_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[pos_])) &&
              (hex || std::isdigit(static_cast<unsigned char>(s_[pos_])))) {
         const char d = s_[pos_++];
-        v = v * (hex ? 16 : 10) +
-            (std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (std::tolower(d) - 'a' + 10));
+        const int digit =
+            std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (std::tolower(d) - 'a' + 10);
+        if (__builtin_mul_overflow(v, hex ? 16 : 10, &v) || __builtin_add_overflow(v, digit, &v)) {
+          fail("number out of range");
+          return 0;
+        }
       }
       return v;
     }
@@ -467,6 +491,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     bool raw = false;
     const toml::node* node = nullptr;
     bool matched = false;
+    bool failed = false;  // its error is reported once, not once per instance and row
   };
   std::vector<Binding> bindings;
   for (auto&& [k, v] : signals->table_ref()) {
@@ -568,6 +593,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
         f.slots.push_back(ms);
       }
       for (auto& b : bindings) {
+        if (b.failed) continue;
         std::vector<long long> bound;
         for (std::size_t sig = 0; sig < codec->signal_count(); ++sig) {
           const std::string& sname = codec->signal_name(sig);
@@ -598,7 +624,8 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             std::string err;
             if (!Expr(b.expr, vars).eval(idx, err)) {
               t.error_at(*b.node, signals->key_path(b.key) + ": index \"" + b.expr + "\": " + err);
-              return;
+              b.failed = true;
+              break;
             }
             slot.index = static_cast<int>(idx);
           }
@@ -606,7 +633,8 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             t.error_at(*b.node,
                        signals->key_path(b.key) + ": '" + sname +
                            "' is the E2E counter/CRC; it is written by the E2E protection");
-            return;
+            b.failed = true;
+            break;
           }
           f.slots.push_back(slot);
         }
@@ -737,6 +765,7 @@ void read_rx(Context& ctx, TableReader& t) {
         continue;
       }
       // Affine in module and mux: evaluate at (0,0), (1,0), (0,1) and check at (2,3).
+      const toml::node& where = v;  // a lambda may not capture a structured binding before C++20
       auto eval = [&](long long module, long long mux, long long& out) {
         Vars vars = {{"module", module},
                      {"mux", mux},
@@ -747,7 +776,7 @@ void read_rx(Context& ctx, TableReader& t) {
                      {"n_sensors", ctx.layout.n_sensors}};
         std::string err;
         if (!Expr(expr, vars).eval(out, err)) {
-          t.error_at(v, signals->key_path(key) + ": index \"" + expr + "\": " + err);
+          t.error_at(where, signals->key_path(key) + ": index \"" + expr + "\": " + err);
           return false;
         }
         return true;

@@ -407,7 +407,7 @@ std::vector<std::filesystem::path> data_dirs() {
 
 std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
                                    const std::string& written) {
-  const std::filesystem::path p(written);
+  std::filesystem::path p(written);
   if (p.is_absolute()) return p;
   const auto local = referencing_dir / p;
   if (std::filesystem::exists(local)) return local.lexically_normal();

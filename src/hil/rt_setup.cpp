@@ -73,7 +73,7 @@ RtResult lock_memory() {
                        "; pages may fault during ticks"};
   }
   // Touch a stack reserve now, so the tick's deeper calls do not fault it in later.
-  constexpr std::size_t kStack = 256 * 1024;
+  constexpr std::size_t kStack = std::size_t{256} * 1024;
   char reserve[kStack];
   std::memset(reserve, 0, kStack);
   asm volatile("" : : "r"(reserve) : "memory");  // keep the writes

@@ -9,7 +9,8 @@ int selected(const CellColumns& c) {
 }  // namespace
 
 void prepare_sample(const model::PackModel& model, const CellColumns& columns, Sample& sample) {
-  sample.cells.assign(static_cast<std::size_t>(selected(columns) * model.n_cells), 0.0);
+  sample.cells.assign(
+      static_cast<std::size_t>(selected(columns)) * static_cast<std::size_t>(model.n_cells), 0.0);
 }
 
 void fill_sample(const model::PackModel& model, const model::PackData& d,

@@ -213,7 +213,7 @@ SetupResult Session::open(const SessionOptions& opt) {
     if (sc_.bms.mode == BmsMode::kReference && bms_bus_) {
       bms::BmsConfig cfg;
       bms::NodeLayout layout;
-      const SetupResult r = reference_bms_config(sc_, afe_model_, cfg, layout);
+      SetupResult r = reference_bms_config(sc_, afe_model_, cfg, layout);
       if (!r.ok) return r;
       bms_node_ = std::make_unique<bms::RefBmsNode>(sc_.profile, cfg, layout, sc_.bms.period_ns);
       bms_node_->drive_request = host_.drive;

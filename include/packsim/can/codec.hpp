@@ -81,7 +81,8 @@ struct DecodeResult {
 
 class MessageCodec {
  public:
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  static constexpr std::size_t npos =  // NOLINT(readability-identifier-naming): as std::string
+      static_cast<std::size_t>(-1);
 
   // Throws std::invalid_argument when the message cannot be coded (signal outside the message,
   // length 0 or above 64, float signal not 32/64 bits, multiplexed signal without multiplexor).

@@ -195,7 +195,7 @@ struct ParseResult {
 
 // Parses DBC text. All recoverable problems of the file are reported, each with line and column;
 // the database holds whatever could be read. `file_name` is used in the diagnostics only.
-ParseResult parse_dbc(std::string_view text, std::string file_name);
+ParseResult parse_dbc(std::string_view text, const std::string& file_name);
 ParseResult load_dbc_file(const std::string& path);
 
 // Semantic checks of a database (layout, duplicates, multiplexing, attribute types). parse_dbc

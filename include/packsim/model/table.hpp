@@ -111,7 +111,10 @@ class GridTable {
 
  private:
   std::size_t index(int ix, int iy, int field) const {
-    return static_cast<std::size_t>((iy * x_.count + ix) * fields_ + field);
+    return (static_cast<std::size_t>(iy) * static_cast<std::size_t>(x_.count) +
+            static_cast<std::size_t>(ix)) *
+               static_cast<std::size_t>(fields_) +
+           static_cast<std::size_t>(field);
   }
 
   UniformAxis x_;
