@@ -15,6 +15,44 @@ std::uint64_t id_key(std::uint32_t id, bool extended) {
 // Balancing masks and contactor bits go out as raw integers.
 std::uint64_t to_raw_bits(double v) { return v <= 0.0 ? 0u : static_cast<std::uint64_t>(v); }
 
+// What both sides do first with a received frame: error frames and ids the profile does not know
+// are counted and go no further (count 0); otherwise the index entries of the frame's id.
+std::pair<const std::uint32_t*, std::size_t> match_frame(const IdIndex& index,
+                                                         const CanFrame& frame,
+                                                         ProtocolStats& stats) {
+  if (frame.error) {
+    ++stats.rx_error_frames;
+    return {nullptr, 0};
+  }
+  const auto found = index.find(frame.id, frame.extended);
+  if (found.second == 0) ++stats.rx_unknown;
+  return found;
+}
+
+// The checks both sides make on a frame of a known message: length and format, then E2E (a bad CRC
+// or a repeated counter rejects it; a counter jump is accepted and counted). False = rejected.
+bool screen_frame(const CanFrame& frame, const MessageCodec& codec, E2EChecker* checker,
+                  ProtocolStats& stats) {
+  if (frame.rtr || frame.len < codec.size() || frame.fd != codec.fd()) {
+    ++stats.rx_malformed;
+    return false;
+  }
+  if (checker == nullptr) return true;
+  const std::uint32_t missed_before = checker->counts().missed_frames;
+  const E2EStatus st = checker->check(frame.data.data());
+  stats.e2e_missed_frames += checker->counts().missed_frames - missed_before;
+  if (st == E2EStatus::kBadCrc) {
+    ++stats.e2e_bad_crc;
+    return false;
+  }
+  if (st == E2EStatus::kRepeated) {
+    ++stats.e2e_repeated;
+    return false;
+  }
+  if (st == E2EStatus::kLost) ++stats.e2e_lost;
+  return true;
+}
+
 }  // namespace
 
 void IdIndex::add(std::uint32_t id, bool extended, std::uint32_t value) {
@@ -181,15 +219,8 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
 }
 
 void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64_t time_ns) {
-  if (frame.error) {
-    ++stats_.rx_error_frames;
-    return;
-  }
-  const auto [slots, count] = rx_index_.find(frame.id, frame.extended);
-  if (count == 0) {
-    ++stats_.rx_unknown;
-    return;
-  }
+  const auto [slots, count] = match_frame(rx_index_, frame, stats_);
+  if (count == 0) return;
   const Profile& p = *profile_;
   // Which RX message and instance this slot is.
   const std::size_t slot = slots[0];
@@ -198,24 +229,7 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
   const RxMessage& m = p.rx[msg];
   const int instance = static_cast<int>(slot - rx_instance_base_[msg]);
   const MessageCodec& codec = *m.codec;
-  if (frame.rtr || frame.len < codec.size() || frame.fd != codec.fd()) {
-    ++stats_.rx_malformed;
-    return;
-  }
-  if (auto& checker = checkers_[slot]) {
-    const E2ECounts before = checker->counts();
-    const E2EStatus st = checker->check(frame.data.data());
-    stats_.e2e_missed_frames += checker->counts().missed_frames - before.missed_frames;
-    if (st == E2EStatus::kBadCrc) {
-      ++stats_.e2e_bad_crc;
-      return;
-    }
-    if (st == E2EStatus::kRepeated) {
-      ++stats_.e2e_repeated;
-      return;
-    }
-    if (st == E2EStatus::kLost) ++stats_.e2e_lost;  // accepted, but counted
-  }
+  if (!screen_frame(frame, codec, checkers_[slot].get(), stats_)) return;
   ++stats_.rx_frames;
   rx_last_ns_[slot] = time_ns;
   rx_timed_out_[slot] = 0;
@@ -345,32 +359,16 @@ BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels,
 }
 
 void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
-  if (frame.error) {
-    ++stats_.rx_error_frames;
-    return;
-  }
-  const auto [entries, count] = frame_index_.find(frame.id, frame.extended);
-  if (count == 0) {
-    ++stats_.rx_unknown;
-    return;
-  }
+  const auto [entries, count] = match_frame(frame_index_, frame, stats_);
+  if (count == 0) return;
   const Profile& p = *profile_;
   const TxFrame& first = p.frames[entries[0]];
   const TxMessage& m = p.tx[first.message];
   const MessageCodec& codec = *m.codec;
-  if (frame.rtr || frame.len < codec.size() || frame.fd != codec.fd()) {
-    ++stats_.rx_malformed;
+  if (!screen_frame(frame, codec, checkers_[static_cast<std::size_t>(first.counter_key)].get(),
+                    stats_)) {
     ++view_.rejected_frames;
     return;
-  }
-  if (auto& checker = checkers_[static_cast<std::size_t>(first.counter_key)]) {
-    const E2EStatus st = checker->check(frame.data.data());
-    if (st == E2EStatus::kBadCrc || st == E2EStatus::kRepeated) {
-      ++(st == E2EStatus::kBadCrc ? stats_.e2e_bad_crc : stats_.e2e_repeated);
-      ++view_.rejected_frames;
-      return;
-    }
-    if (st == E2EStatus::kLost) ++stats_.e2e_lost;
   }
   // Pick the frame template whose mux value the frame carries.
   std::uint64_t mux = 0;
