@@ -1,25 +1,11 @@
-// update() runs on the real-time thread: it must not allocate. This binary replaces the global
-// operator new with a counting one and drives the BMS through every path many times.
+// update() runs on the real-time thread: it must not allocate. This binary counts heap
+// allocations (alloc_counter.cpp) and drives the BMS through every path many times.
 
 #include <algorithm>
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <new>
 
+#include "alloc_counter.hpp"
 #include "bms_test_util.hpp"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace packsim::bms;
 using namespace packsim::bms::test;
@@ -32,7 +18,7 @@ TEST_CASE("update does not allocate", "[bms][noalloc]") {
   Fault seen = Fault::kNone;
   int balancing = 0;
 
-  const long before = g_allocations.load();
+  packsim::test::start_counting_allocations();
   std::int64_t t = 0;
   // Module 0 late: the first updates are in init.
   r.voltage_silent[0] = 1;
@@ -98,15 +84,15 @@ TEST_CASE("update does not allocate", "[bms][noalloc]") {
       visited |= 1u << static_cast<unsigned>(r.out.state);
     }
   }
-  const long after = g_allocations.load();
-  CHECK(after == before);
+  CHECK(packsim::test::stop_counting_allocations() == 0);
   CHECK(visited == 0x7Fu);  // all seven states
   CHECK(has_fault(seen, Fault::kOverVoltage));
   CHECK(has_fault(seen, Fault::kAfeDataLost));
   CHECK(has_fault(seen, Fault::kAfeDataCorrupt));
   CHECK(balancing > 0);
   // The counter works: a vector allocation is seen.
+  packsim::test::start_counting_allocations();
   auto* probe = new std::vector<int>(10);
   delete probe;
-  CHECK(g_allocations.load() > after);
+  CHECK(packsim::test::stop_counting_allocations() > 0);
 }

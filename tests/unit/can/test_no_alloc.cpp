@@ -1,26 +1,12 @@
 // The codec and E2E paths run on the real-time thread: they must not allocate. This test binary
-// replaces the global operator new with a counting one and runs those paths many times.
+// counts heap allocations (alloc_counter.cpp) and runs those paths many times.
 
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <new>
 
+#include "alloc_counter.hpp"
 #include "can_test_util.hpp"
 #include "packsim/can/codec.hpp"
 #include "packsim/can/e2e.hpp"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace packsim::can;
 
@@ -39,7 +25,7 @@ TEST_CASE("encode, decode and E2E do not allocate", "[can][codec][e2e]") {
   E2EChecker rx(c, 1, 0, E2EConfig{0x77, DataIdMode::kBothBytes, 1});
   CanFrame frame;
 
-  const long before = g_allocations.load();
+  packsim::test::start_counting_allocations();
   double sum = 0;
   int ok = 0;
   for (int i = 0; i < 1000; ++i) {
@@ -51,12 +37,12 @@ TEST_CASE("encode, decode and E2E do not allocate", "[can][codec][e2e]") {
     sum += static_cast<double>(c.get_raw_signed(3, frame.data.data()));
     ok += rx.check(frame.data.data()) != E2EStatus::kBadCrc ? 1 : 0;
   }
-  const long after = g_allocations.load();
-  CHECK(after == before);
+  CHECK(packsim::test::stop_counting_allocations() == 0);
   CHECK(ok == 1000);
   CHECK(sum != 0.0);
   // The counter works: a vector allocation is seen.
+  packsim::test::start_counting_allocations();
   auto* probe = new std::vector<int>(10);
   delete probe;
-  CHECK(g_allocations.load() > after);
+  CHECK(packsim::test::stop_counting_allocations() > 0);
 }

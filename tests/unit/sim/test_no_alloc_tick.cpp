@@ -2,63 +2,13 @@
 // read -> update -> write for thousands of ticks with frames flowing both ways, the reference BMS
 // running, recording into the real-time rings, and faults (AFE offset and open wire, a SOC jump, an
 // ambient step) landing inside the counted window. Built without sanitizers (they replace malloc).
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <filesystem>
-#include <new>
 
+#include "alloc_counter.hpp"
 #include "packsim/config/loaders.hpp"
 #include "packsim/sim/runner.hpp"
 #include "packsim/sim/session.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::uint64_t> g_allocations{0};
-void note() {
-  if (g_counting.load(std::memory_order_relaxed))
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-void* malloc(std::size_t n) {
-  note();
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t n, std::size_t s) {
-  note();
-  return __libc_calloc(n, s);
-}
-void* realloc(void* p, std::size_t n) {
-  note();
-  return __libc_realloc(p, n);
-}
-void* aligned_alloc(std::size_t a, std::size_t n) {
-  note();
-  return __libc_memalign(a, n);
-}
-int posix_memalign(void** out, std::size_t a, std::size_t n) {
-  note();
-  *out = __libc_memalign(a, n);
-  return *out ? 0 : ENOMEM;
-}
-}
-
-void* operator new(std::size_t n) {
-  note();
-  if (void* p = __libc_malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace packsim;
 
@@ -81,15 +31,13 @@ TEST_CASE("No heap allocation in a tick, with faults active and frames flowing",
   }
   const auto tx_before = session.protocol()->stats().tx_frames;
   const auto rx_before = session.protocol()->stats().rx_frames;
-  g_allocations = 0;
-  g_counting = true;
+  test::start_counting_allocations();
   for (int k = 0; k < 4000; ++k) {  // 1 s .. 5 s: every event fires in here
     session.read(0);
     session.update();
     session.write(0);
   }
-  g_counting = false;
-  CHECK(g_allocations.load() == 0);
+  CHECK(test::stop_counting_allocations() == 0);
   // The window really exercised the loop: frames both ways, the faults applied.
   CHECK(session.protocol()->stats().tx_frames - tx_before >= 1120);  // 280 frames/s for 4 s
   CHECK(session.protocol()->stats().rx_frames - rx_before >= 280);   // the BMS: 70 frames/s
