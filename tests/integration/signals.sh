@@ -2,20 +2,29 @@
 # SIGINT and SIGTERM stop a run cleanly: exit code 128+signal, signals.csv with only complete rows
 # (the last one being the state at the stop) and a parseable summary.json saying so.
 source "$(dirname "$0")/lib.sh"
-for sig in INT TERM; do
-  out="$TMP/$sig"
-  "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "1 ms" --record-every "10 ms" --out "$out" -q &
-  pid=$!
-  # Wait until the run is recording, then stop it.
-  for _ in $(seq 100); do [ -s "$out/signals.csv" ] && break; sleep 0.05; done
-  sleep 1
+
+# run_and_stop SIG FILE SECONDS COMMAND...: runs COMMAND, waits until it has written FILE, lets it
+# run SECONDS more, sends SIG and checks the exit code is 128 + the signal's number.
+run_and_stop() {
+  local sig=$1 file=$2 after=$3
+  shift 3
+  "$@" &
+  local pid=$!
+  for _ in $(seq 100); do [ -s "$file" ] && break; sleep 0.05; done
+  sleep "$after"
   kill -s "$sig" $pid
   set +e
   wait $pid
-  rc=$?
+  local rc=$?
   set -e
-  expected=$([ $sig = INT ] && echo 130 || echo 143)
-  [ $rc -eq "$expected" ] || fail "SIG$sig: exit code $rc, expected $expected"
+  local expected=$([ "$sig" = INT ] && echo 130 || echo 143)
+  [ $rc -eq "$expected" ] || fail "$* (SIG$sig): exit code $rc, expected $expected"
+}
+
+for sig in INT TERM; do
+  out="$TMP/$sig"
+  run_and_stop "$sig" "$out/signals.csv" 1 \
+    "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "1 ms" --record-every "10 ms" --out "$out" -q
   python3 - "$out" "SIG$sig" <<'PY'
 import csv, json, sys
 out, sig = sys.argv[1], sys.argv[2]
@@ -39,17 +48,8 @@ done
 # real-time statistics of the ticks that ran.
 for sig in INT TERM; do
   out="$TMP/rt-$sig"
-  "$PACKSIM" run scenarios/demo.toml --realtime --record-every "10 ms" --out "$out" -q &
-  pid=$!
-  for _ in $(seq 100); do [ -s "$out/can.log" ] && break; sleep 0.05; done
-  sleep 1.5
-  kill -s "$sig" $pid
-  set +e
-  wait $pid
-  rc=$?
-  set -e
-  expected=$([ $sig = INT ] && echo 130 || echo 143)
-  [ $rc -eq "$expected" ] || fail "real time, SIG$sig: exit code $rc, expected $expected"
+  run_and_stop "$sig" "$out/can.log" 1.5 \
+    "$PACKSIM" run scenarios/demo.toml --realtime --record-every "10 ms" --out "$out" -q
   python3 - "$out" "SIG$sig" <<'PY'
 import csv, json, sys
 out, sig = sys.argv[1], sys.argv[2]

@@ -3,15 +3,9 @@
 # they read, then checks the closed-loop behaviour and the captured frames.
 # Usage: closed_loop.sh PACKSIM PACKSIM_REFBMS WORKDIR
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 PACKSIM=$1 REFBMS=$2 WORK=$3
-rm -rf "$WORK"
-mkdir -p "$WORK"
-"$ROOT/tools/vcan-vm/run" --timeout 240 --mem 1024 --out "$WORK/out" \
-  --bin "$PACKSIM" --bin "$REFBMS" \
-  --file "$ROOT/tests/data/scenarios:tests/data/scenarios" --file "$ROOT/tests/data/packs:tests/data/packs" \
-  --file "$ROOT/models:models" --file "$ROOT/profiles:profiles" \
-  -- "$(dirname "$0")/guest_closed_loop.sh"
+source "$(dirname "$0")/lib.sh"
+run_guest "$WORK" guest_closed_loop.sh --bin "$PACKSIM" --bin "$REFBMS"
 python3 - "$WORK/out" <<'PY'
 import csv, json, re, sys
 out = sys.argv[1]

@@ -2,14 +2,9 @@
 # Host side: garbage flood. The simulator must finish on time with every frame of every tick sent,
 # and count what it rejected. Usage: garbage.sh PACKSIM WORKDIR
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 PACKSIM=$1 WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-"$ROOT/tools/vcan-vm/run" --timeout 240 --mem 1024 --out "$WORK/out" --bin "$PACKSIM" \
-  --file "$ROOT/tests/data/scenarios:tests/data/scenarios" --file "$ROOT/tests/data/packs:tests/data/packs" \
-  --file "$ROOT/models:models" --file "$ROOT/profiles:profiles" \
-  -- "$(dirname "$0")/guest_garbage.sh"
+source "$(dirname "$0")/lib.sh"
+run_guest "$WORK" guest_garbage.sh --bin "$PACKSIM"
 python3 - "$WORK/out" <<'PY'
 import json, re, sys
 out = sys.argv[1]

@@ -2,15 +2,9 @@
 # Host side: two interfaces, one of them downed, deleted and re-created during the run. Usage:
 # link_survival.sh PACKSIM WORKDIR
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 PACKSIM=$1 WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-"$ROOT/tools/vcan-vm/run" --timeout 240 --mem 1024 --out "$WORK/out" --bin "$PACKSIM" \
-  --file "$ROOT/tests/data/scenarios:tests/data/scenarios" --file "$ROOT/tests/data/packs:tests/data/packs" \
-  --file "$ROOT/tests/data/profiles:tests/data/profiles" \
-  --file "$ROOT/models:models" --file "$ROOT/profiles:profiles" \
-  -- "$(dirname "$0")/guest_link_survival.sh"
+source "$(dirname "$0")/lib.sh"
+run_guest "$WORK" guest_link_survival.sh --bin "$PACKSIM"
 python3 - "$WORK/out" <<'PY'
 import json, re, sys
 out = sys.argv[1]
