@@ -181,6 +181,17 @@ class Expr {
   std::string error_;
 };
 
+// The names an index expression may use, for one module instance and mux row.
+Vars layout_vars(const ProfileLayout& layout, long long module, long long mux) {
+  return {{"module", module},
+          {"mux", mux},
+          {"cells_per_module", layout.cells_per_module},
+          {"sensors_per_module", layout.sensors_per_module},
+          {"n_modules", layout.n_modules},
+          {"n_cells", layout.n_channels},
+          {"n_sensors", layout.n_sensors}};
+}
+
 struct SourceInfo {
   const char* name;
   can::Source source;
@@ -602,13 +613,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
           // A multiplexed signal only goes into the frames of its mux value.
           const can::Signal* s = msg->find_signal(sname);
           if (s->mux_role == can::MuxRole::kMultiplexed && s->mux_value != mux) continue;
-          Vars vars = {{"module", inst},
-                       {"mux", static_cast<long long>(mux)},
-                       {"cells_per_module", ctx.layout.cells_per_module},
-                       {"sensors_per_module", ctx.layout.sensors_per_module},
-                       {"n_modules", ctx.layout.n_modules},
-                       {"n_cells", ctx.layout.n_channels},
-                       {"n_sensors", ctx.layout.n_sensors}};
+          Vars vars = layout_vars(ctx.layout, inst, static_cast<long long>(mux));
           for (std::size_t v = 0; v < b.pattern.vars.size(); ++v)
             vars[b.pattern.vars[v]] = bound[v];
           can::TxSlot slot;
@@ -742,7 +747,11 @@ void read_rx(Context& ctx, TableReader& t) {
       continue;
     }
     std::string name, expr;
-    split_indexed(text, name, expr);
+    if (!split_indexed(text, name, expr)) {
+      t.error_at(v, signals->key_path(key) + ": malformed command \"" + text + "\"");
+      if (sub) sub->finish();
+      continue;
+    }
     const CommandInfo* info = nullptr;
     for (const auto& c : kCommands) {
       if (name == c.name) info = &c;
@@ -767,13 +776,7 @@ void read_rx(Context& ctx, TableReader& t) {
       // Affine in module and mux: evaluate at (0,0), (1,0), (0,1) and check at (2,3).
       const toml::node& where = v;  // a lambda may not capture a structured binding before C++20
       auto eval = [&](long long module, long long mux, long long& out) {
-        Vars vars = {{"module", module},
-                     {"mux", mux},
-                     {"cells_per_module", ctx.layout.cells_per_module},
-                     {"sensors_per_module", ctx.layout.sensors_per_module},
-                     {"n_modules", ctx.layout.n_modules},
-                     {"n_cells", ctx.layout.n_channels},
-                     {"n_sensors", ctx.layout.n_sensors}};
+        const Vars vars = layout_vars(ctx.layout, module, mux);
         std::string err;
         if (!Expr(expr, vars).eval(out, err)) {
           t.error_at(where, signals->key_path(key) + ": index \"" + expr + "\": " + err);
