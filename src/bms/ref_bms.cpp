@@ -21,6 +21,18 @@ double seconds(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
 
 bool finite(double x) { return std::isfinite(x); }
 
+// Running minimum and maximum with the channel each was seen on (index -1: nothing seen yet).
+void note_extremes(double x, int index, double& min, int& min_index, double& max, int& max_index) {
+  if (min_index < 0 || x < min) {
+    min = x;
+    min_index = index;
+  }
+  if (max_index < 0 || x > max) {
+    max = x;
+    max_index = index;
+  }
+}
+
 }  // namespace
 
 // --- Configuration -----------------------------------------------------------------------------
@@ -319,15 +331,8 @@ RefBms::Aggregates RefBms::aggregate(const BmsInputs& in, BmsOutputs& out) const
       continue;
     }
     const double v = in.cell_v[c];
-    const int ci = static_cast<int>(c);
-    if (out.cell_v_min_index < 0 || v < out.cell_v_min_v) {
-      out.cell_v_min_v = v;
-      out.cell_v_min_index = ci;
-    }
-    if (out.cell_v_max_index < 0 || v > out.cell_v_max_v) {
-      out.cell_v_max_v = v;
-      out.cell_v_max_index = ci;
-    }
+    note_extremes(v, static_cast<int>(c), out.cell_v_min_v, out.cell_v_min_index, out.cell_v_max_v,
+                  out.cell_v_max_index);
     a.v_sum += v;
     ++a.v_count;
   }
@@ -339,16 +344,8 @@ RefBms::Aggregates RefBms::aggregate(const BmsInputs& in, BmsOutputs& out) const
       a.all_temps_valid = false;
       continue;
     }
-    const double t = in.temp_k[s];
-    const int si = static_cast<int>(s);
-    if (out.temp_min_index < 0 || t < out.temp_min_k) {
-      out.temp_min_k = t;
-      out.temp_min_index = si;
-    }
-    if (out.temp_max_index < 0 || t > out.temp_max_k) {
-      out.temp_max_k = t;
-      out.temp_max_index = si;
-    }
+    note_extremes(in.temp_k[s], static_cast<int>(s), out.temp_min_k, out.temp_min_index,
+                  out.temp_max_k, out.temp_max_index);
   }
   return a;
 }
