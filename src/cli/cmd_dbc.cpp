@@ -1,11 +1,25 @@
-// packsim dbc export --profile NAME [--pack FILE]: print a profile's DBC.
+// packsim dbc export|check|decode|encode: a profile's DBC for other tools, DBC validation, and
+// decoding candump logs / encoding cansend frames with packsim's own codec, so that a bench
+// engineer can read a capture or craft a BMS command with the same semantics the simulator uses.
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
 
 #include "commands.hpp"
+#include "packsim/can/candump.hpp"
+#include "packsim/can/codec.hpp"
 #include "packsim/can/dbc.hpp"
 #include "packsim/can/profile.hpp"
 #include "packsim/config/loaders.hpp"
+#include "packsim/sim/json.hpp"
 
 namespace packsim::cli {
 namespace {
@@ -37,8 +51,6 @@ can::Database expand(const can::Profile& p) {
       db.messages.push_back(std::move(copy));
     }
   };
-  int per_module = 0;
-  for (const auto& f : p.frames) per_module = std::max(per_module, f.instance + 1);
   for (const auto& tx : p.tx) {
     std::uint32_t step = 0;
     int instances = 0;
@@ -52,42 +64,56 @@ can::Database expand(const can::Profile& p) {
     expand_one(tx.name, id0, instances, step);
   }
   for (const auto& rx : p.rx) expand_one(rx.name, rx.id, rx.instances, rx.id_step);
-  // Attributes and value tables refer to messages by id: copy them to the expanded ids.
+  // Comments, attributes and value descriptions live inside Message, so each copy carries them.
   std::sort(db.messages.begin(), db.messages.end(),
             [](const can::Message& a, const can::Message& b) { return a.dbc_id() < b.dbc_id(); });
-  (void)per_module;
   return db;
 }
 
-int export_dbc(const DbcArgs& a) {
+// The database a decode/encode/export works on: a DBC file as written, or a profile's DBC
+// (expanded per module when a pack is given). Problems go to stderr.
+std::optional<can::Database> load_database(const std::string& dbc_file, const DbcArgs& a) {
+  if (!dbc_file.empty()) {
+    auto r = can::load_dbc_file(dbc_file);
+    if (!r.ok()) {
+      std::fputs(r.diagnostics.format().c_str(), stderr);
+      return std::nullopt;
+    }
+    return std::move(r.database);
+  }
   Diagnostics diags;
   const auto path = config::resolve_profile(a.profile, std::filesystem::current_path());
   if (!std::filesystem::exists(path)) {
     std::fprintf(stderr, "no profile '%s' (looked for %s)\n", a.profile.c_str(), path.c_str());
-    return kExitBadInput;
+    return std::nullopt;
   }
   if (a.pack.empty()) {
-    // Without a pack: the profile's DBC as written (re-emitted, so it is known to parse).
     auto p = config::load_profile(path, {1, 1, 1, 1, 1, 1'000'000}, diags);
     if (!p) {
       std::fputs(diags.format().c_str(), stderr);
-      return kExitBadInput;
+      return std::nullopt;
     }
-    std::fputs(can::to_dbc_text(p->dbc).c_str(), stdout);
-    return kExitOk;
+    return std::move(p->dbc);
   }
   auto pack = config::load_pack(a.pack, diags);
   if (!pack) {
     std::fputs(diags.format().c_str(), stderr);
-    return kExitBadInput;
+    return std::nullopt;
   }
   auto p =
       config::load_profile(path, config::profile_layout(pack->spec, pack->afe, 1'000'000), diags);
   if (!p) {
     std::fputs(diags.format().c_str(), stderr);
-    return kExitBadInput;
+    return std::nullopt;
   }
-  std::fputs(can::to_dbc_text(expand(*p)).c_str(), stdout);
+  return expand(*p);
+}
+
+int export_dbc(const DbcArgs& a) {
+  // Re-emitted from the parsed database, so the output is known to parse.
+  const auto db = load_database({}, a);
+  if (!db) return kExitBadInput;
+  std::fputs(can::to_dbc_text(*db).c_str(), stdout);
   return kExitOk;
 }
 
@@ -103,6 +129,297 @@ int check_dbc(const std::vector<std::string>& files) {
     }
   }
   return bad ? kExitBadInput : kExitOk;
+}
+
+// ---- decode ---------------------------------------------------------------------------------
+
+struct CodecArgs {
+  std::string dbc;                       // a DBC file, or empty to use DbcArgs' profile
+  std::vector<std::string> inputs;       // decode: candump logs ("-" = stdin)
+  bool json = false;                     // decode: JSON lines
+  std::string message;                   // encode: message name or id
+  std::vector<std::string> assignments;  // encode: SIGNAL=VALUE
+  bool raw = false;                      // encode: values are raw integers
+};
+
+struct Codecs {
+  std::vector<const can::Message*> messages;
+  std::vector<can::MessageCodec> codecs;
+
+  // Builds one codec per message; false (reported) when a message cannot be coded.
+  bool build(const can::Database& db) {
+    for (const auto& m : db.messages) {
+      try {
+        codecs.emplace_back(m);
+        messages.push_back(&m);
+      } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "message %s: %s\n", m.name.c_str(), e.what());
+        return false;
+      }
+    }
+    return true;
+  }
+  std::size_t find(const can::CanFrame& f) const {
+    for (std::size_t i = 0; i < codecs.size(); ++i) {
+      if (codecs[i].matches(f)) return i;
+    }
+    return codecs.size();
+  }
+};
+
+const char* value_text(const can::Signal& s, std::int64_t raw) {
+  for (const auto& vd : s.value_descriptions) {
+    if (vd.value == raw) return vd.text.c_str();
+  }
+  return nullptr;
+}
+
+// Seconds with the fraction as candump writes it (microseconds), exact; zero-padded like candump
+// in text, unpadded where it must be a JSON number.
+std::string format_time(std::int64_t ns, bool pad) {
+  const std::int64_t sec = ns / 1'000'000'000;
+  const std::int64_t usec = (ns % 1'000'000'000) / 1000;
+  return pad ? fmt::format("{:010}.{:06}", sec, usec) : fmt::format("{}.{:06}", sec, usec);
+}
+
+std::string decode_line(const Codecs& c, const can::CandumpRecord& r, bool json) {
+  const can::CanFrame& f = r.frame;
+  const std::size_t mi = (f.error || f.rtr) ? c.codecs.size() : c.find(f);
+  std::string out;
+  if (json) {
+    out = "{";
+    if (r.has_timestamp) out += fmt::format("\"t\":{},", format_time(r.timestamp_ns, false));
+    if (!r.iface.empty()) out += fmt::format("\"iface\":\"{}\",", sim::json_escape(r.iface));
+    out += fmt::format("\"id\":{},\"extended\":{},\"len\":{}", f.id, f.extended, f.len);
+    if (f.error) out += ",\"error\":true";
+    if (f.rtr) out += ",\"rtr\":true";
+  } else {
+    char frame[can::kCandumpLineMax];
+    can::format_frame(frame, f);
+    if (r.has_timestamp) out += fmt::format("({}) {} ", format_time(r.timestamp_ns, true), r.iface);
+    out += frame;
+    out += " ::";
+  }
+  if (mi == c.codecs.size()) {
+    if (json) {
+      out += ",\"message\":null}";
+    } else {
+      out += f.error ? " error frame" : (f.rtr ? " remote request" : " ?");
+    }
+    return out;
+  }
+  const can::MessageCodec& codec = c.codecs[mi];
+  const can::Message& msg = *c.messages[mi];
+  const bool short_frame = f.len < codec.size();
+  if (json) {
+    out += fmt::format(",\"message\":\"{}\"", sim::json_escape(msg.name));
+    if (short_frame) out += ",\"short\":true";
+    out += ",\"signals\":{";
+  } else {
+    out += fmt::format(" {}(", msg.name);
+    if (short_frame) out += fmt::format("short frame: {} of {} bytes; ", f.len, codec.size());
+  }
+  bool first = true;
+  for (std::size_t k = 0; k < codec.signal_count(); ++k) {
+    const can::DecodeResult d = codec.decode(k, f);
+    if (d.status != can::DecodeStatus::kOk) continue;
+    const can::Signal& sig = msg.signals[k];
+    const bool integer = sig.value_type == can::ValueType::kInteger;
+    const std::int64_t raw_signed = codec.get_raw_signed(k, f.data.data());
+    const std::uint64_t raw_unsigned = codec.get_raw(k, f.data.data());
+    const char* text = integer ? value_text(sig, raw_signed) : nullptr;
+    if (!first) out += json ? "," : ", ";
+    first = false;
+    if (json) {
+      out += fmt::format("\"{}\":{{", sim::json_escape(sig.name));
+      if (integer) {
+        out += sig.is_signed ? fmt::format("\"raw\":{},", raw_signed)
+                             : fmt::format("\"raw\":{},", raw_unsigned);
+      }
+      out += std::isfinite(d.value) ? fmt::format("\"value\":{}", d.value) : "\"value\":null";
+      if (text != nullptr) out += fmt::format(",\"text\":\"{}\"", sim::json_escape(text));
+      out += "}";
+    } else {
+      out += fmt::format("{}={}", sig.name, d.value);
+      if (!sig.unit.empty()) out += " " + sig.unit;
+      if (text != nullptr) out += fmt::format(" '{}'", text);
+    }
+  }
+  out += json ? "}}" : ")";
+  return out;
+}
+
+int decode(const CodecArgs& a, const DbcArgs& source) {
+  const auto db = load_database(a.dbc, source);
+  if (!db) return kExitBadInput;
+  Codecs c;
+  if (!c.build(*db)) return kExitBadInput;
+  std::vector<std::string> inputs = a.inputs;
+  if (inputs.empty()) inputs.emplace_back("-");
+  int bad = 0;
+  std::string out;
+  for (const auto& in : inputs) {
+    std::ifstream file;
+    std::istream* is = &std::cin;
+    const std::string name = in == "-" ? "<stdin>" : in;
+    if (in != "-") {
+      file.open(in);
+      if (!file) {
+        std::fprintf(stderr, "%s: cannot open: %s\n", in.c_str(), std::strerror(errno));
+        ++bad;
+        continue;
+      }
+      is = &file;
+    }
+    std::string line;
+    int line_no = 0;
+    can::CandumpRecord r;
+    can::CandumpError e;
+    while (std::getline(*is, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (!can::parse_candump_line(line, r, e)) {
+        std::fprintf(stderr, "%s:%d:%d: %s\n", name.c_str(), line_no, e.column, e.message.c_str());
+        ++bad;
+        continue;
+      }
+      out = decode_line(c, r, a.json);
+      out += '\n';
+      std::fputs(out.c_str(), stdout);
+    }
+  }
+  std::fflush(stdout);
+  return bad > 0 ? kExitBadInput : kExitOk;
+}
+
+// ---- encode ---------------------------------------------------------------------------------
+
+std::optional<std::int64_t> parse_integer(const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 0);
+  if (text.empty() || *end != '\0' || errno == ERANGE) return std::nullopt;
+  return v;
+}
+
+std::optional<double> parse_number(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+const can::Message* find_message(const can::Database& db, const std::string& key) {
+  if (const auto* m = db.find_message(key)) return m;
+  const auto id = parse_integer(key);
+  if (!id || *id < 0) return nullptr;
+  const auto v = static_cast<std::uint32_t>(*id);
+  if (const auto* m = db.find_message(v & can::kExtendedIdMask, (v & can::kDbcExtendedFlag) != 0))
+    return m;
+  return db.find_message(v, v > can::kStandardIdMask);
+}
+
+int encode(const CodecArgs& a, const DbcArgs& source) {
+  const auto db = load_database(a.dbc, source);
+  if (!db) return kExitBadInput;
+  const can::Message* msg = find_message(*db, a.message);
+  if (msg == nullptr) {
+    std::fprintf(stderr, "encode: no message '%s' in the DBC (give its name or id)\n",
+                 a.message.c_str());
+    return kExitBadInput;
+  }
+  std::optional<can::MessageCodec> codec;
+  try {
+    codec.emplace(*msg);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "message %s: %s\n", msg->name.c_str(), e.what());
+    return kExitBadInput;
+  }
+  can::CanFrame f;
+  codec->prepare_frame(f);
+  std::vector<std::string> errors;
+  std::vector<std::size_t> assigned;
+  for (const auto& asg : a.assignments) {
+    const auto eq = asg.find('=');
+    if (eq == std::string::npos) {
+      errors.push_back(fmt::format("'{}': expected SIGNAL=VALUE", asg));
+      continue;
+    }
+    const std::string name = asg.substr(0, eq);
+    const std::string text = asg.substr(eq + 1);
+    const std::size_t k = codec->find(name);
+    if (k == can::MessageCodec::npos) {
+      errors.push_back(fmt::format("'{}': message {} has no signal '{}'", asg, msg->name, name));
+      continue;
+    }
+    const can::Signal& sig = msg->signals[k];
+    if (std::find(assigned.begin(), assigned.end(), k) != assigned.end()) {
+      errors.push_back(fmt::format("'{}': signal {} is given twice", asg, name));
+      continue;
+    }
+    assigned.push_back(k);
+    const double lo = codec->raw_min(k);
+    const double hi = codec->raw_max(k);
+    std::optional<std::int64_t> raw;
+    for (const auto& vd : sig.value_descriptions) {
+      if (vd.text == text) raw = vd.value;
+    }
+    if (!raw && a.raw) {
+      if (sig.value_type != can::ValueType::kInteger) {
+        errors.push_back(
+            fmt::format("'{}': {} is a float signal; give its value without --raw", asg, name));
+        continue;
+      }
+      raw = parse_integer(text);
+      if (!raw) {
+        errors.push_back(fmt::format("'{}': expected an integer raw value", asg));
+        continue;
+      }
+    }
+    if (raw) {
+      const auto r = static_cast<double>(*raw);
+      if (r < lo || r > hi) {
+        errors.push_back(fmt::format("'{}': raw value {} outside the signal's range [{}, {}]", asg,
+                                     *raw, lo, hi));
+        continue;
+      }
+      // Multiplexed signals also select their multiplexor value, as encode() does.
+      codec->encode(k, static_cast<double>(*raw) * sig.factor + sig.offset, f);
+      codec->set_raw(k, static_cast<std::uint64_t>(*raw), f.data.data());
+      continue;
+    }
+    const auto v = parse_number(text);
+    if (!v) {
+      std::string names;
+      for (const auto& vd : sig.value_descriptions) names += (names.empty() ? "" : ", ") + vd.text;
+      errors.push_back(fmt::format("'{}': expected a number{}", asg,
+                                   names.empty() ? "" : " or one of: " + names));
+      continue;
+    }
+    const can::EncodeStatus st = codec->encode(k, *v, f);
+    if (st != can::EncodeStatus::kOk) {
+      const double p0 = lo * sig.factor + sig.offset;
+      const double p1 = hi * sig.factor + sig.offset;
+      errors.push_back(fmt::format("'{}': {} outside what the signal can carry, [{}, {}]{}", asg,
+                                   *v, std::min(p0, p1), std::max(p0, p1),
+                                   sig.unit.empty() ? "" : " " + sig.unit));
+    }
+  }
+  for (const std::size_t k : assigned) {
+    if (!codec->is_active(k, f.data.data())) {
+      errors.push_back(fmt::format("signal {} is not selected by the multiplexor value written",
+                                   codec->signal_name(k)));
+    }
+  }
+  if (!errors.empty()) {
+    for (const auto& e : errors)
+      std::fprintf(stderr, "encode %s: %s\n", msg->name.c_str(), e.c_str());
+    return kExitBadInput;
+  }
+  char line[can::kCandumpLineMax];
+  can::format_frame(line, f);
+  std::printf("%s\n", line);
+  return kExitOk;
 }
 
 }  // namespace
@@ -121,6 +438,31 @@ void add_dbc_command(CLI::App& app, Context& ctx) {
       dbc->add_subcommand("check", "Parse and validate DBC files (errors as file:line:col)");
   check->add_option("files", *files, "DBC files")->required();
   check->callback([files, &ctx]() { ctx.exit_code = check_dbc(*files); });
+
+  auto codec_args = std::make_shared<CodecArgs>();
+  auto source = std::make_shared<DbcArgs>();
+  auto add_source = [&](CLI::App* sub) {
+    sub->add_option("--dbc", codec_args->dbc, "DBC file")->check(CLI::ExistingFile);
+    sub->add_option("--profile", source->profile,
+                    "Use this protocol profile's DBC instead of --dbc (default packsim)");
+    sub->add_option("--pack", source->pack,
+                    "With --profile: one message per module of this pack, as the simulator sends");
+  };
+  CLI::App* dec = dbc->add_subcommand(
+      "decode", "Decode candump logs (candump -l lines or cansend frames) with a DBC");
+  add_source(dec);
+  dec->add_option("logs", codec_args->inputs, "Log files (default: stdin; - = stdin)");
+  dec->add_flag("--json", codec_args->json,
+                "One JSON object per frame: raw and physical value of each present signal");
+  dec->callback([codec_args, source, &ctx]() { ctx.exit_code = decode(*codec_args, *source); });
+  CLI::App* enc = dbc->add_subcommand(
+      "encode", "Encode one message into a cansend frame (ID#DATA); unset signals are raw 0");
+  add_source(enc);
+  enc->add_option("message", codec_args->message, "Message name or id")->required();
+  enc->add_option("signals", codec_args->assignments,
+                  "SIGNAL=VALUE: physical value, or a value name from VAL_");
+  enc->add_flag("--raw", codec_args->raw, "Values are raw integers (0x.. allowed)");
+  enc->callback([codec_args, source, &ctx]() { ctx.exit_code = encode(*codec_args, *source); });
 }
 
 }  // namespace packsim::cli

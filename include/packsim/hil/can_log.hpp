@@ -1,7 +1,6 @@
 #pragma once
-// CAN log in candump's `-l` format, `(1712345678.123456) can0 123#DEADBEEF`, which can-utils'
-// canplayer, python-can and SavvyCAN read. CAN FD frames are `123##<flags><data>`, remote frames
-// `123#R`, error frames carry the error flag in an 8-digit id like candump prints them.
+// CAN log in candump's `-l` format (packsim/can/candump.hpp), which can-utils' canplayer,
+// python-can and SavvyCAN read.
 
 #include <cstdint>
 #include <cstdio>
@@ -9,16 +8,11 @@
 #include <memory>
 #include <string>
 
+#include "packsim/can/candump.hpp"
 #include "packsim/can/frame.hpp"
 #include "packsim/util/output_file.hpp"
 
 namespace packsim::hil {
-
-// Formats one line (with the trailing newline) into `out`; returns its length. `out` must hold
-// kCandumpLineMax bytes.
-inline constexpr std::size_t kCandumpLineMax = 64 + 2 * can::kFdMaxLen + 32;
-std::size_t format_candump(char* out, std::int64_t timestamp_ns, const char* iface,
-                           const can::CanFrame& frame);
 
 class CanLogWriter {
  public:
