@@ -24,4 +24,23 @@ assert abs(d["capacity_ah"] - 55.52) < 1e-9, d
 assert abs(d["energy_kwh"] - 355.2 * 55.52 / 1000) < 1e-9, d
 assert abs(d["mass_kg"] - (192 * 0.72 + 65)) < 1e-9, d
 PY
+# dbc decode: every bad line reported as file:line:col, good lines still decoded, exit 2.
+printf '(1.000000) can0 680#0100000000000000\n(2.0 can0 680#00\n\n680#1\n(3.000000) can0 7FF#\n' \
+  >"$TMP/cmd.log"
+expect_rc 2 "$PACKSIM" dbc decode --dbc profiles/packsim/packsim.dbc "$TMP/cmd.log"
+grep -q "^$TMP/cmd.log:2:5: malformed timestamp" "$TMP/err" || fail "decode: line 2 message"
+grep -q "^$TMP/cmd.log:4:5: expected a data byte" "$TMP/err" || fail "decode: line 4 message"
+grep -q "680#0100000000000000 :: BMS_Command(Counter=1, .*BmsState=0 'Init'" "$TMP/out" ||
+  fail "decode: line 1 decoded"
+grep -q "7FF# :: ?" "$TMP/out" || fail "decode: unknown id marked"
+# dbc encode: physical values and VAL_ names; every bad assignment reported at once, exit 2.
+expect_rc 0 "$PACKSIM" dbc encode --dbc profiles/packsim/packsim.dbc BMS_Command MainPositive=1 \
+  BmsState=Normal
+[ "$(cat "$TMP/out")" = "$(printf '680#0001040000000000')" ] || fail "encode: $(cat "$TMP/out")"
+expect_rc 2 "$PACKSIM" dbc encode --dbc profiles/packsim/packsim.dbc BMS_Command MainPositive=2 \
+  BmsState=Run Nope=1
+[ "$(wc -l <"$TMP/err")" -eq 3 ] || fail "encode: three errors expected"
+grep -q "MainPositive=2': 2 outside what the signal can carry, \[0, 1\]" "$TMP/err" ||
+  fail "encode: range message"
+expect_rc 2 "$PACKSIM" dbc encode --dbc profiles/packsim/packsim.dbc NoSuchMessage
 echo ok
