@@ -125,7 +125,7 @@ int run(const Args& a, const std::string& version) {
     stop_signal = cli::stop_request().load();
     const std::int64_t now = deadline - start;
     if (stop_signal != 0 || (duration_ns > 0 && now >= duration_ns)) break;
-    bus.poll(now);
+    bus.poll();
     node.poll(now, bus);
     const bms::BmsOutputs& o = node.outputs();
     if (o.state != last_state || o.faults != last_faults) {

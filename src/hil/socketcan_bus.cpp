@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -23,25 +24,22 @@ std::int64_t monotonic_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
-
 class SocketCanBus final : public CanBus {
  public:
   explicit SocketCanBus(SocketCanOptions opt) : opt_(std::move(opt)) {}
   ~SocketCanBus() override { close_socket(); }
 
-  // Opens the socket; false with a message when it cannot.
-  bool open_socket(std::string& message) {
+  // Opens the socket; false when it cannot, with the reason in message(). Allocation-free (the
+  // message is a fixed buffer), because poll() reopens a vanished interface on the tick thread.
+  bool open_socket() {
     close_socket();
     const int fd = socket(PF_CAN, SOCK_RAW, CAN_RAW);
-    if (fd < 0) {
-      message = errno_text("socket(PF_CAN)");
-      return false;
-    }
+    if (fd < 0) return fail_errno("socket(PF_CAN)");
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, opt_.interface.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) {
-      message = "interface '" + opt_.interface + "': " + std::strerror(errno);
+      std::snprintf(message_, sizeof message_, "interface '%s': %s", ifr.ifr_name,
+                    std::strerror(errno));
       ::close(fd);
       return false;
     }
@@ -67,7 +65,7 @@ class SocketCanBus final : public CanBus {
     }
     const int flags = fcntl(fd, F_GETFL, 0);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-      message = errno_text("fcntl(O_NONBLOCK)");
+      fail_errno("fcntl(O_NONBLOCK)");
       ::close(fd);
       return false;
     }
@@ -75,17 +73,20 @@ class SocketCanBus final : public CanBus {
     addr.can_family = AF_CAN;
     addr.can_ifindex = ifindex;
     if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-      message = errno_text(("bind(" + opt_.interface + ")").c_str());
+      std::snprintf(message_, sizeof message_, "bind(%s): %s", ifr.ifr_name, std::strerror(errno));
       ::close(fd);
       return false;
     }
     fd_ = fd;
     state_ = BusState::kUnknown;
     last_drops_ = 0;
-    message = fd_capable_ ? "CAN FD"
-                          : (opt_.enable_fd ? "classic CAN (MTU 16: no CAN FD)" : "classic CAN");
+    std::snprintf(message_, sizeof message_, "%s",
+                  fd_capable_
+                      ? "CAN FD"
+                      : (opt_.enable_fd ? "classic CAN (MTU 16: no CAN FD)" : "classic CAN"));
     return true;
   }
+  const char* message() const { return message_; }
 
   const std::string& name() const override { return opt_.interface; }
   bool fd_capable() const override { return fd_capable_; }
@@ -177,13 +178,14 @@ class SocketCanBus final : public CanBus {
     return TxResult::kError;
   }
 
-  void poll(std::int64_t now_ns) override {
+  void poll() override {
     // A vanished interface (ENODEV) needs a new socket once it is back; a downed one (ENETDOWN)
     // keeps its socket and recovers on the next successful read or write.
-    if (!need_reopen_ || now_ns - last_reopen_ns_ < opt_.reopen_interval_ns) return;
+    if (!need_reopen_) return;
+    const std::int64_t now_ns = monotonic_ns();
+    if (now_ns - last_reopen_ns_ < opt_.reopen_interval_ns) return;
     last_reopen_ns_ = now_ns;
-    std::string message;
-    if (open_socket(message)) {
+    if (open_socket()) {
       need_reopen_ = false;
       ++stats_.reopens;
     }
@@ -243,6 +245,11 @@ class SocketCanBus final : public CanBus {
     fd_ = -1;
   }
 
+  bool fail_errno(const char* what) {
+    std::snprintf(message_, sizeof message_, "%s: %s", what, std::strerror(errno));
+    return false;
+  }
+
   SocketCanOptions opt_;
   int fd_ = -1;
   bool fd_capable_ = false;
@@ -251,6 +258,7 @@ class SocketCanBus final : public CanBus {
   std::uint32_t last_drops_ = 0;
   bool need_reopen_ = false;
   std::int64_t last_reopen_ns_ = 0;
+  char message_[160] = "";
 };
 
 }  // namespace
@@ -258,7 +266,9 @@ class SocketCanBus final : public CanBus {
 OpenResult open_socketcan(const SocketCanOptions& options) {
   OpenResult r;
   auto bus = std::make_unique<SocketCanBus>(options);
-  if (!bus->open_socket(r.message)) return r;
+  const bool ok = bus->open_socket();
+  r.message = bus->message();
+  if (!ok) return r;
   r.bus = std::move(bus);
   return r;
 }

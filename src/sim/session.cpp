@@ -236,7 +236,7 @@ void Session::read(std::int64_t wall_ns) {
   if (protocol_) {
     for (std::size_t b = 0; b < buses_.size(); ++b) {
       hil::CanBus& bus = *buses_[b];
-      bus.poll(now);
+      bus.poll();
       for (;;) {
         const std::size_t n = bus.receive(rx_.data(), rx_.size());
         for (std::size_t k = 0; k < n; ++k) {

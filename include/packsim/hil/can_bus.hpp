@@ -54,8 +54,9 @@ class CanBus {
   virtual TxResult send(const can::CanFrame& frame) = 0;
   virtual BusState state() const = 0;
   virtual const BusStats& stats() const = 0;
-  // Housekeeping, called once per tick: e.g. reopen a vanished interface (rate limited).
-  virtual void poll(std::int64_t /*monotonic_ns*/) {}
+  // Housekeeping, called once per tick: e.g. reopen a vanished interface (rate limited on the
+  // monotonic clock). Never allocates.
+  virtual void poll() {}
 };
 
 struct SocketCanOptions {
