@@ -352,6 +352,9 @@ BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   const auto ns = static_cast<std::size_t>(n_sensors_);
   view_.cell_v.assign(nc, 0.0);
   view_.cell_valid.assign(nc, 0);
+  view_.cell_seen.assign(nc, 0);
+  view_.cell_flag_ok.assign(nc, 1);
+  view_.cell_open_wire.assign(nc, 0);
   view_.temp_k.assign(ns, 0.0);
   view_.temp_valid.assign(ns, 0);
   view_.module_voltage_rx_ns.assign(static_cast<std::size_t>(n_modules_), -1);
@@ -401,22 +404,23 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
     const int i = s.index;
     const bool cell_ok = i >= 0 && i < n_channels_;
     const bool sensor_ok = i >= 0 && i < n_sensors_;
+    const auto ci = static_cast<std::size_t>(i);
     switch (s.source) {
       case Source::kCellVoltage:
         if (cell_ok) {
-          view_.cell_v[static_cast<std::size_t>(i)] = v;
-          // Without a validity signal a value counts as valid; a flag or status refines it.
-          view_.cell_valid[static_cast<std::size_t>(i)] = 1;
+          view_.cell_v[ci] = v;
+          view_.cell_seen[ci] = 1;
           voltages = true;
         }
         break;
       case Source::kCellVoltageValid:
-        if (cell_ok) view_.cell_valid[static_cast<std::size_t>(i)] = v > 0.5 ? 1 : 0;
+        if (cell_ok) view_.cell_flag_ok[ci] = v > 0.5 ? 1 : 0;
         break;
       case Source::kCellStatus:
       case Source::kOpenWire:
-        if (cell_ok && std::llround(v) == (s.source == Source::kCellStatus ? 3 : 1)) {
-          view_.cell_valid[static_cast<std::size_t>(i)] = 0;
+        if (cell_ok) {
+          view_.cell_open_wire[ci] =
+              std::llround(v) == (s.source == Source::kCellStatus ? 3 : 1) ? 1 : 0;
         }
         break;
       case Source::kTemperature:
@@ -443,6 +447,10 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
         break;
       default:
         break;
+    }
+    if (cell_ok) {
+      view_.cell_valid[ci] = static_cast<std::uint8_t>(
+          view_.cell_seen[ci] != 0 && view_.cell_flag_ok[ci] != 0 && view_.cell_open_wire[ci] == 0);
     }
   }
   if (f->instance >= 0 && f->instance < n_modules_) {

@@ -42,3 +42,24 @@ assert lines == sim["tx_frames"] + sim["rx_frames"], (lines, sim)
 assert sim["e2e_bad_crc"] == 0 and sim["rx_unknown"] == 0, sim
 print("tripped at", trip, "s after onset", onset, "s;", lines, "frames logged")
 PY
+
+# An open wire on channel 5 (flagged in the AFE's status frames, classic profile; in the same
+# frame as the voltage, CAN FD profile): the BMS must see the measurement as invalid at every
+# frame, whatever order voltages and statuses arrive in, and trip on that, not on a low reading.
+for profile in packsim packsim_fd; do
+  sed -e 's/^afe_offset = .*/open_wire = 5/' -e "s/^profile = .*/profile = \"$profile\"/" \
+    tests/data/scenarios/closed_loop_ov.toml >"$TMP/ow_$profile.toml"
+  sed -i 's|"../packs/|"'"$PWD"'/tests/data/packs/|' "$TMP/ow_$profile.toml"
+  "$PACKSIM" run "$TMP/ow_$profile.toml" --out "$TMP/ow_$profile" -q
+  python3 - "$TMP/ow_$profile" "$profile" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1] + "/summary.json"))
+bms = s["bms"]
+assert bms["first_fault"] == "measurement invalid", (sys.argv[2], bms)
+assert bms["first_fault_cell"] == 5, bms
+# Status frames every 100 ms (FD: the module frame); the BMS's invalid-measurement delay is 500 ms.
+assert 20.0 <= bms["first_fault_onset_s"] <= 20.11, bms
+assert abs(bms["first_fault_s"] - bms["first_fault_onset_s"] - 0.5) <= 0.010 + 1e-9, bms
+print(sys.argv[2], "open wire: measurement invalid at", bms["first_fault_s"], "s")
+PY
+done

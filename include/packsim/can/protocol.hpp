@@ -105,7 +105,13 @@ class SimProtocol {
 // What the BMS side decoded so far.
 struct BmsView {
   std::vector<double> cell_v;  // [n_channels] V
+  // cell_valid = a voltage was received && its validity flag (if the profile has one) says valid
+  // && the last status (if any) reports no open wire. The three come in different signals,
+  // frames and orders, so each is kept and the result recomputed, whatever arrives last.
   std::vector<std::uint8_t> cell_valid;
+  std::vector<std::uint8_t> cell_seen;
+  std::vector<std::uint8_t> cell_flag_ok;
+  std::vector<std::uint8_t> cell_open_wire;
   std::vector<double> temp_k;  // [n_sensors]
   std::vector<std::uint8_t> temp_valid;
   double current_a = 0.0;

@@ -121,11 +121,19 @@ TEST_CASE("Simulator and BMS sides understand each other", "[profile]") {
   shunt.link_v = 351.25;
   Capture cap;
   // One second of 1 ms ticks: every message goes out at least once (modules are staggered by 1 ms).
+  // Once every frame has been seen, the open wire on cell 17 must hold at every tick, whichever
+  // frame (voltages or status) came last.
+  int validity_wrong = 0;
   for (std::int64_t t = 1'000'000; t <= 1'000'000'000; t += 1'000'000) {
     cap.frames.clear();
     sim.transmit(t, afe, shunt, cap);
     for (const auto& f : cap.frames) bms.receive(f, t);
+    if (t < 300'000'000) continue;
+    for (int c = 0; c < 96; ++c) {
+      validity_wrong += bms.view().cell_valid[static_cast<std::size_t>(c)] != (c == 17 ? 0 : 1);
+    }
   }
+  CHECK(validity_wrong == 0);
   const can::BmsView& v = bms.view();
   CHECK(bms.stats().rx_frames == sim.stats().tx_frames);
   CHECK(bms.stats().rx_rejected() == 0);
@@ -212,6 +220,7 @@ TEST_CASE("The CAN FD profile carries a whole module per frame", "[profile]") {
   afe.v_meas.assign(96, 3.3);
   afe.v_meas[50] = 4.1;
   afe.open_wire.assign(96, 0);
+  afe.open_wire[5] = 1;  // status and voltage in the same frame: the status must win
   afe.ov_flag.assign(96, 0);
   afe.uv_flag.assign(96, 0);
   afe.t_meas_k.assign(48, 310.0);
@@ -223,4 +232,7 @@ TEST_CASE("The CAN FD profile carries a whole module per frame", "[profile]") {
   CHECK(bms.view().cell_v[50] == Approx(4.1).margin(1e-4));
   CHECK(bms.view().temp_k[47] == Approx(310.0).margin(0.006));
   CHECK(bms.stats().rx_rejected() == 0);
+  CHECK(bms.view().cell_valid[5] == 0);
+  CHECK(bms.view().cell_valid[4] == 1);
+  CHECK(bms.view().cell_valid[6] == 1);
 }
