@@ -1,16 +1,21 @@
 #include "packsim/bms/node.hpp"
 
+#include <algorithm>
+
 namespace packsim::bms {
 
 class RefBmsNode::BusSink final : public can::FrameSink {
  public:
-  explicit BusSink(hil::CanBus& bus) : bus_(bus) {}
-  bool send(std::size_t /*bus*/, const can::CanFrame& frame) override {
-    return bus_.send(frame) == hil::TxResult::kOk;
+  BusSink(hil::CanBus* const* buses, std::size_t n) : buses_(buses), n_(n) {}
+  bool send(std::size_t bus, const can::CanFrame& frame) override {
+    // With a single transport every logical bus goes there.
+    hil::CanBus* b = buses_[bus < n_ ? bus : 0];
+    return b->send(frame) == hil::TxResult::kOk;
   }
 
  private:
-  hil::CanBus& bus_;
+  hil::CanBus* const* buses_;
+  std::size_t n_;
 };
 
 RefBmsNode::RefBmsNode(std::shared_ptr<const can::Profile> profile, const BmsConfig& config,
@@ -24,11 +29,15 @@ RefBmsNode::RefBmsNode(std::shared_ptr<const can::Profile> profile, const BmsCon
       temp_rx_ns_(static_cast<std::size_t>(l.n_modules), kNoFrame),
       rx_(256) {}
 
-bool RefBmsNode::poll(std::int64_t now_ns, hil::CanBus& bus) {
-  for (;;) {
-    const std::size_t n = bus.receive(rx_.data(), rx_.size());
-    for (std::size_t k = 0; k < n; ++k) protocol_.receive(rx_[k].frame, now_ns);
-    if (n < rx_.size()) break;
+bool RefBmsNode::poll(std::int64_t now_ns, hil::CanBus* const* buses, std::size_t n_buses) {
+  for (std::size_t b = 0; b < n_buses; ++b) {
+    // A transport shared by several logical buses is drained once.
+    if (std::find(buses, buses + b, buses[b]) != buses + b) continue;
+    for (;;) {
+      const std::size_t n = buses[b]->receive(rx_.data(), rx_.size());
+      for (std::size_t k = 0; k < n; ++k) protocol_.receive(rx_[k].frame, now_ns);
+      if (n < rx_.size()) break;
+    }
   }
   if (now_ns < next_cycle_ns_) return false;
   next_cycle_ns_ = now_ns + period_ns_;
@@ -64,7 +73,7 @@ bool RefBmsNode::poll(std::int64_t now_ns, hil::CanBus& bus) {
   cmd.contactors = out_.contactors;
   cmd.balance = out_.balance.data();
   cmd.state = static_cast<std::uint8_t>(out_.state);
-  BusSink sink(bus);
+  BusSink sink(buses, n_buses);
   protocol_.transmit(now_ns, cmd, sink);
   return true;
 }

@@ -94,22 +94,10 @@ int run(const RunArgs& a, const Context& ctx) {
   // CAN: `--can can0` puts every logical bus on can0; `--can afe=can0,sensor=can1` maps them.
   std::vector<sim::BusAssignment> interfaces;
   if (!a.can.empty()) {
-    std::stringstream ss(a.can);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      const auto eq = item.find('=');
-      sim::BusAssignment b;
-      if (eq == std::string::npos) {
-        b.interface = item;
-      } else {
-        b.logical = item.substr(0, eq);
-        b.interface = item.substr(eq + 1);
-      }
-      if (b.interface.empty()) {
-        spdlog::error("--can: empty interface name in '{}'", a.can);
-        return kExitBadInput;
-      }
-      interfaces.push_back(b);
+    std::string error;
+    if (!sim::parse_bus_assignments(a.can, interfaces, error)) {
+      spdlog::error("--can: {}", error);
+      return kExitBadInput;
     }
     // A BMS on a real bus is somebody else's unless asked otherwise.
     if (a.bms.empty() && sc.bms.mode == sim::BmsMode::kReference)

@@ -92,20 +92,47 @@ int run(const Args& a, const std::string& version) {
     spdlog::error("{}", r.message);
     return cli::kExitBadInput;
   }
-  hil::SocketCanOptions so;
-  so.interface = a.can;
-  auto opened = hil::open_socketcan(so);
-  if (!opened.bus) {
-    spdlog::error("cannot open {}: {}", a.can, opened.message);
-    return cli::kExitRuntime;
+  // `--can IFACE` or `--can afe=can0,sensor=can1`, as for packsim run: one socket per distinct
+  // interface, each logical bus of the profile on its own.
+  std::vector<sim::BusAssignment> assignments;
+  std::string error;
+  if (!sim::parse_bus_assignments(a.can, assignments, error)) {
+    spdlog::error("--can: {}", error);
+    return cli::kExitBadInput;
   }
-  hil::CanBus& bus = *opened.bus;
+  std::vector<std::string> iface_of;
+  if (const auto r = sim::resolve_interfaces(sc->profile->buses, assignments, iface_of); !r.ok) {
+    spdlog::error("--can: {}", r.message);
+    return cli::kExitBadInput;
+  }
+  std::vector<std::unique_ptr<hil::CanBus>> interfaces;
+  std::vector<hil::CanBus*> buses;
+  std::string opened_text;
+  for (const auto& iface : iface_of) {
+    hil::CanBus* bus = nullptr;
+    for (const auto& open : interfaces) {
+      if (open->name() == iface) bus = open.get();
+    }
+    if (bus == nullptr) {
+      hil::SocketCanOptions so;
+      so.interface = iface;
+      auto opened = hil::open_socketcan(so);
+      if (!opened.bus) {
+        spdlog::error("cannot open {}: {}", iface, opened.message);
+        return cli::kExitRuntime;
+      }
+      opened_text += (opened_text.empty() ? "" : ", ") + iface + " " + opened.message;
+      interfaces.push_back(std::move(opened.bus));
+      bus = interfaces.back().get();
+    }
+    buses.push_back(bus);
+  }
   bms::RefBmsNode node(sc->profile, cfg, layout, sc->bms.period_ns);
   node.drive_request = !a.no_drive && sc->bms.drive;
   cli::install_stop_handlers();
   if (!a.quiet) {
-    spdlog::info("reference BMS on {} ({}): {} channels, {} sensors, profile '{}', cycle {} ms",
-                 a.can, opened.message, layout.n_channels, layout.n_sensors, sc->profile->name,
+    spdlog::info("reference BMS on {}: {} channels, {} sensors, profile '{}', cycle {} ms",
+                 opened_text, layout.n_channels, layout.n_sensors, sc->profile->name,
                  static_cast<double>(sc->bms.period_ns) / 1e6);
   }
 
@@ -125,8 +152,8 @@ int run(const Args& a, const std::string& version) {
     stop_signal = cli::stop_request().load();
     const std::int64_t now = deadline - start;
     if (stop_signal != 0 || (duration_ns > 0 && now >= duration_ns)) break;
-    bus.poll();
-    node.poll(now, bus);
+    for (const auto& bus : interfaces) bus->poll();
+    node.poll(now, buses.data(), buses.size());
     const bms::BmsOutputs& o = node.outputs();
     if (o.state != last_state || o.faults != last_faults) {
       transitions.push_back(
@@ -174,11 +201,16 @@ int run(const Args& a, const std::string& version) {
         .field("e2e_lost", st.e2e_lost);
     j.field("tx_frames", st.tx_frames).field("tx_dropped", st.tx_dropped);
     j.end_object();
-    j.key("bus").begin_object();
-    j.field("state", hil::bus_state_name(bus.state())).field("rx_dropped", bus.stats().rx_dropped);
-    j.field("tx_queue_full", bus.stats().tx_queue_full)
-        .field("error_frames", bus.stats().error_frames);
-    j.end_object();
+    j.key("buses").begin_array();
+    for (const auto& bus : interfaces) {
+      j.begin_object().field("interface", bus->name());
+      j.field("state", hil::bus_state_name(bus->state()))
+          .field("rx_dropped", bus->stats().rx_dropped);
+      j.field("tx_queue_full", bus->stats().tx_queue_full)
+          .field("error_frames", bus->stats().error_frames);
+      j.end_object();
+    }
+    j.end_array();
     j.key("transitions").begin_array();
     for (const auto& t : transitions) {
       j.begin_object()
@@ -201,7 +233,9 @@ int refbms_main(int argc, char** argv) {
   app.add_option("scenario", a.scenario,
                  "The scenario the simulator runs (pack, cell, profile, limits)")
       ->required();
-  app.add_option("--can", a.can, "SocketCAN interface")->required();
+  app.add_option("--can", a.can,
+                 "SocketCAN interface, or BUS=IFACE,... for a profile with several buses")
+      ->required();
   app.add_option("--out", a.out,
                  "Write refbms.json (states, faults, statistics) into this directory");
   app.add_option("--duration", a.duration,

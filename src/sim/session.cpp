@@ -100,6 +100,61 @@ SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
   return {true, ""};
 }
 
+bool parse_bus_assignments(const std::string& text, std::vector<BusAssignment>& out,
+                           std::string& error) {
+  out.clear();
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    BusAssignment b;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) {
+      b.interface = item;
+    } else {
+      b.logical = item.substr(0, eq);
+      b.interface = item.substr(eq + 1);
+      if (b.logical.empty()) {
+        error = "empty bus name in '" + item + "'; expected BUS=IFACE";
+        return false;
+      }
+    }
+    if (b.interface.empty()) {
+      error = "empty interface name in '" + text + "'";
+      return false;
+    }
+    out.push_back(b);
+    begin = end + 1;
+  }
+  return true;
+}
+
+SetupResult resolve_interfaces(const std::vector<std::string>& logical,
+                               const std::vector<BusAssignment>& assignments,
+                               std::vector<std::string>& interface_per_bus) {
+  std::string fallback;
+  for (const auto& a : assignments) {
+    if (a.logical.empty()) {
+      fallback = a.interface;
+    } else if (std::find(logical.begin(), logical.end(), a.logical) == logical.end()) {
+      std::string names;
+      for (const auto& l : logical) names += (names.empty() ? "" : ", ") + l;
+      return {false, "the profile has no bus '" + a.logical + "' (its buses: " + names + ")"};
+    }
+  }
+  interface_per_bus.assign(logical.size(), fallback);
+  for (std::size_t b = 0; b < logical.size(); ++b) {
+    for (const auto& a : assignments) {
+      if (a.logical == logical[b]) interface_per_bus[b] = a.interface;
+    }
+    if (interface_per_bus[b].empty()) {
+      return {false, "no interface given for the profile's bus '" + logical[b] + "' (use --can " +
+                         logical[b] + "=IFACE)"};
+    }
+  }
+  return {true, ""};
+}
+
 // Hands the protocol's frames to the transports and logs them.
 class Session::Sink final : public can::FrameSink {
  public:
@@ -109,7 +164,7 @@ class Session::Sink final : public can::FrameSink {
     const bool ok = s_.buses_[bus]->send(frame) == hil::TxResult::kOk;
     if (ok) {
       ++s_.frames_last_tick_;
-      s_.log_frame(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, bus, frame);
+      s_.log_frame(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, s_.bus_interface_[bus], frame);
     } else {
       ++s_.frames_not_sent_;
     }
@@ -164,53 +219,56 @@ SetupResult Session::open(const SessionOptions& opt) {
   if (protocol_) {
     const can::Profile& p = protocol_->profile();
     socketcan_ = !opt.interfaces.empty();
+    const bool reference = sc_.bms.mode == BmsMode::kReference;
     if (!socketcan_) {
-      // The embedded default: every logical bus on one in-process loopback, the reference BMS at
-      // its other end.
-      auto pair = hil::make_loopback("loop0", 8192, true);
-      buses_.push_back(std::move(pair.a));
-      bus_names_.push_back("loop0");
-      for (std::size_t b = 1; b < p.buses.size(); ++b) {
-        buses_.push_back(hil::make_loopback("loop" + std::to_string(b), 8192, true).a);
-        bus_names_.push_back("loop" + std::to_string(b));
+      // The embedded default: each logical bus is an in-process loopback, with the reference BMS
+      // at its other end.
+      for (std::size_t b = 0; b < p.buses.size(); ++b) {
+        auto pair = hil::make_loopback("loop" + std::to_string(b), 8192, true);
+        bus_interface_.push_back(interfaces_.size());
+        interface_names_.push_back("loop" + std::to_string(b));
+        interfaces_.push_back(std::move(pair.a));
+        bms_interfaces_.push_back(std::move(pair.b));
       }
-      bms_bus_ = std::move(pair.b);
     } else {
-      for (const std::string& logical : p.buses) {
-        std::string iface;
-        for (const auto& a : opt.interfaces) {
-          if (a.logical == logical || (a.logical.empty() && iface.empty())) iface = a.interface;
+      std::vector<std::string> iface_of;
+      if (SetupResult r = resolve_interfaces(p.buses, opt.interfaces, iface_of); !r.ok) return r;
+      for (std::size_t b = 0; b < p.buses.size(); ++b) {
+        const auto it = std::find(interface_names_.begin(), interface_names_.end(), iface_of[b]);
+        if (it != interface_names_.end()) {  // shares an interface already open
+          bus_interface_.push_back(static_cast<std::size_t>(it - interface_names_.begin()));
+          continue;
         }
-        if (iface.empty())
-          return {false, "no interface given for the profile's bus '" + logical + "' (use --can " +
-                             logical + "=IFACE)"};
         hil::SocketCanOptions so;
-        so.interface = iface;
+        so.interface = iface_of[b];
         so.enable_fd = opt.enable_fd;
         auto r = hil::open_socketcan(so);
-        if (!r.bus) return {false, "cannot open " + iface + ": " + r.message};
-        for (const auto& tx : p.tx) {
-          if (tx.bus == logical && tx.codec->fd() && !r.bus->fd_capable()) {
-            return {false, "profile '" + p.name + "' sends CAN FD frames (" + tx.name + ") but " +
-                               iface + " is classic CAN only (MTU 16)"};
-          }
+        if (!r.bus) return {false, "cannot open " + so.interface + ": " + r.message};
+        bus_interface_.push_back(interfaces_.size());
+        interfaces_.push_back(std::move(r.bus));
+        interface_names_.push_back(so.interface);
+        if (reference) {
+          // The in-process BMS on its own socket of each interface: it sees the simulator's
+          // frames as any other node on the bus would.
+          auto rb = hil::open_socketcan(so);
+          if (!rb.bus)
+            return {false, "cannot open " + so.interface + " for the reference BMS: " + rb.message};
+          bms_interfaces_.push_back(std::move(rb.bus));
         }
-        buses_.push_back(std::move(r.bus));
-        bus_names_.push_back(iface);
       }
-      if (sc_.bms.mode == BmsMode::kReference) {
-        // The in-process BMS on its own socket of the first interface: it sees the simulator's
-        // frames as any other node on the bus would.
-        hil::SocketCanOptions so;
-        so.interface = bus_names_.front();
-        so.enable_fd = opt.enable_fd;
-        auto r = hil::open_socketcan(so);
-        if (!r.bus)
-          return {false, "cannot open " + so.interface + " for the reference BMS: " + r.message};
-        bms_bus_ = std::move(r.bus);
+      for (const auto& tx : p.tx) {
+        const hil::CanBus& bus = *interfaces_[bus_interface_[tx.bus_index]];
+        if (tx.codec->fd() && !bus.fd_capable()) {
+          return {false, "profile '" + p.name + "' sends CAN FD frames (" + tx.name + ") but " +
+                             bus.name() + " is classic CAN only (MTU 16)"};
+        }
       }
     }
-    if (sc_.bms.mode == BmsMode::kReference && bms_bus_) {
+    for (const std::size_t i : bus_interface_) {
+      buses_.push_back(interfaces_[i].get());
+      if (reference) bms_buses_.push_back(bms_interfaces_[i].get());
+    }
+    if (reference) {
       bms::BmsConfig cfg;
       bms::NodeLayout layout;
       SetupResult r = reference_bms_config(sc_, afe_model_, cfg, layout);
@@ -234,15 +292,15 @@ void Session::read(std::int64_t wall_ns) {
   wall_ns_ = wall_ns;
   const std::int64_t now = data_.time_ns;
   if (protocol_) {
-    for (std::size_t b = 0; b < buses_.size(); ++b) {
-      hil::CanBus& bus = *buses_[b];
+    for (std::size_t i = 0; i < interfaces_.size(); ++i) {
+      hil::CanBus& bus = *interfaces_[i];
       bus.poll();
       for (;;) {
         const std::size_t n = bus.receive(rx_.data(), rx_.size());
         for (std::size_t k = 0; k < n; ++k) {
           const can::CanFrame& f = rx_[k].frame;
-          log_frame(socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now, b, f);
-          protocol_->receive(b, f, now);
+          log_frame(socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now, i, f);
+          protocol_->receive(i, f, now);
         }
         if (n < rx_.size()) break;
       }
@@ -266,15 +324,15 @@ void Session::update() {
   stats_.update(data_);
 }
 
-void Session::log_frame(std::int64_t timestamp_ns, std::size_t bus, const can::CanFrame& frame) {
+void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame) {
   if (!log_can_) return;
   if (!threaded_) {
-    can_log_.write(timestamp_ns, bus_names_[bus].c_str(), frame);
+    can_log_.write(timestamp_ns, interface_names_[iface].c_str(), frame);
     return;
   }
   LogRecord r;
   r.timestamp_ns = timestamp_ns;
-  r.bus = static_cast<std::uint32_t>(bus);
+  r.bus = static_cast<std::uint32_t>(iface);
   r.frame = frame;
   if (!frame_ring_->try_push(r)) dropped_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -297,7 +355,7 @@ std::size_t Session::drain() {
   }
   LogRecord r;
   while (frame_ring_->try_pop(r)) {
-    can_log_.write(r.timestamp_ns, bus_names_[r.bus].c_str(), r.frame);
+    can_log_.write(r.timestamp_ns, interface_names_[r.bus].c_str(), r.frame);
     ++n;
   }
   return n;
@@ -311,16 +369,19 @@ void Session::write(std::int64_t wall_ns) {
     if (bms_node_) {
       bms_node_->drive_request = host_.drive;
       bms_node_->fault_reset = host_.fault_reset;
-      bms_node_->poll(data_.time_ns, *bms_bus_);
+      bms_node_->poll(data_.time_ns, bms_buses_.data(), bms_buses_.size());
     }
   }
   if (data_.tick % every_ticks_ == 0) record();
   frames_total_ += frames_last_tick_;
   ticks_pub_.store(data_.tick, std::memory_order_relaxed);
   frames_pub_.store(frames_total_, std::memory_order_relaxed);
-  if (!buses_.empty())
-    bus_state_pub_.store(static_cast<std::uint8_t>(buses_.front()->state()),
-                         std::memory_order_relaxed);
+  if (!interfaces_.empty()) {
+    // The status line shows the worst state of any interface.
+    hil::BusState worst = interfaces_.front()->state();
+    for (const auto& bus : interfaces_) worst = hil::worse_state(worst, bus->state());
+    bus_state_pub_.store(static_cast<std::uint8_t>(worst), std::memory_order_relaxed);
+  }
 }
 
 void Session::record() {
@@ -468,12 +529,17 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
     protocol_stats(j, protocol_->stats());
     j.end_object();
     j.key("buses").begin_array();
-    for (std::size_t b = 0; b < buses_.size(); ++b) {
-      const hil::BusStats& s = buses_[b]->stats();
+    for (std::size_t i = 0; i < interfaces_.size(); ++i) {
+      const hil::BusStats& s = interfaces_[i]->stats();
+      std::string logical;
+      for (std::size_t b = 0; b < bus_interface_.size(); ++b) {
+        if (bus_interface_[b] != i) continue;
+        logical += (logical.empty() ? "" : ",") + protocol_->profile().buses[b];
+      }
       j.begin_object();
-      j.field("logical", protocol_->profile().buses[b]).field("interface", bus_names_[b]);
-      j.field("state", hil::bus_state_name(buses_[b]->state()))
-          .field("fd", buses_[b]->fd_capable());
+      j.field("logical", logical).field("interface", interface_names_[i]);
+      j.field("state", hil::bus_state_name(interfaces_[i]->state()))
+          .field("fd", interfaces_[i]->fd_capable());
       j.field("rx_frames", s.rx_frames).field("tx_frames", s.tx_frames);
       j.field("tx_queue_full", s.tx_queue_full).field("tx_failed", s.tx_failed);
       j.field("rx_dropped", s.rx_dropped).field("rx_invalid", s.rx_invalid);

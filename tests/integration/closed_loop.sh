@@ -63,3 +63,19 @@ assert abs(bms["first_fault_s"] - bms["first_fault_onset_s"] - 0.5) <= 0.010 + 1
 print(sys.argv[2], "open wire: measurement invalid at", bms["first_fault_s"], "s")
 PY
 done
+
+# A profile with two buses (AFE frames on one, the current sensor on the other) closed loop with
+# the in-process BMS: it must hear both, close the contactors and stay out of fault.
+"$PACKSIM" run tests/data/scenarios/socketcan_two_buses.toml --bms reference --duration "5 s" \
+  --out "$TMP/two" -q
+python3 - "$TMP/two" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1] + "/summary.json"))
+assert s["bms"]["state"] == "normal" and s["bms"]["faults"] == "", s["bms"]
+assert s["final"]["contactors"] == "closed", s["final"]
+buses = {b["logical"]: b for b in s["can"]["buses"]}
+assert set(buses) == {"afe", "sensor"}, buses
+assert buses["afe"]["rx_frames"] > 0 and buses["sensor"]["tx_frames"] > 0, buses
+assert s["can"]["frames_not_sent"] == 0, s["can"]
+print("two buses: BMS normal, contactors closed")
+PY

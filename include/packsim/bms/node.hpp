@@ -26,9 +26,14 @@ class RefBmsNode {
   RefBmsNode(std::shared_ptr<const can::Profile> profile, const BmsConfig& config,
              const NodeLayout& layout, std::int64_t period_ns);
 
-  // Drains the bus into the decoder; every `period_ns` runs the BMS logic and sends commands.
-  // Returns true when a BMS cycle ran.
-  bool poll(std::int64_t now_ns, hil::CanBus& bus);
+  // Drains the buses into the decoder; every `period_ns` runs the BMS logic and sends commands.
+  // `buses[b]` is the node's end of the profile's logical bus b (n_buses of them; several may be
+  // the same transport). Returns true when a BMS cycle ran.
+  bool poll(std::int64_t now_ns, hil::CanBus* const* buses, std::size_t n_buses);
+  bool poll(std::int64_t now_ns, hil::CanBus& bus) {  // every logical bus on one transport
+    hil::CanBus* one = &bus;
+    return poll(now_ns, &one, 1);
+  }
 
   bool drive_request = true;
   bool fault_reset = false;

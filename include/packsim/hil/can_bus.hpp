@@ -21,6 +21,8 @@ enum class BusState : std::uint8_t {
   kDown,  // the interface is down or gone (ENETDOWN / ENODEV); packsim keeps trying
 };
 const char* bus_state_name(BusState s);
+// The more severe of two states (the enumerators are in order of severity).
+constexpr BusState worse_state(BusState a, BusState b) { return a < b ? b : a; }
 
 struct BusStats {
   std::uint64_t rx_frames = 0;

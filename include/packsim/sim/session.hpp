@@ -40,6 +40,17 @@ struct BusAssignment {
   std::string interface;  // SocketCAN interface name
 };
 
+// Parses `--can` values: `IFACE` (every logical bus there) or `BUS=IFACE,BUS=IFACE,...`.
+bool parse_bus_assignments(const std::string& text, std::vector<BusAssignment>& out,
+                           std::string& error);
+
+// The interface of each of the profile's logical buses (`logical` in profile order). An explicit
+// BUS=IFACE wins over a plain IFACE; a BUS the profile does not have, or a bus left without an
+// interface, is an error.
+SetupResult resolve_interfaces(const std::vector<std::string>& logical,
+                               const std::vector<BusAssignment>& assignments,
+                               std::vector<std::string>& interface_per_bus);
+
 struct SessionOptions {
   std::filesystem::path out_dir;
   std::vector<BusAssignment> interfaces;  // empty: the in-process loopback
@@ -92,7 +103,8 @@ class Session {
   const model::PackData& data() const { return data_; }
   const can::SimProtocol* protocol() const { return protocol_.get(); }
   const bms::RefBmsNode* reference_bms() const { return bms_node_.get(); }
-  const std::vector<std::unique_ptr<hil::CanBus>>& buses() const { return buses_; }
+  // One transport per distinct interface; several logical buses may share one.
+  const std::vector<std::unique_ptr<hil::CanBus>>& interfaces() const { return interfaces_; }
   std::uint64_t frames_not_sent() const { return frames_not_sent_; }
 
  private:
@@ -108,9 +120,15 @@ class Session {
   ScenarioDriver driver_;
   ScenarioDriver::HostRequests host_;
   std::unique_ptr<can::SimProtocol> protocol_;
-  std::vector<std::unique_ptr<hil::CanBus>> buses_;  // one per logical bus of the profile
-  std::vector<std::string> bus_names_;               // for the log
-  std::unique_ptr<hil::CanBus> bms_bus_;             // the in-process BMS's end
+  // Transports: one per distinct interface (owned), and the one of each logical bus. Logical
+  // buses on the same interface share its socket, so no frame is seen twice.
+  std::vector<std::unique_ptr<hil::CanBus>> interfaces_;
+  std::vector<std::string> interface_names_;  // for the log and the summary
+  std::vector<hil::CanBus*> buses_;           // [logical bus]
+  std::vector<std::size_t> bus_interface_;    // [logical bus] -> index into interfaces_
+  // The in-process reference BMS's ends: owned per interface, and per logical bus.
+  std::vector<std::unique_ptr<hil::CanBus>> bms_interfaces_;
+  std::vector<hil::CanBus*> bms_buses_;
   std::unique_ptr<bms::RefBmsNode> bms_node_;
   std::vector<hil::RxFrame> rx_;
   std::unique_ptr<Sink> sink_;
@@ -134,7 +152,7 @@ class Session {
     std::uint32_t bus = 0;
     can::CanFrame frame;
   };
-  void log_frame(std::int64_t timestamp_ns, std::size_t bus, const can::CanFrame& frame);
+  void log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame);
   bool threaded_ = false;
   std::int64_t last_recorded_ns_ = -1;
   std::unique_ptr<hil::SpscRing<Sample>> sample_ring_;
