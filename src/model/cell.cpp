@@ -23,9 +23,10 @@ CellTables compile_cell(const CellType& type, double dt_s) {
         const double tau = src.at(ix, iy, kRcBase + kRcSourceFields * j + 1);
         const int f = kRcBase + kRcCompiledFields * j;
         // The contract: a = exp(-dt/tau) at the grid points, interpolated like any other field.
-        t.dyn.at(ix, iy, f) = std::exp(-dt_s / tau);
+        const double a = std::exp(-dt_s / tau);
+        t.dyn.at(ix, iy, f) = a;
         t.dyn.at(ix, iy, f + 1) = r;
-        t.dyn.at(ix, iy, f + 2) = tau;
+        t.dyn.at(ix, iy, f + 2) = tau * (1.0 - a);
       }
     }
   }

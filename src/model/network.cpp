@@ -174,6 +174,12 @@ LinkResult solve_link(double a, double b, const LinkParams& link, const Contacto
       v = load.cv_voltage_v;  // the charger regulates its output voltage
       out.cv_limited = true;
       i_sink = (a - v) / rs - cd * (v - v_link) - g_load * v;
+      if (i_sink > 0.0) {
+        // Holding the setpoint would mean sinking current: a charger only sources, so it idles
+        // and the link floats above its setpoint.
+        i_sink = 0.0;
+        v = (a / rs + cd * v_link) / (1.0 / rs + cd + g_load);
+      }
     }
     out.link_voltage_v = v;
     out.load_current_a = i_sink + g_load * v;

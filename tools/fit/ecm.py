@@ -315,8 +315,11 @@ class Prepared:
         self.nrc = len(m.rc_r)
         for j in range(self.nrc):
             f[f"r{j}"] = m.rc_r[j]
-            f[f"a{j}"] = np.exp(-self.dt / np.asarray(m.rc_tau[j], float))
-            f[f"tau{j}"] = m.rc_tau[j]
+            tau = np.asarray(m.rc_tau[j], float)
+            a = np.exp(-self.dt / tau)
+            f[f"a{j}"] = a
+            # The tick's energy integral, also at the grid points (see the contract's heat terms).
+            f[f"t1_{j}"] = tau * (1.0 - a)
         self.dyn = Grid2D(m.dyn_soc, m.dyn_temp, f)
         self.entropic_clamps = 0
 
@@ -388,7 +391,7 @@ def simulate(model: Model, current, dt: float, *, z0: float, h0: float = 0.0, s0
     ir0d, ir0c = names.index("r0d"), names.index("r0c")
     ir = [names.index(f"r{j}") for j in range(nrc)]
     ia = [names.index(f"a{j}") for j in range(nrc)]
-    itau = [names.index(f"tau{j}") for j in range(nrc)]
+    it1 = [names.index(f"t1_{j}") for j in range(nrc)]
     for k in range(n):
         i = float(i_arr[k])
         if measured:
@@ -403,11 +406,10 @@ def simulate(model: Model, current, dt: float, *, z0: float, h0: float = 0.0, s0
         for j in range(nrc):
             R = par[ir[j]]; a = par[ia[j]]
             vn = a * vrc[j] + R * (1.0 - a) * i
-            if R > 0.0:
-                tau = par[itau[j]]
-                Cj = tau / R
-                q_rc += (i * (R * i * dt + (vrc[j] - R * i) * tau * (1.0 - a))
-                         - 0.5 * Cj * (vn * vn - vrc[j] * vrc[j])) / dt
+            d = vrc[j] - R * i
+            t1 = par[it1[j]]
+            t2 = t1 * (1.0 + a) / (2.0 * R) if R > 0.0 else 0.0
+            q_rc += (R * i * i * dt + 2.0 * i * d * t1 + d * d * t2) / dt
             vrc_new[j] = vn
         # 3. coulomb counting
         zn = z - eta * i * dt / Q

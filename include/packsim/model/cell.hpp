@@ -18,7 +18,8 @@ inline constexpr double kZeroCelsiusK = 273.15;
 // Field layout of the tables.
 enum OcvField : int { kOcv = 0, kDocvDt = 1, kOcvFields = 2 };
 enum DynField : int { kR0Discharge = 0, kR0Charge = 1, kRcBase = 2 };
-// Source (dt-independent) RC fields per pair: r, tau. Compiled fields per pair: a, r, tau.
+// Source (dt-independent) RC fields per pair: r, tau. Compiled fields per pair: a = exp(-dt/tau),
+// r, and t1 = tau (1 - a), the integral of exp(-t/tau) over the tick that the energy terms need.
 inline constexpr int kRcSourceFields = 2;
 inline constexpr int kRcCompiledFields = 3;
 
@@ -69,8 +70,8 @@ struct CellLookup {
   double r0_charge = 0.0;
   std::array<double, kMaxRcPairs> a{};
   std::array<double, kMaxRcPairs> r{};
-  std::array<double, kMaxRcPairs> tau{};
-  int clamps = 0;  // number of the two lookups that clamped an input
+  std::array<double, kMaxRcPairs> t1{};  // s, integral of exp(-t/tau) over the tick
+  int clamps = 0;                        // number of the two lookups that clamped an input
 };
 
 // The state one cell carries from tick to tick.
@@ -94,7 +95,7 @@ inline CellLookup lookup_cell(const CellTables& t, double z, double temp_k) {
     const int f = kRcBase + kRcCompiledFields * j;
     p.a[static_cast<std::size_t>(j)] = t.dyn.value(gd, f);
     p.r[static_cast<std::size_t>(j)] = t.dyn.value(gd, f + 1);
-    p.tau[static_cast<std::size_t>(j)] = t.dyn.value(gd, f + 2);
+    p.t1[static_cast<std::size_t>(j)] = t.dyn.value(gd, f + 2);
   }
   p.clamps = (go.clamped ? 1 : 0) + (gd.clamped ? 1 : 0);
   return p;
@@ -169,11 +170,19 @@ inline CellStepResult advance_cell(const CellTables& t, const CellLookup& p, Cel
     const double r = p.r[k];
     const double v0 = st.v_rc[k];
     const double v1 = a * v0 + r * (1.0 - a) * i;
-    // Exact energy dissipated in r during the tick under zero-order-hold current.
-    const double v_inf = r * i;
-    const double c = r > 0.0 ? p.tau[k] / r : 0.0;
-    const double e_cap = 0.5 * c * (v1 * v1 - v0 * v0);
-    rc_energy += i * (v_inf * dt + (v0 - v_inf) * p.tau[k] * (1.0 - a)) - e_cap;
+    // Exact energies of the tick under zero-order-hold current, with d = v0 - r i the distance
+    // from the steady state: dissipated in r, r i^2 dt + 2 i d t1 + d^2 t2 with
+    // t2 = tau (1 - a^2) / (2 r) = t1 (1 + a) / (2 r), and drawn from the current,
+    // i (r i dt + d t1); the capacitor keeps the difference. The dissipation is a quadratic form
+    // in (i, d), positive semi-definite iff t1 <= dt (1 + a) / 2: true at the grid points (it is
+    // tanh(x/2) <= x/2) and, being linear in the interpolated t1 and a, true between them. So RC
+    // heat is never negative, however r and tau vary across the table.
+    const double d = v0 - r * i;
+    const double t1 = p.t1[k];
+    const double t2 = r > 0.0 ? t1 * (1.0 + a) / (2.0 * r) : 0.0;
+    const double heat = r * i * i * dt + 2.0 * i * d * t1 + d * d * t2;
+    const double e_cap = i * (r * i * dt + d * t1) - heat;
+    rc_energy += heat;
     out.rc_energy_change += e_cap;
     st.v_rc[k] = v1;
     v_rc_sum += v1;

@@ -125,6 +125,13 @@ TEST_CASE("Link: contactors, loads and the DC-link capacitor", "[network]") {
     CHECK(cv.cv_limited);
     CHECK(cv.link_voltage_v == Approx(401.0));
     CHECK(cv.pack_current_a == Approx(-1.0 / 0.102));
+    // Setpoint below the pack's voltage: a charger only sources current, so it idles (the link
+    // floats at the pack voltage) instead of discharging the pack.
+    c.cv_voltage_v = 390.0;
+    const LinkResult idle = solve_link(a, b, link, closed, c, a, dt);
+    CHECK(idle.pack_current_a == Approx(0.0).margin(1e-12));
+    CHECK(idle.load_current_a == Approx(0.0).margin(1e-12));
+    CHECK(idle.link_voltage_v == Approx(a));
   }
   SECTION("precharge charges the link with tau = R C (backward Euler)") {
     link.dc_link_f = 0.001;
