@@ -74,10 +74,24 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
         t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0, 0.3)).value_or(0.0);
     s.spread.truncate_sigma =
         t->number("truncate_sigma", Need::kOptional, {0.0, 10.0, true}).value_or(3.0);
+    // A scale of 1 - sigma * truncate_sigma must stay well above zero: a cell with no capacity or
+    // no resistance is not a spread, it is a broken pack (and a numerically singular one).
+    for (const auto& [key, sigma] :
+         {std::pair<const char*, double>{"capacity", s.spread.capacity_rel_sigma},
+          {"r0", s.spread.r0_rel_sigma}}) {
+      const double low = 1.0 - sigma * s.spread.truncate_sigma;
+      if (low < 0.1) {
+        t->error(key, "a spread of " + format_number(sigma) + " truncated at " +
+                          format_number(s.spread.truncate_sigma) + " sigma can scale a cell's " +
+                          key + " to " + format_number(low) +
+                          "; expected sigma * truncate_sigma <= 0.9");
+      }
+    }
     t->finish();
   }
   for (auto& t : root.tables("override")) {
     model::CellOverride o;
+    o.cell = -1;
     if (const auto c = read_cell_ref(t, "cell", ns, np)) o.cell = *c;
     if (auto v = t.quantity("capacity", Dimension::kRatio, Need::kOptional, {0.0, 2.0, true}))
       o.capacity_scale = v;
@@ -87,6 +101,15 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       o.soc = v;
     if (auto v = t.quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()))
       o.temp_k = v;
+    if (!o.capacity_scale && !o.r0_scale && !o.soc && !o.temp_k) {
+      t.error_here("an override changes nothing; expected capacity, r0, soc or temperature");
+    }
+    for (const auto& prev : s.overrides) {
+      if (o.cell >= 0 && prev.cell == o.cell) {
+        t.error("cell", "cell " + std::to_string(o.cell) +
+                            " is overridden twice; put its values in one [[override]]");
+      }
+    }
     t.finish();
     s.overrides.push_back(o);
   }
@@ -156,6 +179,16 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
                   "index " + format_number(c) + " out of range 0.." + std::to_string(limit - 1));
           ok = false;
         }
+      }
+      if (ok && (*pair)[0] == (*pair)[1]) {
+        b.error(key, "a barrier needs two different " + std::string(key));
+        ok = false;
+      }
+      // Modules touch only their neighbours (each module's last row faces the next one's first).
+      if (ok && by_module && std::fabs((*pair)[0] - (*pair)[1]) != 1.0) {
+        b.error(key, "modules " + format_number((*pair)[0]) + " and " + format_number((*pair)[1]) +
+                         " are not neighbours; a module barrier is between modules m and m+1");
+        ok = false;
       }
       if (ok) {
         th.barriers.push_back(

@@ -43,27 +43,25 @@ void build_thermal(const PackSpec& spec, const CellType& cell, PackModel& m) {
       if (k + cols < per_module)
         add(first + k, first + k + cols, spec.thermal.cell_to_cell_w_per_k);
     }
-    // The last row of this module faces the first row of the next one.
+    // The last row of this module faces the first row of the next one, through a module barrier
+    // when one is configured (the loader allows them only between neighbours), else with the
+    // default module-to-module conductance.
     if (mod + 1 < m.n_modules) {
+      double g = spec.thermal.module_to_module_w_per_k;
+      for (const auto& b : spec.thermal.barriers) {
+        if (b.modules && std::min(b.cell_a, b.cell_b) == mod &&
+            std::max(b.cell_a, b.cell_b) == mod + 1)
+          g = b.g_w_per_k;
+      }
       const int last_row_start = ((per_module - 1) / cols) * cols;
       for (int col = 0; col < cols && last_row_start + col < per_module; ++col) {
-        add(first + last_row_start + col, first + per_module + col,
-            spec.thermal.module_to_module_w_per_k);
+        add(first + last_row_start + col, first + per_module + col, g);
       }
     }
   }
-  // Barriers replace the conductance of a pair (or add one where there was none).
+  // Cell barriers replace the conductance of a pair (or add one where there was none).
   for (const auto& b : spec.thermal.barriers) {
-    if (b.modules) {
-      for (auto& e : net.edges) {
-        const int ma = m.module_of_cell[static_cast<std::size_t>(e.a)];
-        const int mb = m.module_of_cell[static_cast<std::size_t>(e.b)];
-        if ((ma == b.cell_a && mb == b.cell_b) || (ma == b.cell_b && mb == b.cell_a)) {
-          e.g_w_per_k = b.g_w_per_k;
-        }
-      }
-      continue;
-    }
+    if (b.modules) continue;
     bool found = false;
     for (auto& e : net.edges) {
       if ((e.a == b.cell_a && e.b == b.cell_b) || (e.a == b.cell_b && e.b == b.cell_a)) {

@@ -288,6 +288,15 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
     result.status = RunStatus::kFailed;
     result.stop_reason = ex.what();
   }
+  if (session.diverged() && result.status == RunStatus::kCompleted) {
+    char what[160];
+    std::snprintf(what, sizeof what,
+                  "the model state became non-finite at t = %.6f s (check the pack's and cell's "
+                  "parameters)",
+                  static_cast<double>(session.data().time_ns) / 1e9);
+    result.status = RunStatus::kFailed;
+    result.stop_reason = what;
+  }
   result.ticks = session.data().tick;
   result.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   const SetupResult closed = session.finish(result, opt.version);

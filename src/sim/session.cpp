@@ -1,6 +1,7 @@
 #include "packsim/sim/session.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include "packsim/sim/json.hpp"
@@ -322,6 +323,11 @@ void Session::update() {
   model::shunt_measure(sc_.shunt, model_, data_, shunt_);
   driver_.after_step(data_);
   stats_.update(data_);
+  // Sums propagate a NaN that min/max would hide; an overflow to infinity counts as well.
+  if (!std::isfinite(data_.v_mean + data_.t_mean_k + data_.soc_mean + data_.pack_current_a +
+                     data_.link_voltage_v + data_.heat_total_w)) {
+    diverged_ = true;
+  }
 }
 
 void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame) {
@@ -396,7 +402,8 @@ void Session::record() {
 }
 
 bool Session::done() const {
-  return data_.tick >= total_ticks_ || (sc_.stop_when_load_done && driver_.load_done());
+  return diverged_ || data_.tick >= total_ticks_ ||
+         (sc_.stop_when_load_done && driver_.load_done());
 }
 
 const char* Session::done_reason() const {

@@ -24,6 +24,28 @@ assert abs(d["capacity_ah"] - 55.52) < 1e-9, d
 assert abs(d["energy_kwh"] - 355.2 * 55.52 / 1000) < 1e-9, d
 assert abs(d["mass_kg"] - (192 * 0.72 + 65)) < 1e-9, d
 PY
+# A model that blows up (here an absurd 1e300 A load) fails the run (exit 1) with a clear reason
+# instead of completing with NaN; the outputs are still complete.
+cat >"$TMP/diverge.toml" <<EOF
+[scenario]
+name = "diverge"
+pack = "$PWD/tests/data/packs/kokam_12s2p.toml"
+duration = "10 s"
+tick = "1 s"
+[bms]
+mode = "none"
+[[event]]
+at = "0 s"
+contactors = "closed"
+[[load]]
+kind = "current"
+current = "1e300 A"
+EOF
+expect_rc 1 "$PACKSIM" run "$TMP/diverge.toml" --out "$TMP/diverge"
+grep -q "the model state became non-finite at t = 1.000000 s" "$TMP/err" || fail "divergence message"
+[ "$(json_get "$TMP/diverge/summary.json" '["status"]')" = failed ] || fail "divergence status"
+[ "$(wc -l <"$TMP/diverge/signals.csv")" -eq 3 ] || fail "divergence: header + 2 rows expected"
+
 # dbc decode: every bad line reported as file:line:col, good lines still decoded, exit 2.
 printf '(1.000000) can0 680#0100000000000000\n(2.0 can0 680#00\n\n680#1\n(3.000000) can0 7FF#\n' \
   >"$TMP/cmd.log"

@@ -92,6 +92,8 @@ class Session {
   }
 
   bool done() const;  // the scenario's duration is reached, or its load is done when it says so
+  // The model's state became non-finite (NaN or overflow): the run stops and fails.
+  bool diverged() const { return diverged_; }
   const char* done_reason() const;
   bool uses_socketcan() const { return socketcan_; }
 
@@ -134,6 +136,7 @@ class Session {
   std::unique_ptr<Sink> sink_;
   bool socketcan_ = false;
   bool bms_commanded_ = false;
+  bool diverged_ = false;
   std::uint64_t frames_not_sent_ = 0;
   std::int64_t wall_ns_ = 0;
 

@@ -215,4 +215,14 @@ TEST_CASE("Thermal layout: module grids, module links and barriers", "[pack][the
   for (const auto& e : shielded.thermal.edges) shields += e.g_w_per_k == 0.002 ? 1 : 0;
   CHECK(shields == 3);
   CHECK(shielded.thermal.edges.size() == 2 * 7 + 3);
+
+  // Modules thermally isolated by default: a barrier between them is the only path, not a no-op.
+  spec.thermal.module_to_module_w_per_k = 0.0;
+  const PackModel isolated = build_pack_model(spec, make_cell({}), 1'000'000, {0.5, 298.15, 1});
+  shields = 0;
+  for (const auto& e : isolated.thermal.edges) shields += e.g_w_per_k == 0.002 ? 1 : 0;
+  CHECK(shields == 3);
+  spec.thermal.barriers.clear();
+  const PackModel apart = build_pack_model(spec, make_cell({}), 1'000'000, {0.5, 298.15, 1});
+  CHECK(apart.thermal.edges.size() == 2 * 7);
 }
