@@ -283,6 +283,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
             "count)");
       }
       seg.cv_voltage_v = pack_v ? *pack_v : cell_v.value_or(0.0) * ns;
+      seg.cell_limit_v =
+          t.quantity("cell_voltage_limit", Dimension::kVoltage, Need::kOptional, positive());
+      seg.series = ns;
     } else if (*kind == "profile") {
       seg.kind = sim::SegmentKind::kProfile;
       const auto csv = t.string("file", Need::kRequired);

@@ -1,5 +1,6 @@
 #include "packsim/sim/driver.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace packsim::sim {
@@ -38,6 +39,7 @@ void ScenarioDriver::start_segment(std::int64_t now_ns) {
   segment_started_ = true;
   profile_finished_ = false;
   profile_cursor_ = 0;
+  if (segment_ < scenario_->load.size()) cv_setpoint_v_ = scenario_->load[segment_].cv_voltage_v;
   if (segment_ < log_.size()) log_[segment_].start_ns = now_ns;
 }
 
@@ -107,7 +109,7 @@ void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data, model::Afe
       case SegmentKind::kCcCv:
         cmd.mode = model::LoadMode::kCcCv;
         cmd.charge_current_a = seg.value;
-        cmd.cv_voltage_v = seg.cv_voltage_v;
+        cmd.cv_voltage_v = seg.cell_limit_v ? cv_setpoint_v_ : seg.cv_voltage_v;
         break;
       case SegmentKind::kProfile: {
         const double v = profile_value(*seg.profile, t, profile_finished_);
@@ -127,6 +129,13 @@ void ScenarioDriver::after_step(const model::PackData& data) {
   const Scenario& sc = *scenario_;
   if (segment_ >= sc.load.size() || !segment_started_) return;
   const LoadSegment& seg = sc.load[segment_];
+  if (seg.kind == SegmentKind::kCcCv && seg.cell_limit_v) {
+    // Integral control of the highest cell: lowering the pack setpoint by `series` x the excess
+    // lowers that cell by about the excess; half of it per tick converges without overshoot for
+    // cells of similar resistance. Never above the segment's own pack setpoint.
+    const double excess = data.v_max - *seg.cell_limit_v;
+    cv_setpoint_v_ = std::min(seg.cv_voltage_v, cv_setpoint_v_ - 0.5 * seg.series * excess);
+  }
   int ended_by = -1;
   for (std::size_t k = 0; k < seg.until.size(); ++k) {
     const StopCondition& c = seg.until[k];

@@ -49,6 +49,7 @@ class ScenarioDriver {
   std::size_t segment_ = 0;
   std::int64_t segment_start_ns_ = 0;
   bool segment_started_ = false;
+  double cv_setpoint_v_ = 0.0;  // CC-CV with a cell limit: the pack setpoint the loop adjusts
   bool profile_finished_ = false;
   std::size_t profile_cursor_ = 0;
   std::vector<SegmentLog> log_;  // sized once: one per segment

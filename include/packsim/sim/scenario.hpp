@@ -55,6 +55,11 @@ struct LoadSegment {
   SegmentKind kind = SegmentKind::kRest;
   double value = 0.0;  // A (current, CC-CV charge current > 0), W (power), ohm (resistance)
   double cv_voltage_v = 0.0;
+  // CC-CV: also hold the highest cell at or below this voltage, as a charger following the BMS's
+  // charge-current request does (series cells drift apart; the pack setpoint alone lets the
+  // highest one overshoot).
+  std::optional<double> cell_limit_v;
+  int series = 1;  // cells in series, for turning a cell-voltage excess into a pack setpoint
   std::optional<std::int64_t> duration_ns;  // ends after this long (or when `until` trips)
   std::vector<StopCondition> until;         // ends when any trips
   std::shared_ptr<const Profile> profile;
