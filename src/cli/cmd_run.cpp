@@ -151,6 +151,16 @@ int run(const RunArgs& a, const Context& ctx) {
                  static_cast<double>(sc.duration_ns) * 1e-9, sc.seed, opt.out_dir.string());
   }
   const sim::RunResult r = sim::run_scenario(sc, opt);
+  if (r.realtime && r.realtime->records_dropped > 0) {
+    spdlog::warn(
+        "{} records dropped: the writer thread could not keep up, so signals.csv or can.log has "
+        "gaps (record less often, fewer --cells, or a faster disk)",
+        r.realtime->records_dropped);
+  }
+  if (r.realtime && r.realtime->overruns > 0) {
+    spdlog::warn("{} ticks overran their deadline; {} frames went out late", r.realtime->overruns,
+                 r.realtime->frames_late);
+  }
   switch (r.status) {
     case sim::RunStatus::kCompleted:
       if (!a.quiet) {
@@ -180,7 +190,8 @@ int run(const RunArgs& a, const Context& ctx) {
 
 void add_run_command(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* sub = app.add_subcommand("run", "Run a scenario headless, as fast as possible");
+  CLI::App* sub = app.add_subcommand(
+      "run", "Run a scenario: as fast as possible, or paced to the wall clock (--realtime, --can)");
   sub->add_option("scenario", args->scenario, "Scenario file (TOML)")->required();
   sub->add_option("-o,--out", args->out, "Output directory (default: out/<scenario name>)");
   sub->add_option("--duration", args->duration,

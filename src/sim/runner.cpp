@@ -121,16 +121,18 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);  // threads created from here inherit it
   const int sfd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  // Without a signalfd the caller's handlers must see the signals (they set stop_request).
+  if (sfd < 0) pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 
   session.enable_threaded_recording(4096, 1 << 17);
   hil::LoopTiming timing;
   timing.tick_ns = sc.tick_ns;
   timing.speed = opt.speed;
   timing.overrun = opt.overrun;
-  hil::MonotonicClock clock;
+  std::atomic<bool> stop{false}, tick_done{false}, writer_stop{false}, setup_ready{false};
+  hil::MonotonicClock clock(&stop);  // a stop request cuts a long sleep short
   hil::Pacer pacer(timing, clock);
 
-  std::atomic<bool> stop{false}, tick_done{false}, writer_stop{false}, setup_ready{false};
   std::atomic<std::uint64_t> overruns{0};
   std::vector<std::string> setup;
   bool aborted = false;
@@ -139,7 +141,15 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
 
   // With the tick thread pinned, the writer and this thread stay on the other CPUs, so the tick
   // thread's CPU has nothing to preempt when its timer fires.
-  if (opt.cpu) hil::avoid_cpu(*opt.cpu);
+  std::vector<std::string> early_setup;
+  std::vector<bool> early_ok;
+  if (opt.cpu) {
+    const hil::RtResult r = hil::avoid_cpu(*opt.cpu);
+    if (!r.message.empty()) {
+      early_setup.push_back(r.message);
+      early_ok.push_back(r.ok);
+    }
+  }
   std::thread writer([&]() {
     while (!writer_stop.load(std::memory_order_acquire)) {
       if (session.drain() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -148,7 +158,8 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
 
   // Real-time priority comes with the wake-up latency request cyclictest makes.
   hil::CpuLatencyGuard latency_guard;
-  std::vector<bool> setup_ok;
+  std::vector<bool> setup_ok = early_ok;
+  setup = early_setup;
   auto note = [&](const hil::RtResult& r) {
     setup.push_back(r.message);
     setup_ok.push_back(r.ok);
@@ -163,6 +174,7 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
       pacer.start();
       while (!stop.load(std::memory_order_relaxed) && !session.done()) {
         pacer.wait();
+        if (pacer.stopped()) break;
         const std::int64_t wall = realtime_ns();
         session.read(wall);
         session.update();
@@ -214,11 +226,12 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
       const double sim_s = static_cast<double>(ticks) * static_cast<double>(sc.tick_ns) / 1e9;
       std::fprintf(stderr,
                    "\rsim %8.1f s  ticks %9llu  wake p99 %6.1f us  compute p99 %7.1f us  overruns "
-                   "%llu  bus %s  %6.0f frames/s ",
+                   "%llu  dropped %llu  bus %s  %6.0f frames/s ",
                    sim_s, static_cast<unsigned long long>(ticks),
                    static_cast<double>(pacer.wake_latency().percentile_ns(0.99)) / 1e3,
                    static_cast<double>(pacer.compute().percentile_ns(0.99)) / 1e3,
                    static_cast<unsigned long long>(overruns.load(std::memory_order_relaxed)),
+                   static_cast<unsigned long long>(session.records_dropped()),
                    session.uses_socketcan() ? hil::bus_state_name(session.bus_state_published())
                                             : "loopback",
                    static_cast<double>(frames - last_frames) / dt);

@@ -343,9 +343,15 @@ void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can:
   if (!frame_ring_->try_push(r)) dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Session::enable_threaded_recording(std::size_t sample_slots, std::size_t frame_slots) {
+void Session::enable_threaded_recording(std::size_t sample_slots, std::size_t frame_slots,
+                                        std::size_t sample_budget_bytes) {
   Sample prototype;
   prepare_sample(model_, sc_.record.cells, prototype);
+  // Per-cell columns of a big pack make a sample large (7,104 cells x 4 quantities = 227 kB): cap
+  // the ring's memory, which --mlock would otherwise pin by the gigabyte. 64 slots at least.
+  const std::size_t sample_bytes = sizeof(Sample) + prototype.cells.size() * sizeof(double);
+  sample_slots =
+      std::min(sample_slots, std::max<std::size_t>(64, sample_budget_bytes / sample_bytes));
   sample_ring_ = std::make_unique<hil::SpscRing<Sample>>(sample_slots, prototype);
   frame_ring_ = std::make_unique<hil::SpscRing<LogRecord>>(frame_slots);
   drain_sample_ = prototype;
@@ -413,9 +419,11 @@ const char* Session::done_reason() const {
 SetupResult Session::finish(const RunResult& r, const std::string& version) {
   if (finished_) return {true, ""};
   finished_ = true;
-  // The last state is always in the file, whatever stopped the run.
-  if (last_recorded_ns_ != data_.time_ns) record();
+  // The last state is always in the file, whatever stopped the run: empty the rings first (the
+  // other threads have stopped), then write it directly, so a full ring cannot lose it.
   drain();
+  threaded_ = false;
+  if (last_recorded_ns_ != data_.time_ns) record();
   SetupResult result;
   if (!csv_.close()) result = {false, "writing signals.csv failed"};
   if (log_can_ && !can_log_.close()) result = {false, "writing can.log failed"};

@@ -71,3 +71,27 @@ assert log.endswith("\n") and log.count("\n") == s["can"]["simulator"]["tx_frame
 print("real time", sig, ": stopped after", rt["ticks"], "ticks; wake p99", rt["wake_latency_us"]["p99"], "us")
 PY
 done
+
+# A long wall period (1 s ticks at 0.1x: 10 s between ticks) still stops promptly on SIGINT: the
+# tick thread's sleep is cut short, not waited out.
+out="$TMP/rt-long"
+"$PACKSIM" run scenarios/ev_1c_discharge.toml --realtime --tick "1 s" --speed 0.1 --bms none \
+  --out "$out" -q --no-status &
+pid=$!
+sleep 1
+start=$(date +%s.%N)
+kill -INT $pid
+set +e
+wait $pid
+rc=$?
+set -e
+[ $rc -eq 130 ] || fail "long period: exit code $rc, expected 130"
+python3 - "$out" "$start" "$(date +%s.%N)" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1] + "/summary.json"))
+assert s["status"] == "interrupted", s["status"]
+took = float(sys.argv[3]) - float(sys.argv[2])
+# Without the cut-short sleep the run would go on to its next deadline, up to 10 s away.
+assert took < 3.0, took
+print("long period: stopped", round(took, 2), "s after SIGINT")
+PY

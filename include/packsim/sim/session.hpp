@@ -78,7 +78,9 @@ class Session {
 
   // Real-time runs: samples and CAN log lines go into rings, and another thread writes them with
   // drain(). Call after open(), before the first tick. A full ring drops the record and counts it.
-  void enable_threaded_recording(std::size_t sample_slots, std::size_t frame_slots);
+  // The sample ring holds at most sample_slots, and no more than sample_budget_bytes.
+  void enable_threaded_recording(std::size_t sample_slots, std::size_t frame_slots,
+                                 std::size_t sample_budget_bytes = std::size_t{64} << 20);
   // Writer thread: formats and writes what the rings hold. Returns the number of records written.
   std::size_t drain();
   std::uint64_t records_dropped() const { return dropped_.load(std::memory_order_relaxed); }

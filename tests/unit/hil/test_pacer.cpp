@@ -1,5 +1,8 @@
 // Pacing logic with an injected clock: deadlines, wake latency, overrun skip-ahead, abort, speed.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <thread>
 
 #include "packsim/hil/pacer.hpp"
 
@@ -12,10 +15,11 @@ class FakeClock final : public LoopClock {
   std::int64_t now = 1'000'000'000;
   std::int64_t wake_delay = 0;
   std::int64_t now_ns() override { return now; }
-  void sleep_until(std::int64_t deadline) override {
+  bool sleep_until(std::int64_t deadline) override {
     if (deadline > now) now = deadline;
     now += wake_delay;
     ++sleeps;
+    return true;
   }
   int sleeps = 0;
 };
@@ -111,6 +115,45 @@ TEST_CASE("Scaled real time: --speed divides the wall period", "[pacer]") {
       REQUIRE(p.finish());
     }
   }
+}
+
+TEST_CASE("A fractional wall period does not drift: deadlines come from their index", "[pacer]") {
+  FakeClock clock;
+  LoopTiming t;
+  t.tick_ns = 1'000'000;
+  t.speed =
+      3.0;  // 333,333.33 ns per tick: accumulating the rounded period would lose 1/3 ns a tick
+  Pacer p(t, clock);
+  p.start();
+  const std::int64_t t0 = clock.now;
+  for (int k = 1; k <= 30'000; ++k) {
+    p.wait();
+    REQUIRE(clock.now == t0 + std::llround(k * 1e6 / 3.0));
+    REQUIRE(p.finish());
+  }
+  CHECK(clock.now == t0 + 10'000'000'000);  // 30,000 ticks of 1 ms at 3x: exactly 10 s
+}
+
+TEST_CASE("A stop request ends a long sleep promptly and records no latency", "[pacer]") {
+  std::atomic<bool> stop{false};
+  MonotonicClock clock(&stop);
+  LoopTiming t;
+  t.tick_ns = 1'000'000'000;
+  t.speed = 0.1;  // a 10 s wall period
+  Pacer p(t, clock);
+  p.start();
+  std::thread stopper([&stop]() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop.store(true);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(p.wait() == 0);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stopper.join();
+  CHECK(p.stopped());
+  CHECK(p.wake_latency().count() == 0);
+  CHECK(waited < 5.0);  // behaviour, not speed: without the stop it would sleep 10 s
 }
 
 TEST_CASE("Histogram percentiles", "[pacer]") {
