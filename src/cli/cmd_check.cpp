@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "packsim/can/dbc.hpp"
 #include "packsim/config/loaders.hpp"
 
 namespace packsim::cli {
@@ -11,6 +12,17 @@ int check(const std::vector<std::string>& files, bool quiet) {
   int bad = 0;
   for (const auto& f : files) {
     Diagnostics diags;
+    if (std::filesystem::path(f).extension() == ".dbc") {
+      const auto r = can::load_dbc_file(f);
+      if (r.ok()) {
+        if (!quiet)
+          std::printf("ok: %s (DBC, %zu messages)\n", f.c_str(), r.database.messages.size());
+      } else {
+        ++bad;
+        std::fputs(r.diagnostics.format().c_str(), stderr);
+      }
+      continue;
+    }
     const config::FileKind kind = config::detect_kind(f, diags);
     const char* what = "?";
     switch (kind) {
@@ -57,7 +69,8 @@ int check(const std::vector<std::string>& files, bool quiet) {
 void add_check_command(CLI::App& app, Context& ctx) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto quiet = std::make_shared<bool>(false);
-  CLI::App* sub = app.add_subcommand("check", "Validate scenario, pack and cell model files");
+  CLI::App* sub =
+      app.add_subcommand("check", "Validate scenario, pack, cell model, profile and DBC files");
   sub->add_option("files", *files, "Files to check")->required();
   sub->add_flag("-q,--quiet", *quiet, "Print only errors");
   sub->callback([files, quiet, &ctx]() { ctx.exit_code = check(*files, *quiet); });

@@ -29,10 +29,25 @@ struct DbcArgs {
   std::string pack;
 };
 
+// The DBC's GenMsgCycleTime says what the DBC's author expected; the profile says how often
+// packsim actually sends (and the BMS side is expected to send) each message, which is what a
+// tool reading the exported file should see.
+void apply_profile_periods(const can::Profile& p, can::Database& db) {
+  auto set = [&db](const std::string& name, std::int64_t period_ns) {
+    if (period_ns < 1'000'000) return;
+    for (auto& m : db.messages) {
+      if (m.name == name) m.cycle_time_ms = static_cast<int>(period_ns / 1'000'000);
+    }
+  };
+  for (const auto& tx : p.tx) set(tx.name, tx.period_ns);
+  for (const auto& rx : p.rx) set(rx.name, rx.period_ns);
+}
+
 // Per-module messages appear once per module of the pack, named <name>_M<m>, so that tools which
 // know nothing of packsim's id arithmetic decode every module.
 can::Database expand(const can::Profile& p) {
   can::Database db = p.dbc;
+  apply_profile_periods(p, db);
   auto expand_one = [&](const std::string& name, std::uint32_t id, int instances,
                         std::uint32_t step) {
     if (instances <= 1 || step == 0) return;
@@ -93,7 +108,9 @@ std::optional<can::Database> load_database(const std::string& dbc_file, const Db
       std::fputs(diags.format().c_str(), stderr);
       return std::nullopt;
     }
-    return std::move(p->dbc);
+    can::Database db = p->dbc;
+    apply_profile_periods(*p, db);
+    return db;
   }
   auto pack = config::load_pack(a.pack, diags);
   if (!pack) {

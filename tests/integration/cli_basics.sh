@@ -65,4 +65,14 @@ expect_rc 2 "$PACKSIM" dbc encode --dbc profiles/packsim/packsim.dbc BMS_Command
 grep -q "MainPositive=2': 2 outside what the signal can carry, \[0, 1\]" "$TMP/err" ||
   fail "encode: range message"
 expect_rc 2 "$PACKSIM" dbc encode --dbc profiles/packsim/packsim.dbc NoSuchMessage
+# dbc export: cycle times are the profile's periods (foxBMS's DBC says 5400 ms for 0x270; packsim
+# sends each row every 100 ms), so other tools see the real timing.
+expect_rc 0 "$PACKSIM" dbc export --profile foxbms2
+grep -q 'BA_ "GenMsgCycleTime" BO_ 624 100;' "$TMP/out" || fail "export: 0x270 cycle time"
+grep -q 'BA_ "GenMsgCycleTime" BO_ 1313 10;' "$TMP/out" || fail "export: IVT-S current cycle time"
+# check hands .dbc files to the DBC checker (not the TOML reader)
+expect_rc 0 "$PACKSIM" check profiles/packsim/packsim.dbc
+printf 'VERSION ""\nBO_ 1 M: 8 X\n SG_ S : 0|80@1+ (1,0) [0|0] "" X\n' >"$TMP/bad.dbc"
+expect_rc 2 "$PACKSIM" check "$TMP/bad.dbc"
+grep -q "^$TMP/bad.dbc:3:" "$TMP/err" || fail "check: DBC error location"
 echo ok
