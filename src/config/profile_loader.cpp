@@ -471,6 +471,15 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       t.error("mux", "a multiplexed message needs 'mux_values' (e.g. \"0..5\")");
       return;
     }
+    // A row the multiplexor cannot carry would alias onto a lower one on the wire.
+    const double mux_max = codec->raw_max(mux_signal);
+    for (const std::uint64_t v : *mux_values) {
+      if (static_cast<double>(v) > mux_max) {
+        t.error("mux_values", "row " + std::to_string(v) + " does not fit the multiplexor '" +
+                                  *mux_name + "' (0.." + format_number(mux_max) + ")");
+        return;
+      }
+    }
   } else if (codec->multiplexor() != can::MessageCodec::npos) {
     t.error("message", msg->name + " is multiplexed: give 'mux' and 'mux_values'");
     return;
@@ -909,6 +918,7 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
   auto profile = std::make_shared<can::Profile>();
   profile->file = file->name();
   TableReader root(file->root(), "", file->name(), diags);
+  bool dbc_ok = false;
   if (auto t = root.table("profile", Need::kRequired)) {
     profile->name = t->string("name", Need::kRequired).value_or("");
     t->string("description");
@@ -917,11 +927,17 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
       profile->dbc_file = dbc_path.string();
       auto parsed = can::load_dbc_file(dbc_path.string());
       diags.append(parsed.diagnostics);
-      if (parsed.diagnostics.empty()) profile->dbc = std::move(parsed.database);
+      dbc_ok = parsed.diagnostics.empty();
+      if (dbc_ok) profile->dbc = std::move(parsed.database);
     }
     t->finish();
   }
-  if (diags.size() != errors_before) return nullptr;
+  // Without its DBC nothing below can be checked; any other [profile] problem still lets the
+  // bindings be checked, so the whole file's errors come at once.
+  if (!dbc_ok) {
+    root.finish();
+    return nullptr;
+  }
   Context ctx{layout, *profile, diags, {}, {}};
   int counter_keys = 0;
   for (auto& t : root.tables("tx")) read_tx(ctx, t, counter_keys);
