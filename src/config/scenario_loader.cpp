@@ -380,6 +380,25 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     b.oc_discharge_a =
         t->current("discharge_current_limit", capacity_ah, Need::kOptional, positive());
     b.oc_charge_a = t->current("charge_current_limit", capacity_ah, Need::kOptional, positive());
+    // How long a condition must last before the BMS acts, and its supervision times.
+    constexpr std::int64_t kHour = 3'600'000'000'000;
+    auto delay = [&t](const char* key, std::int64_t min_ns = 0) {
+      return t->duration_ns(key, Need::kOptional, min_ns, kHour);
+    };
+    b.ov_delay_ns = delay("cell_ov_delay");
+    b.uv_delay_ns = delay("cell_uv_delay");
+    b.ot_delay_ns = delay("over_temperature_delay");
+    b.ut_delay_ns = delay("under_temperature_delay");
+    b.oc_discharge_delay_ns = delay("discharge_current_delay");
+    b.oc_charge_delay_ns = delay("charge_current_delay");
+    b.invalid_delay_ns = delay("invalid_measurement_delay");
+    b.afe_timeout_ns = delay("afe_timeout", 1'000'000);
+    b.current_timeout_ns = delay("current_timeout", 1'000'000);
+    if (const auto n = t->integer("corrupt_frames", Need::kOptional, 0, 1000))
+      b.corrupt_limit = static_cast<int>(*n);
+    b.corrupt_window_ns = delay("corrupt_window", 1'000'000);
+    b.precharge_min_ns = delay("precharge_min");
+    b.precharge_max_ns = delay("precharge_max", 1'000'000);
     if (b.mode == sim::BmsMode::kReference && b.period_ns % sc.tick_ns != 0) {
       t->error("period",
                "the reference BMS runs on ticks: its period must be a multiple of the tick");

@@ -81,8 +81,24 @@ SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
   if (b.ut_k) cfg.ut_k = *b.ut_k;
   if (b.oc_discharge_a) cfg.oc_discharge_a = *b.oc_discharge_a;
   if (b.oc_charge_a) cfg.oc_charge_a = *b.oc_charge_a;
+  auto set = [](const std::optional<std::int64_t>& v, std::int64_t& out) {
+    if (v) out = *v;
+  };
+  set(b.ov_delay_ns, cfg.ov_delay_ns);
+  set(b.uv_delay_ns, cfg.uv_delay_ns);
+  set(b.ot_delay_ns, cfg.ot_delay_ns);
+  set(b.ut_delay_ns, cfg.ut_delay_ns);
+  set(b.oc_discharge_delay_ns, cfg.oc_discharge_delay_ns);
+  set(b.oc_charge_delay_ns, cfg.oc_charge_delay_ns);
+  set(b.invalid_delay_ns, cfg.invalid_delay_ns);
+  set(b.current_timeout_ns, cfg.current_timeout_ns);
+  set(b.corrupt_window_ns, cfg.corrupt_window_ns);
+  set(b.precharge_min_ns, cfg.precharge_min_ns);
+  set(b.precharge_max_ns, cfg.precharge_max_ns);
+  if (b.corrupt_limit) cfg.corrupt_limit = *b.corrupt_limit;
   // Data counts as lost after three missed periods of the slowest AFE message, at least the
-  // default: a profile with slow temperature frames must not trip the BMS by design.
+  // default: a profile with slow temperature frames must not trip the BMS by design. A timeout
+  // given in the scenario is taken as it is, but not one the profile's own timing would break.
   if (sc.profile) {
     std::int64_t slowest = 0;
     for (const auto& f : sc.profile->frames) {
@@ -92,7 +108,18 @@ SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
         }
       }
     }
-    cfg.afe_timeout_ns = std::max(cfg.afe_timeout_ns, 3 * slowest);
+    if (b.afe_timeout_ns) {
+      if (*b.afe_timeout_ns <= slowest) {
+        return {false, "[bms] afe_timeout " + std::to_string(*b.afe_timeout_ns / 1'000'000) +
+                           " ms is not longer than the profile's slowest AFE message period (" +
+                           std::to_string(slowest / 1'000'000) + " ms): it would trip every cycle"};
+      }
+      cfg.afe_timeout_ns = *b.afe_timeout_ns;
+    } else {
+      cfg.afe_timeout_ns = std::max(cfg.afe_timeout_ns, 3 * slowest);
+    }
+  } else if (b.afe_timeout_ns) {
+    cfg.afe_timeout_ns = *b.afe_timeout_ns;
   }
   const auto problems = bms::validate_bms_config(cfg);
   if (!problems.empty()) return {false, "reference BMS configuration: " + problems.front()};

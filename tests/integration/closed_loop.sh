@@ -79,3 +79,16 @@ assert buses["afe"]["rx_frames"] > 0 and buses["sensor"]["tx_frames"] > 0, buses
 assert s["can"]["frames_not_sent"] == 0, s["can"]
 print("two buses: BMS normal, contactors closed")
 PY
+
+# The BMS's times come from the scenario: a 200 ms over-voltage delay trips 200 ms after onset.
+sed -e 's/^cell_ov = "4.2 V"/cell_ov = "4.2 V"\ncell_ov_delay = "200 ms"/' \
+  -e 's|"../packs/|"'"$PWD"'/tests/data/packs/|' tests/data/scenarios/closed_loop_ov.toml \
+  >"$TMP/ov200.toml"
+"$PACKSIM" run "$TMP/ov200.toml" --out "$TMP/ov200" -q
+python3 - "$TMP/ov200" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1] + "/summary.json"))["bms"]
+assert b["first_fault"] == "over-voltage", b
+assert abs(b["first_fault_s"] - b["first_fault_onset_s"] - 0.2) <= 0.010 + 1e-9, b
+print("configured delay: tripped", round(b["first_fault_s"] - b["first_fault_onset_s"], 3), "s after onset")
+PY

@@ -104,6 +104,12 @@ struct BmsSettings {
   bool drive = true;                    // the host asks for the pack from the start
   // Reference-BMS limits; unset: from the cell model (v_min/v_max) and packsim's defaults.
   std::optional<double> cell_ov_v, cell_uv_v, ot_k, ut_k, oc_discharge_a, oc_charge_a;
+  // Reference-BMS times; unset: packsim's defaults (docs/refbms.md).
+  std::optional<std::int64_t> ov_delay_ns, uv_delay_ns, ot_delay_ns, ut_delay_ns;
+  std::optional<std::int64_t> oc_discharge_delay_ns, oc_charge_delay_ns, invalid_delay_ns;
+  std::optional<std::int64_t> afe_timeout_ns, current_timeout_ns;
+  std::optional<int> corrupt_limit;  // more than this many rejected frames within the window
+  std::optional<std::int64_t> corrupt_window_ns, precharge_min_ns, precharge_max_ns;
 };
 
 // Which per-cell quantities get their own columns in signals.csv.
