@@ -90,6 +90,8 @@ SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   for (const auto& f : p.frames) keys = std::max(keys, f.counter_key + 1);
   counters_.assign(static_cast<std::size_t>(keys), 0);
   protectors_.resize(static_cast<std::size_t>(keys));
+  fault_.assign(p.frames.size(), TxFault::kNone);
+  fault_until_ns_.assign(p.frames.size(), 0);
   for (const auto& f : p.frames) {
     const TxMessage& m = p.tx[f.message];
     auto& slot = protectors_[static_cast<std::size_t>(f.counter_key)];
@@ -186,9 +188,11 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
   const Profile& p = *profile_;
   std::size_t sent = 0;
   CanFrame frame;
-  for (const TxFrame& f : p.frames) {
+  for (std::size_t fi = 0; fi < p.frames.size(); ++fi) {
+    const TxFrame& f = p.frames[fi];
     const TxMessage& m = p.tx[f.message];
     if (time_ns < f.phase_ns || (time_ns - f.phase_ns) % m.period_ns != 0) continue;
+    const TxFault fault = time_ns < fault_until_ns_[fi] ? fault_[fi] : TxFault::kNone;
     const MessageCodec& codec = *m.codec;
     codec.prepare_frame(frame);
     frame.id = f.id;
@@ -205,9 +209,28 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
       }
     }
     auto& protector = protectors_[static_cast<std::size_t>(f.counter_key)];
-    if (protector) protector->protect(frame.data.data());
     auto& counter = counters_[static_cast<std::size_t>(f.counter_key)];
-    counter = static_cast<std::uint8_t>((counter + 1) & 0x0F);
+    if (fault == TxFault::kRepeatCounter && protector) {
+      // The counter stops: an E2E frame carries the value the previous one had (a plain counter
+      // signal already holds the value that is not advanced below).
+      protector->set_next_counter(static_cast<std::uint8_t>((counter + 15) & 0x0F));
+    }
+    if (protector) protector->protect(frame.data.data());
+    if (fault != TxFault::kRepeatCounter) counter = static_cast<std::uint8_t>((counter + 1) & 0x0F);
+    if (fault != TxFault::kNone) {
+      ++stats_.tx_faulted;
+      if (fault == TxFault::kDrop) continue;  // lost on the wire: the counter has moved on
+      if (fault == TxFault::kCorruptCrc && m.e2e) {
+        const std::uint64_t crc = codec.get_raw(m.crc_signal, frame.data.data());
+        codec.set_raw(m.crc_signal, crc ^ 0xFFu, frame.data.data());
+      }
+      if (fault == TxFault::kShortFrame && frame.len > 0) {
+        // One byte short; on CAN FD the next shorter length the format has.
+        std::uint8_t len = static_cast<std::uint8_t>(frame.len - 1u);
+        while (frame.fd && !is_valid_len(len, true)) --len;
+        frame.len = len;
+      }
+    }
     if (sink.send(m.bus_index, frame)) {
       ++stats_.tx_frames;
       ++sent;
@@ -285,6 +308,17 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
     }
   }
   commands_.last_command_ns = time_ns;
+}
+
+void SimProtocol::set_fault(std::size_t tx_message, int instance, TxFault fault,
+                            std::int64_t until_ns) {
+  const Profile& p = *profile_;
+  for (std::size_t fi = 0; fi < p.frames.size(); ++fi) {
+    const TxFrame& f = p.frames[fi];
+    if (f.message != tx_message || (instance >= 0 && f.instance != instance)) continue;
+    fault_[fi] = fault;
+    fault_until_ns_[fi] = fault == TxFault::kNone ? 0 : until_ns;
+  }
 }
 
 void SimProtocol::supervise(std::int64_t time_ns) {

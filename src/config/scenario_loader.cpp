@@ -74,6 +74,57 @@ std::optional<model::ContactorState> parse_contactors(TableReader& t, std::strin
   return model::ContactorState{false, true, true};
 }
 
+// Temperature sensors of a pack's AFE, as build_afe_model places them.
+int afe_sensor_count(const LoadedPack& pack) {
+  if (!pack.afe.ntc.empty()) return static_cast<int>(pack.afe.ntc.size());
+  const int ns = pack.spec.series;
+  int per = pack.afe.cells_per_module > 0 ? pack.afe.cells_per_module : pack.spec.groups_per_module;
+  if (per <= 0) per = ns;
+  return pack.afe.sensors_per_module * ((ns + per - 1) / per);
+}
+
+// CAN fault events name a TX message of the profile: resolve them once it is loaded, and check
+// the fault makes sense for that message.
+void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
+  for (auto& e : sc.events) {
+    if (!e.can_fault) continue;
+    sim::CanFaultEvent& f = *e.can_fault;
+    if (!sc.profile) {
+      if (sc.bms.mode == sim::BmsMode::kNone)
+        diags.error(f.where, "can_fault needs frames on a bus: [bms] mode is \"none\"");
+      continue;
+    }
+    const can::Profile& p = *sc.profile;
+    std::size_t k = 0;
+    while (k < p.tx.size() && p.tx[k].name != f.message) ++k;
+    if (k == p.tx.size()) {
+      std::string names;
+      for (const auto& tx : p.tx) names += (names.empty() ? "" : ", ") + tx.name;
+      diags.error(f.where, "can_fault.message: profile '" + p.name + "' sends no '" + f.message +
+                               "'; expected one of: " + names);
+      continue;
+    }
+    f.tx_message = k;
+    int instances = 0;
+    bool has_counter = false;
+    for (const auto& fr : p.frames) {
+      if (fr.message != k) continue;
+      instances = std::max(instances, fr.instance + 1);
+      for (const auto& s : fr.slots) has_counter = has_counter || s.source == can::Source::kCounter;
+    }
+    if (f.instance >= instances) {
+      diags.error(f.where, "can_fault.module: " + f.message + " has " + std::to_string(instances) +
+                               " instance(s); expected a module below that");
+    }
+    if (f.fault == can::TxFault::kCorruptCrc && !p.tx[k].e2e) {
+      diags.error(f.where, "can_fault: " + f.message + " carries no CRC to corrupt");
+    }
+    if (f.fault == can::TxFault::kRepeatCounter && !p.tx[k].e2e && !has_counter) {
+      diags.error(f.where, "can_fault: " + f.message + " carries no counter to repeat");
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
@@ -350,12 +401,44 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     }
     e.bms_drive = t.boolean("bms_drive");
     e.fault_reset = t.boolean("fault_reset");
+    if (auto c = t.table("can_fault")) {
+      sim::CanFaultEvent f;
+      f.where = c->where("message");
+      f.message = c->string("message", Need::kRequired).value_or("");
+      f.instance = static_cast<int>(c->integer("module", Need::kOptional, 0, 100000).value_or(-1));
+      const auto mode =
+          c->choice("mode", {"drop", "corrupt_crc", "repeat_counter", "short_frame", "none"},
+                    Need::kRequired)
+              .value_or("none");
+      f.fault = mode == "drop"             ? can::TxFault::kDrop
+                : mode == "corrupt_crc"    ? can::TxFault::kCorruptCrc
+                : mode == "repeat_counter" ? can::TxFault::kRepeatCounter
+                : mode == "short_frame"    ? can::TxFault::kShortFrame
+                                           : can::TxFault::kNone;
+      f.duration_ns = c->duration_ns("duration", Need::kOptional, 1).value_or(0);
+      c->finish();
+      e.can_fault = f;
+    }
+    if (const auto bits = t.integer("sensor_error", Need::kOptional, 0, 255))
+      e.sensor_error = static_cast<int>(*bits);
+    if (auto n = t.table("ntc_offset")) {
+      sim::NtcFault f;
+      const int sensors = pack ? afe_sensor_count(*pack) : 0;
+      f.sensor = static_cast<int>(
+          n->integer("sensor", Need::kRequired, 0, std::max(0, sensors - 1)).value_or(0));
+      f.offset_k =
+          n->quantity("offset", Dimension::kTemperatureDifference, Need::kRequired).value_or(0.0);
+      n->finish();
+      e.ntc = f;
+    }
     if (!e.contactors && !e.ambient_k && !e.afe && !e.soc && !e.bms_drive && !e.fault_reset &&
-        !t.has("contactors") && !t.has("ambient") && !t.has("afe_offset") && !t.has("open_wire") &&
-        !t.has("soc") && !t.has("bms_drive") && !t.has("fault_reset")) {
+        !e.can_fault && !e.sensor_error && !e.ntc && !t.has("contactors") && !t.has("ambient") &&
+        !t.has("afe_offset") && !t.has("open_wire") && !t.has("soc") && !t.has("bms_drive") &&
+        !t.has("fault_reset") && !t.has("can_fault") && !t.has("sensor_error") &&
+        !t.has("ntc_offset")) {
       t.error_here(
           "an event needs something to do: contactors, ambient, afe_offset, open_wire, soc, "
-          "bms_drive or fault_reset");
+          "bms_drive, fault_reset, can_fault, sensor_error or ntc_offset");
     }
     t.finish();
     sc.events.push_back(e);
@@ -426,6 +509,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       sc.profile_tick_ns = sc.tick_ns;
     }
   }
+  resolve_can_faults(sc, diags);
 
   if (auto t = root.table("record")) {
     sc.record.every_ns = t->duration_ns("every", Need::kOptional, 0).value_or(0);

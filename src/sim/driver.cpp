@@ -73,6 +73,7 @@ void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data, model::Afe
                           HostRequests* host) {
   const Scenario& sc = *scenario_;
   if (host) host->fault_reset = false;
+  fired_first_ = next_event_;
   while (next_event_ < sc.events.size() && sc.events[next_event_].at_ns <= now_ns) {
     const Event& e = sc.events[next_event_++];
     if (e.contactors) data.input.contactors = *e.contactors;
@@ -83,6 +84,8 @@ void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data, model::Afe
       if (e.afe->offset_v) afe->v_fault_offset[ch] = *e.afe->offset_v;
       if (e.afe->open_wire) afe->open_wire[ch] = *e.afe->open_wire ? 1 : 0;
     }
+    if (e.ntc && afe)
+      afe->t_fault_offset_k[static_cast<std::size_t>(e.ntc->sensor)] = e.ntc->offset_k;
     if (host && e.bms_drive) host->drive = *e.bms_drive;
     if (host && e.fault_reset) host->fault_reset = *e.fault_reset;
   }

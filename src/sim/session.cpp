@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "packsim/sim/json.hpp"
 #include "packsim/sim/runner.hpp"
@@ -55,6 +56,7 @@ void protocol_stats(JsonWriter& j, const can::ProtocolStats& s) {
   j.field("rx_error_frames", s.rx_error_frames).field("e2e_bad_crc", s.e2e_bad_crc);
   j.field("e2e_repeated", s.e2e_repeated).field("e2e_lost", s.e2e_lost);
   j.field("e2e_missed_frames", s.e2e_missed_frames).field("rx_timeouts", s.rx_timeouts);
+  j.field("tx_faulted", s.tx_faulted);
 }
 
 std::string fault_list(bms::Fault faults) {
@@ -341,6 +343,16 @@ void Session::read(std::int64_t wall_ns) {
     }
   }
   driver_.read(now, data_, &afe_, &host_);
+  for (std::size_t k = driver_.fired_first(); k < driver_.fired_last(); ++k) {
+    const Event& e = sc_.events[k];
+    if (e.sensor_error) shunt_.error_bits = static_cast<std::uint8_t>(*e.sensor_error);
+    if (e.can_fault && protocol_) {
+      const CanFaultEvent& f = *e.can_fault;
+      const std::int64_t until =
+          f.duration_ns > 0 ? e.at_ns + f.duration_ns : std::numeric_limits<std::int64_t>::max();
+      protocol_->set_fault(f.tx_message, f.instance, f.fault, until);
+    }
+  }
 }
 
 void Session::update() {

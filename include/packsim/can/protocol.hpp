@@ -40,6 +40,7 @@ struct ProtocolStats {
   std::uint64_t e2e_lost = 0;
   std::uint64_t e2e_missed_frames = 0;
   std::uint64_t rx_timeouts = 0;  // command messages that went quiet
+  std::uint64_t tx_faulted = 0;   // frames an injected CAN fault dropped or altered
   std::uint64_t rx_rejected() const { return rx_malformed + e2e_bad_crc + e2e_repeated; }
 };
 
@@ -67,6 +68,11 @@ struct SimCommands {
   std::int64_t last_command_ns = -1;
 };
 
+// An injected fault on the frames of one TX message (scenario event `can_fault`), as a BMS would
+// meet it on a real bus: frames lost (the sender's counter still advances, so E2E sees the gap),
+// a wrong CRC, a counter that stops (stale data), or a frame one byte short.
+enum class TxFault : std::uint8_t { kNone, kDrop, kCorruptCrc, kRepeatCounter, kShortFrame };
+
 class SimProtocol {
  public:
   SimProtocol(std::shared_ptr<const Profile> profile, int n_channels, int n_sensors, int n_modules);
@@ -78,6 +84,9 @@ class SimProtocol {
   void receive(std::size_t bus, const CanFrame& frame, std::int64_t time_ns);
   // Applies command timeouts (call once per tick after receiving).
   void supervise(std::int64_t time_ns);
+  // Injects `fault` on TX message `tx_message` (index into Profile::tx), on one module instance
+  // or all (-1), until `until_ns` (exclusive). kNone clears. Allocation-free.
+  void set_fault(std::size_t tx_message, int instance, TxFault fault, std::int64_t until_ns);
 
   const SimCommands& commands() const { return commands_; }
   const ProtocolStats& stats() const { return stats_; }
@@ -93,6 +102,8 @@ class SimProtocol {
   int n_channels_, n_sensors_, n_modules_;
   std::vector<std::unique_ptr<E2EProtector>> protectors_;  // per TxFrame counter key
   std::vector<std::uint8_t> counters_;                     // per counter key
+  std::vector<TxFault> fault_;                             // per TxFrame
+  std::vector<std::int64_t> fault_until_ns_;               // per TxFrame
   std::vector<std::unique_ptr<E2EChecker>> checkers_;      // per RX message instance
   std::vector<std::int64_t> rx_last_ns_;                   // per RX message instance
   std::vector<std::uint8_t> rx_timed_out_;

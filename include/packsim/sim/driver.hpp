@@ -36,6 +36,11 @@ class ScenarioDriver {
   // After the tick (data holds its outputs, data.time_ns its end): check the segment's conditions.
   void after_step(const model::PackData& data);
 
+  // The events the last read() applied: scenario().events[first, last). The session applies what
+  // concerns the transports (CAN faults, current-sensor errors) from these.
+  std::size_t fired_first() const { return fired_first_; }
+  std::size_t fired_last() const { return next_event_; }
+
   bool load_done() const { return segment_ >= scenario_->load.size(); }
   std::size_t segment() const { return segment_; }
   const std::vector<SegmentLog>& segment_log() const { return log_; }
@@ -46,6 +51,7 @@ class ScenarioDriver {
 
   const Scenario* scenario_;
   std::size_t next_event_ = 0;
+  std::size_t fired_first_ = 0;
   std::size_t segment_ = 0;
   std::int64_t segment_start_ns_ = 0;
   bool segment_started_ = false;

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "packsim/can/protocol.hpp"
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
+#include "packsim/util/diagnostic.hpp"
 
 namespace packsim::can {
 struct Profile;
@@ -73,6 +75,22 @@ struct AfeFault {
   std::optional<bool> open_wire;
 };
 
+// A fault on the frames of one of the profile's TX messages (see can::TxFault).
+struct CanFaultEvent {
+  std::string message;         // as written in the scenario
+  SourceLocation where;        // of `message`, for errors found once the profile is loaded
+  std::size_t tx_message = 0;  // index into the profile's TX messages, resolved by the loader
+  int instance = -1;           // module instance of a per-module message; -1: all
+  can::TxFault fault = can::TxFault::kNone;
+  std::int64_t duration_ns = 0;  // 0: until the run ends or a later event clears it
+};
+
+// A temperature sensor reading off by an offset (a loose or damaged NTC), not the cell.
+struct NtcFault {
+  int sensor = 0;
+  double offset_k = 0.0;
+};
+
 // Sets one cell's true state of charge (e.g. an overcharged cell).
 struct SocOverride {
   int cell = 0;
@@ -87,6 +105,9 @@ struct Event {
   std::optional<SocOverride> soc;
   std::optional<bool> bms_drive;    // the host's request to the BMS: connect the pack or not
   std::optional<bool> fault_reset;  // ask the BMS to clear latched faults
+  std::optional<CanFaultEvent> can_fault;
+  std::optional<int> sensor_error;  // error bits the current sensor reports (0 clears)
+  std::optional<NtcFault> ntc;
   std::string label;
 };
 
