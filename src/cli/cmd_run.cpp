@@ -112,11 +112,35 @@ int run(const RunArgs& a, const Context& ctx) {
     spdlog::error("--can needs a BMS mode other than none: nothing would go on the bus");
     return kExitBadInput;
   }
-  if (sc.bms.mode != sim::BmsMode::kNone && sc.initial_contactors.main_pos)
+  if (sc.bms.mode != sim::BmsMode::kNone) {
+    // A scenario written for no BMS drives the contactors itself; with a BMS they are its job.
+    for (const auto& e : sc.events) {
+      if (e.contactors) {
+        spdlog::error(
+            "--bms {}: the scenario sets the contactors itself (event at {} s); with a BMS use "
+            "bms_drive events, or run it with --bms none",
+            a.bms.empty() ? "external" : a.bms, static_cast<double>(e.at_ns) / 1e9);
+        return kExitBadInput;
+      }
+    }
     sc.initial_contactors = {};
+  }
+  if (sc.bms.mode == sim::BmsMode::kReference && sc.bms.period_ns % sc.tick_ns != 0) {
+    spdlog::error(
+        "--tick {}: the reference BMS runs on ticks and its period ({} ms) is not a "
+        "multiple of it (or run the pack alone with --bms none)",
+        a.tick.empty() ? "(scenario)" : a.tick, static_cast<double>(sc.bms.period_ns) / 1e6);
+    return kExitBadInput;
+  }
   {
     Diagnostics pd;
     if (!config::resolve_scenario_profile(sc, pd)) {
+      if (!a.tick.empty()) {
+        spdlog::error(
+            "--tick {}: the protocol profile's frames cannot be sent at this tick (below); "
+            "choose a tick that divides its periods, or run the pack alone with --bms none",
+            a.tick);
+      }
       std::fputs(pd.format().c_str(), stderr);
       return kExitBadInput;
     }

@@ -34,11 +34,16 @@ constexpr WatchInfo kWatches[] = {
 // "cell_v_min < 2.5 V"
 std::optional<sim::StopCondition> parse_condition(const std::string& text, double c_rate_to_a,
                                                   std::string& error) {
-  std::istringstream in(text);
-  std::string name, op;
-  in >> name >> op;
-  std::string rest;
-  std::getline(in, rest);
+  // "name < value" with or without spaces around the operator.
+  const std::size_t at = text.find_first_of("<>");
+  auto trim = [](std::string x) {
+    const auto b = x.find_first_not_of(" \t");
+    const auto e = x.find_last_not_of(" \t");
+    return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
+  };
+  const std::string name = trim(text.substr(0, at));
+  const std::string op = at == std::string::npos ? std::string() : text.substr(at, 1);
+  const std::string rest = at == std::string::npos ? std::string() : text.substr(at + 1);
   const WatchInfo* w = nullptr;
   for (const auto& candidate : kWatches) {
     if (name == candidate.name) w = &candidate;
@@ -56,6 +61,12 @@ std::optional<sim::StopCondition> parse_condition(const std::string& text, doubl
   QuantityResult q = parse_quantity(rest, w->dim, w->dim == Dimension::kCurrent);
   if (!q.value) {
     error = "condition \"" + text + "\": " + q.error;
+    return std::nullopt;
+  }
+  if (w->dim == Dimension::kRatio && (*q.value < 0.0 || *q.value > 1.0)) {
+    error = "condition \"" + text + "\": " + format_number(*q.value * 100.0) +
+            " % is not a state of charge; expected 0 % to 100 % (a bare number is a fraction: "
+            "write \"10 %\" or 0.1)";
     return std::nullopt;
   }
   sim::StopCondition c;
@@ -446,6 +457,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   std::stable_sort(sc.events.begin(), sc.events.end(),
                    [](const sim::Event& a, const sim::Event& b) { return a.at_ns < b.at_ns; });
 
+  SourceLocation afe_timeout_where;
   if (auto t = root.table("bms")) {
     sim::BmsSettings& b = sc.bms;
     const auto mode = t->choice("mode", {"reference", "external", "none"}).value_or("reference");
@@ -482,6 +494,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     b.corrupt_window_ns = delay("corrupt_window", 1'000'000);
     b.precharge_min_ns = delay("precharge_min");
     b.precharge_max_ns = delay("precharge_max", 1'000'000);
+    if (b.precharge_min_ns && b.precharge_max_ns && *b.precharge_min_ns > *b.precharge_max_ns)
+      t->error("precharge_min", "longer than precharge_max");
+    if (b.afe_timeout_ns) afe_timeout_where = t->where("afe_timeout");
     if (b.mode == sim::BmsMode::kReference && b.period_ns % sc.tick_ns != 0) {
       t->error("period",
                "the reference BMS runs on ticks: its period must be a multiple of the tick");
@@ -510,6 +525,22 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     }
   }
   resolve_can_faults(sc, diags);
+  if (sc.profile && sc.bms.afe_timeout_ns) {
+    // The same rule the session applies, here so that `packsim check` reports it.
+    std::int64_t slowest = 0;
+    for (const auto& f : sc.profile->frames) {
+      for (const auto& slot : f.slots) {
+        if (slot.source == can::Source::kCellVoltage || slot.source == can::Source::kTemperature)
+          slowest = std::max(slowest, sc.profile->tx[f.message].period_ns);
+      }
+    }
+    if (*sc.bms.afe_timeout_ns <= slowest) {
+      diags.error(afe_timeout_where,
+                  "bms.afe_timeout: not longer than the profile's slowest AFE message period (" +
+                      format_number(static_cast<double>(slowest) / 1e6) +
+                      " ms); it would trip every cycle");
+    }
+  }
 
   if (auto t = root.table("record")) {
     sc.record.every_ns = t->duration_ns("every", Need::kOptional, 0).value_or(0);

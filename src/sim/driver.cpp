@@ -138,6 +138,9 @@ void ScenarioDriver::after_step(const model::PackData& data) {
     // cells of similar resistance. Never above the segment's own pack setpoint.
     const double excess = data.v_max - *seg.cell_limit_v;
     cv_setpoint_v_ = std::min(seg.cv_voltage_v, cv_setpoint_v_ - 0.5 * seg.series * excess);
+    // Anti-windup: a setpoint below the pack's own voltage already idles the charger; letting it
+    // sink further while a cell relaxes would delay the restart by minutes.
+    cv_setpoint_v_ = std::max(cv_setpoint_v_, data.pack_voltage_v - 0.005 * seg.series);
   }
   int ended_by = -1;
   for (std::size_t k = 0; k < seg.until.size(); ++k) {

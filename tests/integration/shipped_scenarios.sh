@@ -10,6 +10,7 @@ run() { "$PACKSIM" run "scenarios/$1.toml" --out "$TMP/$1" -q --no-progress; }
 run demo & run ev_us06_drive & wait
 run ev_1c_discharge & run lfp_16s1p_cycle & wait
 run storage_rack_cycle & run ev_18650_us06 & wait
+run lfp_module_pack_only
 python3 - "$TMP" <<'PY'
 import json, sys
 out = sys.argv[1]
@@ -21,8 +22,11 @@ def check(name, cond, what):
         problems.append(f"{name}: {what}")
 
 # Scenarios that stop when their load is done: every segment ended by its own condition.
-for name, limit in [("ev_us06_drive", 4.15), ("ev_1c_discharge", 4.15),
-                    ("lfp_16s1p_cycle", 3.55), ("storage_rack_cycle", 3.5)]:
+# The taper is a control loop on the previous tick's reading: a few mV of overshoot at the knee
+# at 10 ms ticks, more at 1 s ticks (the pack-only scenario).
+for name, limit, margin in [("ev_us06_drive", 4.15, 0.005), ("ev_1c_discharge", 4.15, 0.005),
+                            ("lfp_16s1p_cycle", 3.55, 0.005), ("storage_rack_cycle", 3.5, 0.005),
+                            ("lfp_module_pack_only", 3.55, 0.02)]:
     s = summary(name)
     check(name, s["status"] == "completed" and s["stop_reason"] == "load done",
           f"{s['status']} / {s['stop_reason']}")
@@ -30,10 +34,10 @@ for name, limit in [("ev_us06_drive", 4.15), ("ev_1c_discharge", 4.15),
         ended = seg["ended_by"]
         check(name, ended.startswith("until:") or ended in ("duration", "profile finished"),
               f"segment '{seg['label']}' ended by '{ended}'")
-    check(name, s["bms"]["state"] != "fault", f"BMS {s['bms']['state']} {s['bms']['faults']}")
+    if "bms" in s:
+        check(name, s["bms"]["state"] != "fault", f"BMS {s['bms']['state']} {s['bms']['faults']}")
     vmax = s["extremes"]["cell_v_max"]["value"]
-    # The taper is a control loop on the previous tick's reading: a few mV of overshoot at the knee.
-    check(name, vmax <= limit + 0.005, f"highest cell {vmax} V above the charge limit {limit} V")
+    check(name, vmax <= limit + margin, f"highest cell {vmax} V above the charge limit {limit} V")
 
 # The 7,104-cell drive: five minutes of US06 without a BMS fault.
 s = summary("ev_18650_us06")

@@ -143,7 +143,7 @@ struct CellColumns {
 };
 
 struct RecordSpec {
-  std::int64_t every_ns = 0;  // 0: every tick
+  std::int64_t every_ns = 0;  // 0: not given; packsim run records every 1 s (at least a tick)
   CellColumns cells;
 };
 
