@@ -135,10 +135,12 @@ bool parse_frame(std::string_view t, int base_col, CanFrame& f, CandumpError& e)
   std::size_t pos = hash + 1;
   if (pos < t.size() && t[pos] == '#') {  // CAN FD
     ++pos;
+    // One hex digit of canfd_frame.flags: 1 = BRS, 2 = ESI; newer kernels also set 4 (FDF),
+    // which candump prints and canplayer accepts.
     const int flags = pos < t.size() ? hex_value(t[pos]) : -1;
-    if (flags < 0 || flags > 3) {
+    if (flags < 0) {
       return fail(e, base_col + static_cast<int>(pos),
-                  "expected the CAN FD flags digit (0-3: 1 = BRS, 2 = ESI) after ##");
+                  "expected the CAN FD flags digit (hex: 1 = BRS, 2 = ESI, 4 = FDF) after ##");
     }
     f.fd = true;
     f.brs = (flags & 1) != 0;

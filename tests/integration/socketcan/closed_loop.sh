@@ -27,6 +27,12 @@ for key in ("wake_latency_us", "compute_us"):
     d = rt[key]
     assert 0 <= d["min"] <= d["p50"] <= d["p99"] <= d["p999"] <= d["max"], (key, d)
 assert rt["records_dropped"] == 0, rt
+# Every frame in its tick: frames go out late only in a tick that overran. packsim's own work must
+# fit comfortably (compute p99 under half the period), so an overrun can only be the VM being
+# stalled by its host, which the test tolerates a few times.
+assert rt["compute_us"]["p99"] < 0.5 * rt["period_us"], rt["compute_us"]
+assert rt["overruns"] <= 3, rt
+assert rt["frames_late"] == 0 or rt["overruns"] > 0, rt
 print("real time in the VM: wake latency p99", rt["wake_latency_us"]["p99"], "us, compute p99",
       rt["compute_us"]["p99"], "us,", rt["overruns"], "overruns,", rt["frames_late"], "frames late")
 # The BMS went through precharge to normal, then tripped on channel 5's over-voltage.

@@ -120,6 +120,10 @@ TEST_CASE("cansend syntax: bare frames, separators, FD padding, len8_dlc", "[can
   CHECK(r.frame.len == 12);
   CHECK(r.frame.data[8] == 0x99);
   CHECK(r.frame.data[11] == 0);
+  r = parse_ok("123##5AA");  // as candump prints a frame of a newer kernel: BRS | FDF
+  CHECK(r.frame.fd);
+  CHECK(r.frame.brs);
+  CHECK_FALSE(r.frame.esi);
   r = parse_ok("123#1122334455667788_C");
   CHECK(r.frame.len == 8);
   r = parse_ok("  (0.5) can0 123#R T");
@@ -143,7 +147,7 @@ TEST_CASE("malformed candump lines are rejected at the offending column", "[can]
       {"4FFFFFFF#11", 1, "above 0x1FFFFFFF"},
       {"123#1", 5, "two hex digits"},
       {"123#112233445566778899", 21, "longer than 8"},
-      {"123##4", 6, "FD flags"},
+      {"123##G", 6, "FD flags"},
       {"123##", 6, "FD flags"},
       {"123#R9", 6, "remote frame length"},
       {"123#1122334455667788_3", 21, "two hex digits"},
