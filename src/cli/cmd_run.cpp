@@ -22,6 +22,10 @@ struct RunArgs {
   std::int64_t seed = -1;
   std::string can;
   std::string bms;
+  std::uint32_t bitrate = 0;
+  std::uint32_t sample_point = 0;
+  std::int64_t restart_ms = -1;
+  int txqueuelen = 0;
   bool realtime = false;
   int priority = -1;
   int cpu = -1;
@@ -165,6 +169,18 @@ int run(const RunArgs& a, const Context& ctx) {
   opt.mlock = a.mlock;
   opt.overrun = a.overrun == "abort" ? hil::OverrunPolicy::kAbort : hil::OverrunPolicy::kSkip;
   opt.speed = a.speed;
+  if (a.bitrate || a.restart_ms >= 0 || a.txqueuelen > 0) {
+    if (interfaces.empty()) {
+      spdlog::error("--bitrate, --restart-ms and --txqueuelen configure the --can interfaces");
+      return kExitBadInput;
+    }
+    hil::LinkConfig link;
+    if (a.bitrate) link.bitrate = a.bitrate;
+    if (a.sample_point) link.sample_point = a.sample_point;
+    if (a.restart_ms >= 0) link.restart_ms = static_cast<std::uint32_t>(a.restart_ms);
+    if (a.txqueuelen > 0) link.txqueuelen = a.txqueuelen;
+    opt.link = link;
+  }
   opt.status_line = opt.realtime && !a.quiet && !a.no_status && isatty(STDERR_FILENO);
   opt.verbose = !a.quiet;
   if (opt.realtime) opt.progress = false;
@@ -239,6 +255,15 @@ void add_run_command(CLI::App& app, Context& ctx) {
   sub->add_option("--cpu", args->cpu, "Pin the tick thread to this CPU")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--mlock", args->mlock, "Lock all memory (no page faults during ticks)");
+  sub->add_option("--bitrate", args->bitrate,
+                  "Set the --can interfaces' bit rate first (libsocketcan; needs CAP_NET_ADMIN)");
+  sub->add_option("--sample-point", args->sample_point, "With --bitrate: per mille, e.g. 875");
+  sub->add_option("--restart-ms", args->restart_ms,
+                  "Automatic bus-off restart of the --can interfaces, ms (0: off)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--txqueuelen", args->txqueuelen,
+                  "Transmit queue length of the --can interfaces (the default 10 drops bursts)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--overrun", args->overrun,
                   "A tick that misses its deadline: skip (skip ahead and count) or abort")
       ->check(CLI::IsMember({"skip", "abort"}));

@@ -44,13 +44,19 @@ LinkResult configure_link(const LinkConfig& c) {
   if (if_nametoindex(name) == 0) return {false, "no interface '" + c.interface + "'"};
   if (c.bitrate || c.restart_ms) {
     if (can_do_stop(name) != 0) return fail(c.interface, "stop");
+    // A failed setting must not leave the interface down: start it again before reporting.
+    auto fail_started = [&](const char* what) {
+      LinkResult r = fail(c.interface, what);
+      can_do_start(name);
+      return r;
+    };
     if (c.bitrate) {
       const int rc = c.sample_point ? can_set_bitrate_samplepoint(name, *c.bitrate, *c.sample_point)
                                     : can_set_bitrate(name, *c.bitrate);
-      if (rc != 0) return fail(c.interface, "setting the bitrate");
+      if (rc != 0) return fail_started("setting the bitrate");
     }
     if (c.restart_ms && can_set_restart_ms(name, *c.restart_ms) != 0) {
-      return fail(c.interface, "setting restart-ms");
+      return fail_started("setting restart-ms");
     }
     if (can_do_start(name) != 0) return fail(c.interface, "start");
   }

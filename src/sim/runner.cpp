@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -88,6 +89,15 @@ void print_setup(const std::vector<bool>& ok, const std::vector<std::string>& li
   for (std::size_t k = 0; k < lines.size(); ++k) {
     if (!ok[k] || verbose) std::fprintf(stderr, "realtime: %s\n", lines[k].c_str());
   }
+}
+
+// Orders libsocketcan's state names by how bad they are ("unknown": vcan, no controller).
+int link_severity(const std::string& state) {
+  if (state == "error-warning") return 2;
+  if (state == "error-passive") return 3;
+  if (state == "bus-off") return 4;
+  if (state == "stopped") return 5;
+  return state == "error-active" ? 1 : 0;
 }
 
 // As fast as the CPU allows; recording inline. Signals arrive through the caller's handler flag.
@@ -196,6 +206,32 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
     tick_done.store(true, std::memory_order_release);
   });
 
+  // The controllers' state and error counters through netlink, once a second, from this thread.
+  std::vector<LinkReport> links;
+  auto last_link = Clock::now() - std::chrono::seconds(1);
+  auto read_links = [&]() {
+    if (!session.uses_socketcan()) return;
+    if (links.empty()) {
+      for (const auto& bus : session.interfaces()) {
+        LinkReport l;
+        l.interface = bus->name();
+        links.push_back(l);
+      }
+    }
+    for (LinkReport& l : links) {
+      hil::LinkStatus st;
+      if (!hil::read_link_status(l.interface, st).ok) continue;
+      ++l.readings;
+      l.state = st.state;
+      if (l.worst_state.empty() || link_severity(st.state) > link_severity(l.worst_state))
+        l.worst_state = st.state;
+      l.has_counters = l.has_counters || st.has_counters;
+      l.tx_errors_max = std::max(l.tx_errors_max, st.tx_errors);
+      l.rx_errors_max = std::max(l.rx_errors_max, st.rx_errors);
+      if (st.bitrate) l.bitrate = st.bitrate;
+    }
+  };
+
   bool setup_printed = false;
   auto last_status = Clock::now();
   std::uint64_t last_frames = 0;
@@ -212,6 +248,10 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
     if (opt.stop_request && opt.stop_request->load(std::memory_order_relaxed) != 0) {
       caught = opt.stop_request->load();
       stop.store(true, std::memory_order_relaxed);
+    }
+    if (Clock::now() - last_link >= std::chrono::seconds(1)) {
+      last_link = Clock::now();
+      read_links();
     }
     if (!setup_printed && setup_ready.load(std::memory_order_acquire)) {
       setup_printed = true;
@@ -240,6 +280,8 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
     }
   }
   ticker.join();
+  read_links();
+  result.links = links;
   writer_stop.store(true, std::memory_order_release);
   writer.join();
   if (status_shown) std::fprintf(stderr, "\n");
@@ -280,6 +322,27 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
 RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   RunResult result;
   Session session(sc);
+  if (opt.link && !opt.interfaces.empty() && sc.profile) {
+    // Bit timing and queue length before any socket opens; netlink, so never on the tick thread.
+    std::vector<std::string> iface_of;
+    SetupResult r = resolve_interfaces(sc.profile->buses, opt.interfaces, iface_of);
+    std::vector<std::string> done;
+    for (const auto& name : iface_of) {
+      if (!r.ok) break;
+      if (std::find(done.begin(), done.end(), name) != done.end()) continue;
+      done.push_back(name);
+      hil::LinkConfig c = *opt.link;
+      c.interface = name;
+      const hil::LinkResult lr = hil::configure_link(c);
+      if (!lr.ok) r = {false, lr.message};
+    }
+    if (!r.ok) {
+      result.status = RunStatus::kFailed;
+      result.stop_reason = r.message;
+      session.finish(result, opt.version);
+      return result;
+    }
+  }
   SessionOptions so;
   so.out_dir = opt.out_dir;
   so.interfaces = opt.interfaces;

@@ -604,6 +604,21 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
       j.end_object();
     }
     j.end_array();
+    if (!r.links.empty()) {
+      j.key("links").begin_array();
+      for (const LinkReport& l : r.links) {
+        j.begin_object().field("interface", l.interface).field("readings", l.readings);
+        j.field("state", l.state).field("worst_state", l.worst_state);
+        j.field("has_counters", l.has_counters);
+        if (l.has_counters) {
+          j.field("tx_errors_max", static_cast<std::int64_t>(l.tx_errors_max));
+          j.field("rx_errors_max", static_cast<std::int64_t>(l.rx_errors_max));
+        }
+        if (l.bitrate) j.field("bitrate", static_cast<std::int64_t>(l.bitrate));
+        j.end_object();
+      }
+      j.end_array();
+    }
   }
   j.end_object();
 

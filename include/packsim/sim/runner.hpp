@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "packsim/hil/link_control.hpp"
 #include "packsim/hil/pacer.hpp"
 #include "packsim/sim/scenario.hpp"
 #include "packsim/sim/session.hpp"
@@ -26,6 +27,9 @@ struct RunOptions {
   std::string version;
   // SocketCAN interfaces for the profile's buses; empty: the in-process loopback.
   std::vector<BusAssignment> interfaces;
+  // Link settings (bitrate, restart-ms, txqueuelen; `interface` ignored) applied through
+  // libsocketcan to every SocketCAN interface before the run; a failure fails the run.
+  std::optional<hil::LinkConfig> link;
 
   // Real time: ticks paced to absolute deadlines on the monotonic clock (the default on SocketCAN);
   // otherwise as fast as the CPU allows.
@@ -56,6 +60,19 @@ struct RealtimeReport {
   std::vector<std::string> setup;  // what was applied and what could not be
 };
 
+// A SocketCAN interface's controller as the main thread saw it through netlink (once a second,
+// never on the tick thread): summary.json, can.links.
+struct LinkReport {
+  std::string interface;
+  std::string state;  // the last reading: "error-active", "bus-off", ... "unknown" (vcan)
+  std::string worst_state;
+  bool has_counters = false;
+  std::uint16_t tx_errors_max = 0;
+  std::uint16_t rx_errors_max = 0;
+  std::uint32_t bitrate = 0;
+  std::uint64_t readings = 0;
+};
+
 enum class RunStatus { kCompleted, kInterrupted, kFailed };
 
 struct RunResult {
@@ -65,6 +82,7 @@ struct RunResult {
   std::uint64_t ticks = 0;
   double wall_s = 0.0;
   std::optional<RealtimeReport> realtime;
+  std::vector<LinkReport> links;
 };
 
 // Runs the scenario. Failures to create the outputs are reported as kFailed with a message.

@@ -14,7 +14,7 @@ mkdir -p "$OUT_DIR/sim" "$OUT_DIR/bms" "$OUT_DIR/dump"
 (cd "$OUT_DIR/dump" && exec candump -l -r 4194304 "$FD") &
 dump=$!
 sleep 0.5
-packsim run "$scenario" --can "$FD" --out "$OUT_DIR/sim" -q &
+packsim run "$scenario" --can "$FD" --txqueuelen 700 --out "$OUT_DIR/sim" -q &
 sim=$!
 sleep 0.3
 packsim-refbms "$scenario" --can "$FD" --out "$OUT_DIR/bms" --duration "9 s" -q &
@@ -26,6 +26,7 @@ sleep 0.2
 kill -INT $dump 2>/dev/null || true
 wait $dump 2>/dev/null || true
 mv "$OUT_DIR"/dump/candump-*.log "$OUT_DIR/candump.log"
+cat "/sys/class/net/$FD/tx_queue_len" >"$OUT_DIR/txqueuelen"
 # A classic interface (MTU 16; vcan defaults to 72) cannot carry the profile's 64-byte frames:
 # packsim says so and stops.
 C="${CAN_IFACE}c"
@@ -36,6 +37,11 @@ set +e
 packsim run "$scenario" --can "$C" --duration "1 s" --out "$OUT_DIR/classic" -q \
   2>"$OUT_DIR/classic.err"
 echo $? >"$OUT_DIR/classic.rc"
+# A bitrate on a vcan (no bit timing) is refused, and the interface is left up.
+packsim run "$scenario" --can "$C" --bitrate 500000 --duration "1 s" --out "$OUT_DIR/bitrate" -q \
+  2>"$OUT_DIR/bitrate.err"
+echo $? >"$OUT_DIR/bitrate.rc"
+ip link show "$C" >"$OUT_DIR/bitrate.link"
 set -e
 echo "packsim and packsim-refbms exited with $rc"
 exit $rc
