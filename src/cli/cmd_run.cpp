@@ -2,6 +2,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <sstream>
 
 #include "commands.hpp"
@@ -19,7 +21,7 @@ struct RunArgs {
   std::string tick;
   std::string record_every;
   std::string cells;
-  std::int64_t seed = -1;
+  std::string seed;
   std::string can;
   std::string bms;
   std::uint32_t bitrate = 0;
@@ -69,7 +71,17 @@ int run(const RunArgs& a, const Context& ctx) {
       time_override("--tick", a.tick, sim::kMinTickNs, sim::kMaxTickNs, sc.tick_ns) &&
       time_override("--record-every", a.record_every, 0, std::int64_t{1} << 62, sc.record.every_ns);
   if (!ok) return kExitBadInput;
-  if (a.seed >= 0) sc.seed = static_cast<std::uint64_t>(a.seed);
+  if (!a.seed.empty()) {
+    // Any 64-bit seed; CLI11's integer parsing would saturate silently.
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(a.seed.c_str(), &end, 10);
+    if (a.seed[0] == '-' || *end != '\0' || errno == ERANGE) {
+      spdlog::error("--seed: '{}' is not an integer from 0 to 18446744073709551615", a.seed);
+      return kExitBadInput;
+    }
+    sc.seed = static_cast<std::uint64_t>(v);
+  }
   if (!a.cells.empty()) {
     sc.record.cells = {};
     std::stringstream ss(a.cells);
@@ -186,7 +198,7 @@ int run(const RunArgs& a, const Context& ctx) {
   if (opt.realtime) opt.progress = false;
   install_stop_handlers();
   if (!a.quiet) {
-    spdlog::info("running '{}': {}s{}p, tick {} s, {} s simulated, seed {} -> {}", sc.name,
+    spdlog::info("running '{}': {}s{}p, tick {:.6g} s, {:.9g} s simulated, seed {} -> {}", sc.name,
                  sc.pack.series, sc.pack.parallel, static_cast<double>(sc.tick_ns) * 1e-9,
                  static_cast<double>(sc.duration_ns) * 1e-9, sc.seed, opt.out_dir.string());
   }
@@ -237,8 +249,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
   sub->add_option("--duration", args->duration,
                   "Override the scenario's duration, e.g. \"10 min\"");
   sub->add_option("--tick", args->tick, "Override the tick, e.g. \"1 ms\" (100 us to 1 s)");
-  sub->add_option("--seed", args->seed, "Override the scenario's seed")
-      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--seed", args->seed, "Override the scenario's seed (0 to 2^64-1)");
   sub->add_option(
       "--record-every", args->record_every,
       "Decimate signals.csv: one row per this interval (default: the scenario's, else 1 s)");

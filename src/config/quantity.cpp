@@ -98,6 +98,57 @@ std::string format_number(double v) {
   return buf;
 }
 
+std::string with_article(const char* noun) {
+  const char c = noun[0];
+  const bool vowel = c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+  return std::string(vowel ? "an " : "a ") + noun;
+}
+
+const char* si_unit(Dimension d) {
+  switch (d) {
+    case Dimension::kRatio:
+      return "";
+    case Dimension::kTime:
+      return "s";
+    case Dimension::kVoltage:
+      return "V";
+    case Dimension::kCurrent:
+      return "A";
+    case Dimension::kResistance:
+      return "ohm";
+    case Dimension::kCharge:
+      return "A s";
+    case Dimension::kEnergy:
+      return "J";
+    case Dimension::kPower:
+      return "W";
+    case Dimension::kTemperature:
+    case Dimension::kTemperatureDifference:
+      return "K";
+    case Dimension::kMass:
+      return "kg";
+    case Dimension::kLength:
+      return "m";
+    case Dimension::kArea:
+      return "m^2";
+    case Dimension::kCapacitance:
+      return "F";
+    case Dimension::kThermalConductance:
+      return "W/K";
+    case Dimension::kHeatTransfer:
+      return "W/(m^2 K)";
+    case Dimension::kSpecificHeat:
+      return "J/(kg K)";
+    case Dimension::kHeatCapacity:
+      return "J/K";
+    case Dimension::kFrequency:
+      return "Hz";
+    case Dimension::kConductance:
+      return "S";
+  }
+  return "";
+}
+
 const char* dimension_name(Dimension d) {
   switch (d) {
     case Dimension::kRatio:
@@ -174,8 +225,8 @@ QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c
       r.value = number;
       return r;
     }
-    r.error = "\"" + std::string(text) + "\" has no unit; expected a " + dimension_name(dim) +
-              " in " + dimension_units(dim);
+    r.error = "\"" + std::string(text) + "\" has no unit; expected " +
+              with_article(dimension_name(dim)) + " in " + dimension_units(dim);
     return r;
   }
   if (allow_c_rate && dim == Dimension::kCurrent && unit == "C") {
@@ -193,13 +244,14 @@ QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c
       r.value = number * u.scale;  // a difference: no offset
       return r;
     }
-    r.error = "unit '" + std::string(unit) + "' is a " + dimension_name(u.dim) + "; expected a " +
-              dimension_name(dim) + " in " + dimension_units(dim) +
+    r.error = "unit '" + std::string(unit) + "' is " + with_article(dimension_name(u.dim)) +
+              "; expected " + with_article(dimension_name(dim)) + " in " + dimension_units(dim) +
               (allow_c_rate && dim == Dimension::kCurrent ? ", C" : "");
     return r;
   }
-  r.error = "unknown unit '" + std::string(unit) + "'; expected a " + dimension_name(dim) + " in " +
-            dimension_units(dim) + (allow_c_rate && dim == Dimension::kCurrent ? ", C" : "");
+  r.error = "unknown unit '" + std::string(unit) + "'; expected " +
+            with_article(dimension_name(dim)) + " in " + dimension_units(dim) +
+            (allow_c_rate && dim == Dimension::kCurrent ? ", C" : "");
   return r;
 }
 

@@ -118,20 +118,26 @@ const toml::node* TableReader::fetch(std::string_view key, Need need) {
 
 const toml::node* TableReader::node(std::string_view key) { return fetch(key, Need::kOptional); }
 
-bool TableReader::check_range(std::string_view key, double v, Range range,
-                              const char* unit_hint) const {
+bool TableReader::check_range(std::string_view key, double v, Range range, const char* unit,
+                              const std::string& written) const {
   const bool below = range.min_exclusive ? !(v > range.min) : !(v >= range.min);
   const bool above = !(v <= range.max);
   if (!below && !above) return true;
+  // Values and limits in the SI unit packsim holds them in, with the text as written when it had
+  // another unit ("-300 degC" is 26.85 K below zero, which is what the limit is about).
+  const std::string u = *unit ? std::string(" ") + unit : std::string();
   std::string expect;
   if (std::isinf(range.max)) {
-    expect = std::string(range.min_exclusive ? "> " : ">= ") + format_number(range.min);
+    expect = std::string(range.min_exclusive ? "> " : ">= ") + format_number(range.min) + u;
   } else if (std::isinf(range.min)) {
-    expect = "<= " + format_number(range.max);
+    expect = "<= " + format_number(range.max) + u;
   } else {
-    expect = "between " + format_number(range.min) + " and " + format_number(range.max);
+    expect = "between " + format_number(range.min) + u +
+             (range.min_exclusive ? " (exclusive)" : "") + " and " + format_number(range.max) + u;
   }
-  error(key, "value " + format_number(v) + " out of range; expected " + expect + unit_hint);
+  std::string value = format_number(v) + u;
+  if (!written.empty() && written != value) value = "\"" + written + "\" (" + value + ")";
+  error(key, "value " + value + " out of range; expected " + expect);
   return false;
 }
 
@@ -172,7 +178,7 @@ std::optional<double> TableReader::number(std::string_view key, Need need, Range
     error(key, "expected a finite number");
     return std::nullopt;
   }
-  if (!check_range(key, v, range, "")) return std::nullopt;
+  if (!check_range(key, v, range, "", {})) return std::nullopt;
   return v;
 }
 
@@ -210,7 +216,7 @@ std::optional<double> TableReader::quantity(std::string_view key, Dimension dim,
   if (!n) return std::nullopt;
   if (n->is_number()) {
     if (dim == Dimension::kRatio) return number(key, need, range);
-    error(key, "bare number has no unit; expected a " + std::string(dimension_name(dim)) +
+    error(key, "bare number has no unit; expected " + with_article(dimension_name(dim)) +
                    " as a string like \"1.5 " +
                    dimension_units(dim).substr(0, dimension_units(dim).find(',')) +
                    "\" (units: " + dimension_units(dim) + ")");
@@ -219,7 +225,7 @@ std::optional<double> TableReader::quantity(std::string_view key, Dimension dim,
   const auto* s = n->as_string();
   if (!s) {
     error(key,
-          "expected a " + std::string(dimension_name(dim)) + " with a unit, got " + type_name(*n));
+          "expected " + with_article(dimension_name(dim)) + " with a unit, got " + type_name(*n));
     return std::nullopt;
   }
   const QuantityResult q = parse_quantity(s->get(), dim);
@@ -227,8 +233,13 @@ std::optional<double> TableReader::quantity(std::string_view key, Dimension dim,
     error(key, q.error);
     return std::nullopt;
   }
-  const char* hint = dim == Dimension::kRatio ? "" : " (SI)";
-  if (!check_range(key, *q.value, range, hint)) return std::nullopt;
+  if (dim == Dimension::kRatio && s->get().find('%') != std::string::npos) {
+    // A percentage is checked and reported in percent.
+    const Range pct{range.min * 100.0, range.max * 100.0, range.min_exclusive};
+    if (!check_range(key, *q.value * 100.0, pct, "%", {})) return std::nullopt;
+    return q.value;
+  }
+  if (!check_range(key, *q.value, range, si_unit(dim), s->get())) return std::nullopt;
   return q.value;
 }
 
@@ -248,7 +259,7 @@ std::optional<double> TableReader::current(std::string_view key, double c_rate_t
     return std::nullopt;
   }
   double v = q.is_c_rate ? *q.value * c_rate_to_a : *q.value;
-  if (!check_range(key, v, range, " A")) return std::nullopt;
+  if (!check_range(key, v, range, "A", s->get())) return std::nullopt;
   return v;
 }
 

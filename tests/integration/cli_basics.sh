@@ -13,6 +13,28 @@ grep -q 'no/such/scenario.toml: cannot open file' "$TMP/err" || fail "missing-fi
 expect_rc 2 "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "5 A" --out "$TMP/x"
 grep -q -- "--tick: unit 'A' is a current" "$TMP/err" || fail "--tick unit message"
 expect_rc 1 "$PACKSIM" run scenarios/ev_1c_discharge.toml --duration "1 s" --out /proc/no-such-dir
+# A seed that does not fit 64 bits is refused, not saturated; the full range is accepted.
+expect_rc 2 "$PACKSIM" run scenarios/ev_1c_discharge.toml --seed 99999999999999999999 --out "$TMP/x"
+grep -q -- "--seed: '99999999999999999999' is not an integer" "$TMP/err" || fail "--seed message"
+expect_rc 2 "$PACKSIM" run scenarios/ev_1c_discharge.toml --seed -1 --out "$TMP/x"
+expect_rc 0 "$PACKSIM" run scenarios/ev_1c_discharge.toml --seed 18446744073709551615 \
+  --duration "1 s" --out "$TMP/seed" -q
+# --speed outside 0.1x..10x and an unknown overrun policy are usage errors.
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --realtime --speed 11 --out "$TMP/x"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --realtime --speed 0.05 --out "$TMP/x"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --realtime --overrun burst --out "$TMP/x"
+# --overrun abort: 7,104 cells cannot be stepped in a 100 us period (1 ms at 10x); the run stops at
+# the first overrun with exit 1, its outputs complete.
+expect_rc 1 "$PACKSIM" run scenarios/ev_18650_us06.toml --realtime --speed 10 --overrun abort \
+  --duration "1 s" --out "$TMP/abort"
+grep -q "overrun at tick" "$TMP/err" || fail "--overrun abort message: $(cat "$TMP/err")"
+[ "$(json_get "$TMP/abort/summary.json" '["status"]')" = failed ] || fail "abort status"
+# Limits are reported in the unit packsim holds them in, with the value as written.
+printf '[scenario]\nname = "t"\npack = "%s/configs/lfp_16s1p.toml"\nduration = "1 s"\n[initial]\ntemperature = "-300 degC"\n' \
+  "$PWD" >"$TMP/cold.toml"
+expect_rc 2 "$PACKSIM" check "$TMP/cold.toml"
+grep -q 'initial.temperature: value "-300 degC" (-26.85 K) out of range; expected > 0 K' "$TMP/err" ||
+  fail "temperature range message: $(cat "$TMP/err")"
 expect_rc 0 "$PACKSIM" info configs/ev_96s2p_nmc.toml --json
 python3 - "$TMP/out" <<'PY'
 import json, sys

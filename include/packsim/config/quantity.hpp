@@ -45,6 +45,10 @@ struct QuantityResult {
 // may be written in C (multiples of the pack's capacity per hour); the caller scales it. Short
 // human form of a number for messages ("0.5", "1e-06", "12").
 std::string format_number(double v);
+// The SI unit values of a dimension are held in inside packsim ("K" for temperatures).
+const char* si_unit(Dimension d);
+// "a voltage", "an energy".
+std::string with_article(const char* noun);
 
 QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c_rate = false);
 

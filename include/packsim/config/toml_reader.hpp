@@ -110,7 +110,8 @@ class TableReader {
 
  private:
   const toml::node* fetch(std::string_view key, Need need);
-  bool check_range(std::string_view key, double v, Range range, const char* unit_hint) const;
+  bool check_range(std::string_view key, double v, Range range, const char* unit,
+                   const std::string& written) const;
 
   const toml::table* table_;
   std::string prefix_;
