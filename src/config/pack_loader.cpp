@@ -164,8 +164,10 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       const auto pair = b.numbers(key, Need::kRequired);
       const auto g = b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired,
                                 non_negative());
-      if (by_module && b.has("cells"))
+      if (by_module && b.has("cells")) {
+        b.node("cells");  // reported here, not again as an unknown key
         b.error("cells", "give either 'cells' or 'modules', not both");
+      }
       b.finish();
       if (!pair || !g) continue;
       if (pair->size() != 2) {
@@ -174,7 +176,10 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       }
       bool ok = true;
       for (double c : *pair) {
-        if (c < 0 || c >= limit || c != static_cast<int>(c)) {
+        if (c != std::floor(c)) {
+          b.error(key, "index " + format_number(c) + " is not a whole number");
+          ok = false;
+        } else if (c < 0 || c >= limit) {
           b.error(key,
                   "index " + format_number(c) + " out of range 0.." + std::to_string(limit - 1));
           ok = false;
@@ -189,6 +194,16 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
         b.error(key, "modules " + format_number((*pair)[0]) + " and " + format_number((*pair)[1]) +
                          " are not neighbours; a module barrier is between modules m and m+1");
         ok = false;
+      }
+      if (ok) {
+        const int a0 = static_cast<int>((*pair)[0]), a1 = static_cast<int>((*pair)[1]);
+        for (const auto& prev : th.barriers) {
+          if (prev.modules == by_module && std::min(prev.cell_a, prev.cell_b) == std::min(a0, a1) &&
+              std::max(prev.cell_a, prev.cell_b) == std::max(a0, a1)) {
+            b.error(key, "this pair already has a barrier; give each pair one");
+            ok = false;
+          }
+        }
       }
       if (ok) {
         th.barriers.push_back(
@@ -257,6 +272,7 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
         st.finish();
         if (!cells) continue;
         bool ok = !cells->empty();
+        if (cells->empty()) st.error("cells", "a sensor needs at least one cell to sit on");
         for (double c : *cells) {
           if (c < 0 || c >= ns * np || c != static_cast<int>(c)) {
             st.error("cells", "cell index " + format_number(c) + " out of range 0.." +

@@ -544,8 +544,21 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
 
   if (auto t = root.table("record")) {
     sc.record.every_ns = t->duration_ns("every", Need::kOptional, 0).value_or(0);
-    if (const auto cells = t->strings("cells")) {
-      for (const auto& c : *cells) {
+    if (const auto listed = t->strings("cells")) {
+      // An array, or one string that may be a comma list like on the command line ("v,t").
+      std::vector<std::string> cells;
+      for (const auto& item : *listed) {
+        std::size_t b = 0;
+        while (b <= item.size()) {
+          const std::size_t e = std::min(item.find(',', b), item.size());
+          std::string part = item.substr(b, e - b);
+          part.erase(0, part.find_first_not_of(' '));
+          part.erase(part.find_last_not_of(' ') + 1);
+          cells.push_back(part);
+          b = e + 1;
+        }
+      }
+      for (const auto& c : cells) {
         if (c == "v")
           sc.record.cells.voltage = true;
         else if (c == "t")
