@@ -71,12 +71,11 @@ TEST_CASE("Plett hysteresis stays within its limits and approaches them exponent
   Replay r = make_replay(s, dt, 0.8);
   const double i = 2.0;  // discharge drives h towards -1
   const double q_as = 2.0 * 3600.0;
-  double h = 0.0;
-  for (int k = 0; k < 2000; ++k) {
+  for (int k = 1; k <= 2000; ++k) {
     const double v = r.step(i).v;
-    const double ah = std::exp(-std::fabs(i * s.gamma * dt / q_as));
-    h = ah * h - (1.0 - ah);
-    REQUIRE(r.st.h == Approx(h).margin(1e-12));
+    // Closed form of dh/dt = -|i| gamma / Q (h + 1) from h(0) = 0, not the code's recursion.
+    const double h = -1.0 + std::exp(-std::fabs(i) * s.gamma * k * dt / q_as);
+    REQUIRE(r.st.h == Approx(h).margin(1e-10));
     REQUIRE(r.st.h >= -1.0);
     REQUIRE(r.st.h <= 1.0);
     REQUIRE(v == Approx(3.7 + s.m0 * 1.0 + s.m * h - 0.010 * i).margin(1e-12));
