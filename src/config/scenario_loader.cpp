@@ -36,7 +36,7 @@ std::optional<sim::StopCondition> parse_condition(const std::string& text, doubl
                                                   std::string& error) {
   // "name < value" with or without spaces around the operator.
   const std::size_t at = text.find_first_of("<>");
-  auto trim = [](std::string x) {
+  auto trim = [](const std::string& x) {
     const auto b = x.find_first_not_of(" \t");
     const auto e = x.find_last_not_of(" \t");
     return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
