@@ -490,6 +490,8 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
       .field("cells", m.n_cells)
       .field("modules", m.n_modules);
   j.field("thermal_step_s", m.thermal_dt_s);
+  // Nominal: the cell type's capacity times the parallel count (C-rates are relative to it).
+  j.field("capacity_ah", sc.cell.capacity_as * m.np / 3600.0);
   j.end_object();
 
   j.field("status", r.status == RunStatus::kCompleted     ? "completed"
