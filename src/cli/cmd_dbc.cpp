@@ -17,6 +17,7 @@
 #include "packsim/can/candump.hpp"
 #include "packsim/can/codec.hpp"
 #include "packsim/can/dbc.hpp"
+#include "packsim/can/e2e.hpp"
 #include "packsim/can/profile.hpp"
 #include "packsim/config/loaders.hpp"
 #include "packsim/sim/json.hpp"
@@ -87,7 +88,8 @@ can::Database expand(const can::Profile& p) {
 
 // The database a decode/encode/export works on: a DBC file as written, or a profile's DBC
 // (expanded per module when a pack is given). Problems go to stderr.
-std::optional<can::Database> load_database(const std::string& dbc_file, const DbcArgs& a) {
+std::optional<can::Database> load_database(const std::string& dbc_file, const DbcArgs& a,
+                                           std::shared_ptr<const can::Profile>* profile = nullptr) {
   if (!dbc_file.empty()) {
     auto r = can::load_dbc_file(dbc_file);
     if (!r.ok()) {
@@ -110,6 +112,7 @@ std::optional<can::Database> load_database(const std::string& dbc_file, const Db
     }
     can::Database db = p->dbc;
     apply_profile_periods(*p, db);
+    if (profile) *profile = p;
     return db;
   }
   auto pack = config::load_pack(a.pack, diags);
@@ -123,6 +126,7 @@ std::optional<can::Database> load_database(const std::string& dbc_file, const Db
     std::fputs(diags.format().c_str(), stderr);
     return std::nullopt;
   }
+  if (profile) *profile = p;
   return expand(*p);
 }
 
@@ -157,6 +161,7 @@ struct CodecArgs {
   std::string message;                   // encode: message name or id
   std::vector<std::string> assignments;  // encode: SIGNAL=VALUE
   bool raw = false;                      // encode: values are raw integers
+  int counter = -1;                      // encode: E2E alive counter (profile messages), 0..15
 };
 
 struct Codecs {
@@ -336,8 +341,28 @@ const can::Message* find_message(const can::Database& db, const std::string& key
   return db.find_message(v, v > can::kStandardIdMask);
 }
 
+// The profile's E2E settings for a message of its DBC (a per-module copy "Name_Mnn" is its
+// base message): counter/CRC signal indices in the DBC message's order, and the config.
+struct E2ESpec {
+  std::size_t counter = 0, crc = 0;
+  can::E2EConfig config;
+};
+std::optional<E2ESpec> profile_e2e(const can::Profile& p, const std::string& name) {
+  auto matches = [&name](const std::string& base) {
+    return name == base || (name.rfind(base + "_M", 0) == 0 && name.size() == base.size() + 4);
+  };
+  for (const auto& tx : p.tx) {
+    if (tx.e2e && matches(tx.name)) return E2ESpec{tx.counter_signal, tx.crc_signal, tx.e2e_config};
+  }
+  for (const auto& rx : p.rx) {
+    if (rx.e2e && matches(rx.name)) return E2ESpec{rx.counter_signal, rx.crc_signal, rx.e2e_config};
+  }
+  return std::nullopt;
+}
+
 int encode(const CodecArgs& a, const DbcArgs& source) {
-  const auto db = load_database(a.dbc, source);
+  std::shared_ptr<const can::Profile> profile;
+  const auto db = load_database(a.dbc, source, &profile);
   if (!db) return kExitBadInput;
   const can::Message* msg = find_message(*db, a.message);
   if (msg == nullptr) {
@@ -428,6 +453,19 @@ int encode(const CodecArgs& a, const DbcArgs& source) {
                                    codec->signal_name(k)));
     }
   }
+  if (a.counter >= 0) {
+    // Counter and CRC as the profile's E2E protection computes them, so a hand-made frame (cansend)
+    // passes the receiver's check.
+    const auto spec = profile ? profile_e2e(*profile, msg->name) : std::nullopt;
+    if (!spec) {
+      errors.push_back(profile ? "--counter: the profile does not protect this message with E2E"
+                               : "--counter needs --profile (the E2E settings live there)");
+    } else {
+      can::E2EProtector protector(*codec, spec->counter, spec->crc, spec->config);
+      protector.set_next_counter(static_cast<std::uint8_t>(a.counter));
+      protector.protect(f.data.data());
+    }
+  }
   if (!errors.empty()) {
     for (const auto& e : errors)
       std::fprintf(stderr, "encode %s: %s\n", msg->name.c_str(), e.c_str());
@@ -479,6 +517,9 @@ void add_dbc_command(CLI::App& app, Context& ctx) {
   enc->add_option("signals", codec_args->assignments,
                   "SIGNAL=VALUE: physical value, or a value name from VAL_");
   enc->add_flag("--raw", codec_args->raw, "Values are raw integers (0x.. allowed)");
+  enc->add_option("--counter", codec_args->counter,
+                  "With --profile: write this E2E alive counter and the matching CRC")
+      ->check(CLI::Range(0, 15));
   enc->callback([codec_args, source, &ctx]() { ctx.exit_code = encode(*codec_args, *source); });
 }
 
