@@ -13,7 +13,9 @@ namespace packsim::cli {
 namespace {
 
 struct BenchArgs {
-  std::vector<std::string> packs = {"configs/ev_96s2p_nmc.toml", "configs/ev_96s74p_18650.toml"};
+  // One-, two- and three-RC models; the 2RC pack is the target case.
+  std::vector<std::string> packs = {"configs/ev_96s2p_nmc.toml", "configs/ev_96s2p_leaf.toml",
+                                    "configs/ev_96s74p_18650.toml"};
   double seconds = 3.0;
   std::string tick = "1 ms";
   bool json = false;

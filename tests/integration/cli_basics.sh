@@ -68,6 +68,19 @@ grep -q "the model state became non-finite at t = 1.000000 s" "$TMP/err" || fail
 [ "$(json_get "$TMP/diverge/summary.json" '["status"]')" = failed ] || fail "divergence status"
 [ "$(wc -l <"$TMP/diverge/signals.csv")" -eq 3 ] || fail "divergence: header + 2 rows expected"
 
+# bench --json: one object per pack with the keys the README's figures come from (the figures
+# themselves belong to the benchmark, not to tests).
+expect_rc 0 "$PACKSIM" bench --seconds 0.2 --json
+python3 - "$TMP/out" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["cells"] for r in rows] == [192, 192, 7104], rows
+assert [r["rc_pairs"] for r in rows] == [1, 2, 3], rows
+for r in rows:
+    assert r["ticks"] > 0 and r["cell_steps_per_s"] > 0 and r["ns_per_cell_step"] > 0, r
+    assert abs(r["cell_steps_per_s"] * r["ns_per_cell_step"] - 1e9) < 1e3, r
+PY
+
 # dbc decode: every bad line reported as file:line:col, good lines still decoded, exit 2.
 printf '(1.000000) can0 680#0100000000000000\n(2.0 can0 680#00\n\n680#1\n(3.000000) can0 7FF#\n' \
   >"$TMP/cmd.log"
