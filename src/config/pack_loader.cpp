@@ -101,7 +101,7 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       o.soc = v;
     if (auto v = t.quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()))
       o.temp_k = v;
-    if (!o.capacity_scale && !o.r0_scale && !o.soc && !o.temp_k) {
+    if (!t.has("capacity") && !t.has("r0") && !t.has("soc") && !t.has("temperature")) {
       t.error_here("an override changes nothing; expected capacity, r0, soc or temperature");
     }
     for (const auto& prev : s.overrides) {

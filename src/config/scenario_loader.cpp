@@ -316,6 +316,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       }
     }
     if (!kind) {
+      // Without a (valid) kind its other keys cannot be judged: only the kind is reported.
+      for (auto&& [k, v] : t.table_ref()) t.node(k.str());
       t.finish();
       continue;
     }
