@@ -40,16 +40,16 @@ assert volts and all(3.3 < v < 4.2 for v in volts), (min(volts), max(volts))
 classic_rc = int(open(out + "/classic.rc").read())
 err = open(out + "/classic.err").read()
 assert classic_rc != 0 and "classic CAN only (MTU 16)" in err, (classic_rc, err)
-# Link control from the run: --txqueuelen applied before the start, the controller read once a
-# second off the tick thread (a vcan has no controller state or counters: "unknown").
+# Link control from the run: --txqueuelen applied before the start, the controller read off the
+# tick thread (a vcan has no controller: one reading says "unknown", and packsim stops asking).
 assert open(out + "/txqueuelen").read().strip() == "700"
 links = can["links"]
-assert len(links) == 1 and links[0]["readings"] >= 5, links
+assert len(links) == 1 and links[0]["readings"] == 1, links
 assert links[0]["state"] == "unknown" and links[0]["has_counters"] is False, links
 bitrate_rc = int(open(out + "/bitrate.rc").read())
 err = open(out + "/bitrate.err").read()
 assert bitrate_rc == 1 and "setting the bitrate failed" in err, (bitrate_rc, err)
 assert ",UP" in open(out + "/bitrate.link").read() or "<UP" in open(out + "/bitrate.link").read()
 print("CAN FD over SocketCAN ok:", fd_frames, "module frames captured; classic interface refused;",
-      "link control applied and read", links[0]["readings"], "times")
+      "link control applied")
 PY
