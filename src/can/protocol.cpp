@@ -118,6 +118,17 @@ SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   commands_.balance.assign(static_cast<std::size_t>(n_channels_), 0);
 }
 
+std::int64_t Profile::slowest_afe_period_ns() const {
+  std::int64_t slowest = 0;
+  for (const auto& f : frames) {
+    for (const auto& slot : f.slots) {
+      if (slot.source == Source::kCellVoltage || slot.source == Source::kTemperature)
+        slowest = std::max(slowest, tx[f.message].period_ns);
+    }
+  }
+  return slowest;
+}
+
 double SimProtocol::frames_per_second() const {
   double fps = 0.0;
   for (const auto& f : profile_->frames)

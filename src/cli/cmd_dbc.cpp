@@ -104,30 +104,28 @@ std::optional<can::Database> load_database(const std::string& dbc_file, const Db
     std::fprintf(stderr, "no profile '%s' (looked for %s)\n", a.profile.c_str(), path.c_str());
     return std::nullopt;
   }
-  if (a.pack.empty()) {
-    auto p = config::load_profile(path, {1, 1, 1, 1, 1, 1'000'000}, diags);
-    if (!p) {
+  std::optional<config::LoadedPack> pack;
+  if (!a.pack.empty()) {
+    pack = config::load_pack(a.pack, diags);
+    if (!pack) {
       std::fputs(diags.format().c_str(), stderr);
       return std::nullopt;
     }
-    can::Database db = p->dbc;
-    apply_profile_periods(*p, db);
-    if (profile) *profile = p;
-    return db;
   }
-  auto pack = config::load_pack(a.pack, diags);
-  if (!pack) {
-    std::fputs(diags.format().c_str(), stderr);
-    return std::nullopt;
-  }
-  auto p =
-      config::load_profile(path, config::profile_layout(pack->spec, pack->afe, 1'000'000), diags);
+  // Without a pack, a one-channel layout: the DBC as written, no per-module copies.
+  const config::ProfileLayout layout =
+      pack ? config::profile_layout(pack->spec, pack->afe, 1'000'000)
+           : config::ProfileLayout{1, 1, 1, 1, 1, 1'000'000};
+  auto p = config::load_profile(path, layout, diags);
   if (!p) {
     std::fputs(diags.format().c_str(), stderr);
     return std::nullopt;
   }
   if (profile) *profile = p;
-  return expand(*p);
+  if (pack) return expand(*p);
+  can::Database db = p->dbc;
+  apply_profile_periods(*p, db);
+  return db;
 }
 
 int export_dbc(const DbcArgs& a) {
@@ -164,16 +162,17 @@ struct CodecArgs {
   int counter = -1;                      // encode: E2E alive counter (profile messages), 0..15
 };
 
+// One codec per message of `db`, in its order (codecs[i] codes db.messages[i]).
 struct Codecs {
-  std::vector<const can::Message*> messages;
+  const can::Database* db = nullptr;
   std::vector<can::MessageCodec> codecs;
 
-  // Builds one codec per message; false (reported) when a message cannot be coded.
-  bool build(const can::Database& db) {
-    for (const auto& m : db.messages) {
+  // False (reported) when a message cannot be coded.
+  bool build(const can::Database& database) {
+    db = &database;
+    for (const auto& m : database.messages) {
       try {
         codecs.emplace_back(m);
-        messages.push_back(&m);
       } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "message %s: %s\n", m.name.c_str(), e.what());
         return false;
@@ -196,12 +195,10 @@ const char* value_text(const can::Signal& s, std::int64_t raw) {
   return nullptr;
 }
 
-// Seconds with the fraction as candump writes it (microseconds), exact; zero-padded like candump
-// in text, unpadded where it must be a JSON number.
-std::string format_time(std::int64_t ns, bool pad) {
-  const std::int64_t sec = ns / 1'000'000'000;
-  const std::int64_t usec = (ns % 1'000'000'000) / 1000;
-  return pad ? fmt::format("{:010}.{:06}", sec, usec) : fmt::format("{}.{:06}", sec, usec);
+// Seconds with the fraction as candump writes it (microseconds), exact, as a JSON number (the
+// text output is candump's own line, can::format_candump).
+std::string json_time(std::int64_t ns) {
+  return fmt::format("{}.{:06}", ns / 1'000'000'000, (ns % 1'000'000'000) / 1000);
 }
 
 std::string decode_line(const Codecs& c, const can::CandumpRecord& r, bool json) {
@@ -210,16 +207,19 @@ std::string decode_line(const Codecs& c, const can::CandumpRecord& r, bool json)
   std::string out;
   if (json) {
     out = "{";
-    if (r.has_timestamp) out += fmt::format("\"t\":{},", format_time(r.timestamp_ns, false));
+    if (r.has_timestamp) out += fmt::format("\"t\":{},", json_time(r.timestamp_ns));
     if (!r.iface.empty()) out += fmt::format("\"iface\":\"{}\",", sim::json_escape(r.iface));
     out += fmt::format("\"id\":{},\"extended\":{},\"len\":{}", f.id, f.extended, f.len);
     if (f.error) out += ",\"error\":true";
     if (f.rtr) out += ",\"rtr\":true";
   } else {
-    char frame[can::kCandumpLineMax];
-    can::format_frame(frame, f);
-    if (r.has_timestamp) out += fmt::format("({}) {} ", format_time(r.timestamp_ns, true), r.iface);
-    out += frame;
+    char line[can::kCandumpLineMax];
+    if (r.has_timestamp) {
+      const std::size_t n = can::format_candump(line, r.timestamp_ns, r.iface.c_str(), f);
+      out.assign(line, n - 1);  // without its newline
+    } else {
+      out.assign(line, can::format_frame(line, f));
+    }
     out += " ::";
   }
   if (mi == c.codecs.size()) {
@@ -231,7 +231,7 @@ std::string decode_line(const Codecs& c, const can::CandumpRecord& r, bool json)
     return out;
   }
   const can::MessageCodec& codec = c.codecs[mi];
-  const can::Message& msg = *c.messages[mi];
+  const can::Message& msg = c.db->messages[mi];
   const bool short_frame = f.len < codec.size();
   if (json) {
     out += fmt::format(",\"message\":\"{}\"", sim::json_escape(msg.name));
@@ -341,21 +341,23 @@ const can::Message* find_message(const can::Database& db, const std::string& key
   return db.find_message(v, v > can::kStandardIdMask);
 }
 
-// The profile's E2E settings for a message of its DBC (a per-module copy "Name_Mnn" is its
-// base message): counter/CRC signal indices in the DBC message's order, and the config.
+// The profile's E2E settings for the message sent with this id (a per-module copy has its
+// module's id): counter/CRC signal indices in the DBC message's order, and the config.
 struct E2ESpec {
   std::size_t counter = 0, crc = 0;
   can::E2EConfig config;
 };
-std::optional<E2ESpec> profile_e2e(const can::Profile& p, const std::string& name) {
-  auto matches = [&name](const std::string& base) {
-    return name == base || (name.rfind(base + "_M", 0) == 0 && name.size() == base.size() + 4);
-  };
-  for (const auto& tx : p.tx) {
-    if (tx.e2e && matches(tx.name)) return E2ESpec{tx.counter_signal, tx.crc_signal, tx.e2e_config};
+std::optional<E2ESpec> profile_e2e(const can::Profile& p, const can::Message& msg) {
+  for (const auto& f : p.frames) {
+    const can::TxMessage& tx = p.tx[f.message];
+    if (tx.e2e && f.id == msg.id && tx.codec->extended() == msg.extended)
+      return E2ESpec{tx.counter_signal, tx.crc_signal, tx.e2e_config};
   }
   for (const auto& rx : p.rx) {
-    if (rx.e2e && matches(rx.name)) return E2ESpec{rx.counter_signal, rx.crc_signal, rx.e2e_config};
+    for (int k = 0; k < rx.instances && rx.e2e && rx.codec->extended() == msg.extended; ++k) {
+      if (rx.id + static_cast<std::uint32_t>(k) * rx.id_step == msg.id)
+        return E2ESpec{rx.counter_signal, rx.crc_signal, rx.e2e_config};
+    }
   }
   return std::nullopt;
 }
@@ -456,7 +458,7 @@ int encode(const CodecArgs& a, const DbcArgs& source) {
   if (a.counter >= 0) {
     // Counter and CRC as the profile's E2E protection computes them, so a hand-made frame (cansend)
     // passes the receiver's check.
-    const auto spec = profile ? profile_e2e(*profile, msg->name) : std::nullopt;
+    const auto spec = profile ? profile_e2e(*profile, *msg) : std::nullopt;
     if (!spec) {
       errors.push_back(profile ? "--counter: the profile does not protect this message with E2E"
                                : "--counter needs --profile (the E2E settings live there)");

@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <sstream>
 
 #include "commands.hpp"
 #include "packsim/config/loaders.hpp"
@@ -84,24 +83,12 @@ int run(const RunArgs& a, const Context& ctx) {
   }
   if (!a.cells.empty()) {
     sc.record.cells = {};
-    std::stringstream ss(a.cells);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      if (item == "v")
-        sc.record.cells.voltage = true;
-      else if (item == "t")
-        sc.record.cells.temperature = true;
-      else if (item == "soc")
-        sc.record.cells.soc = true;
-      else if (item == "i")
-        sc.record.cells.current = true;
-      else if (item == "all")
-        sc.record.cells = {true, true, true, true};
-      else if (item != "none") {
-        spdlog::error(
-            "--cells: unknown column set '{}'; expected a list of v, t, soc, i, all or none", item);
-        return kExitBadInput;
-      }
+    const auto unknown = config::add_cell_columns(a.cells, true, sc.record.cells);
+    if (!unknown.empty()) {
+      spdlog::error(
+          "--cells: unknown column set '{}'; expected a list of v, t, soc, i, all or none",
+          unknown.front());
+      return kExitBadInput;
     }
   }
   if (sc.record.every_ns == 0)

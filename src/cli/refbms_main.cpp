@@ -100,33 +100,26 @@ int run(const Args& a, const std::string& version) {
     spdlog::error("--can: {}", error);
     return cli::kExitBadInput;
   }
-  std::vector<std::string> iface_of;
-  if (const auto r = sim::resolve_interfaces(sc->profile->buses, assignments, iface_of); !r.ok) {
+  sim::InterfacePlan plan;
+  if (const auto r = sim::resolve_interfaces(sc->profile->buses, assignments, plan); !r.ok) {
     spdlog::error("--can: {}", r.message);
     return cli::kExitBadInput;
   }
   std::vector<std::unique_ptr<hil::CanBus>> interfaces;
-  std::vector<hil::CanBus*> buses;
   std::string opened_text;
-  for (const auto& iface : iface_of) {
-    hil::CanBus* bus = nullptr;
-    for (const auto& open : interfaces) {
-      if (open->name() == iface) bus = open.get();
+  for (const auto& iface : plan.interfaces) {
+    hil::SocketCanOptions so;
+    so.interface = iface;
+    auto opened = hil::open_socketcan(so);
+    if (!opened.bus) {
+      spdlog::error("cannot open {}: {}", iface, opened.message);
+      return cli::kExitRuntime;
     }
-    if (bus == nullptr) {
-      hil::SocketCanOptions so;
-      so.interface = iface;
-      auto opened = hil::open_socketcan(so);
-      if (!opened.bus) {
-        spdlog::error("cannot open {}: {}", iface, opened.message);
-        return cli::kExitRuntime;
-      }
-      opened_text += (opened_text.empty() ? "" : ", ") + iface + " " + opened.message;
-      interfaces.push_back(std::move(opened.bus));
-      bus = interfaces.back().get();
-    }
-    buses.push_back(bus);
+    opened_text += (opened_text.empty() ? "" : ", ") + iface + " " + opened.message;
+    interfaces.push_back(std::move(opened.bus));
   }
+  std::vector<hil::CanBus*> buses;
+  for (const std::size_t i : plan.of_bus) buses.push_back(interfaces[i].get());
   bms::RefBmsNode node(sc->profile, cfg, layout, sc->bms.period_ns);
   node.drive_request = !a.no_drive && sc->bms.drive;
   cli::install_stop_handlers();

@@ -868,17 +868,11 @@ ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& 
                              std::int64_t tick_ns) {
   ProfileLayout l;
   l.n_channels = pack.series;
-  l.cells_per_module = afe.cells_per_module > 0     ? afe.cells_per_module
-                       : pack.groups_per_module > 0 ? pack.groups_per_module
-                                                    : pack.series;
+  l.cells_per_module = model::afe_cells_per_module(afe, pack.series, pack.groups_per_module);
   l.n_modules = (pack.series + l.cells_per_module - 1) / l.cells_per_module;
-  if (!afe.ntc.empty()) {
-    l.n_sensors = static_cast<int>(afe.ntc.size());
-    l.sensors_per_module = (l.n_sensors + l.n_modules - 1) / l.n_modules;
-  } else {
-    l.sensors_per_module = afe.sensors_per_module;
-    l.n_sensors = afe.sensors_per_module * l.n_modules;
-  }
+  l.n_sensors = model::afe_sensor_count(afe, pack.series, pack.groups_per_module);
+  l.sensors_per_module =
+      afe.ntc.empty() ? afe.sensors_per_module : (l.n_sensors + l.n_modules - 1) / l.n_modules;
   l.tick_ns = tick_ns;
   return l;
 }

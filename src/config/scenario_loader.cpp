@@ -85,15 +85,6 @@ std::optional<model::ContactorState> parse_contactors(TableReader& t, std::strin
   return model::ContactorState{false, true, true};
 }
 
-// Temperature sensors of a pack's AFE, as build_afe_model places them.
-int afe_sensor_count(const LoadedPack& pack) {
-  if (!pack.afe.ntc.empty()) return static_cast<int>(pack.afe.ntc.size());
-  const int ns = pack.spec.series;
-  int per = pack.afe.cells_per_module > 0 ? pack.afe.cells_per_module : pack.spec.groups_per_module;
-  if (per <= 0) per = ns;
-  return pack.afe.sensors_per_module * ((ns + per - 1) / per);
-}
-
 // CAN fault events name a TX message of the profile: resolve them once it is loaded, and check
 // the fault makes sense for that message.
 void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
@@ -244,6 +235,33 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
     return std::nullopt;
   }
   return p;
+}
+
+std::vector<std::string> add_cell_columns(std::string_view list, bool allow_none,
+                                          sim::CellColumns& out) {
+  std::vector<std::string> unknown;
+  std::size_t b = 0;
+  while (b <= list.size()) {
+    const std::size_t e = std::min(list.find(',', b), list.size());
+    std::string_view c = list.substr(b, e - b);
+    while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
+    while (!c.empty() && c.back() == ' ') c.remove_suffix(1);
+    if (c == "v") {
+      out.voltage = true;
+    } else if (c == "t") {
+      out.temperature = true;
+    } else if (c == "soc") {
+      out.soc = true;
+    } else if (c == "i") {
+      out.current = true;
+    } else if (c == "all") {
+      out = {true, true, true, true};
+    } else if (!(allow_none && c == "none")) {
+      unknown.emplace_back(c);
+    }
+    b = e + 1;
+  }
+  return unknown;
 }
 
 std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags) {
@@ -436,7 +454,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       e.sensor_error = static_cast<int>(*bits);
     if (auto n = t.table("ntc_offset")) {
       sim::NtcFault f;
-      const int sensors = pack ? afe_sensor_count(*pack) : 0;
+      const int sensors =
+          pack ? model::afe_sensor_count(pack->afe, pack->spec.series, pack->spec.groups_per_module)
+               : 0;
       f.sensor = static_cast<int>(
           n->integer("sensor", Need::kRequired, 0, std::max(0, sensors - 1)).value_or(0));
       f.offset_k =
@@ -444,14 +464,19 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       n->finish();
       e.ntc = f;
     }
-    if (!e.contactors && !e.ambient_k && !e.afe && !e.soc && !e.bms_drive && !e.fault_reset &&
-        !e.can_fault && !e.sensor_error && !e.ntc && !t.has("contactors") && !t.has("ambient") &&
-        !t.has("afe_offset") && !t.has("open_wire") && !t.has("soc") && !t.has("bms_drive") &&
-        !t.has("fault_reset") && !t.has("can_fault") && !t.has("sensor_error") &&
-        !t.has("ntc_offset")) {
-      t.error_here(
-          "an event needs something to do: contactors, ambient, afe_offset, open_wire, soc, "
-          "bms_drive, fault_reset, can_fault, sensor_error or ntc_offset");
+    // Every action is read from its own key, so an event without any of the keys does nothing
+    // (one whose action is malformed has been reported at that key).
+    constexpr const char* kActions[] = {"contactors",   "ambient",   "afe_offset",  "open_wire",
+                                        "soc",          "bms_drive", "fault_reset", "can_fault",
+                                        "sensor_error", "ntc_offset"};
+    if (std::none_of(std::begin(kActions), std::end(kActions),
+                     [&t](const char* k) { return t.has(k); })) {
+      std::string list;
+      for (std::size_t k = 0; k < std::size(kActions); ++k) {
+        list += k == 0 ? "" : (k + 1 == std::size(kActions) ? " or " : ", ");
+        list += kActions[k];
+      }
+      t.error_here("an event needs something to do: " + list);
     }
     t.finish();
     sc.events.push_back(e);
@@ -529,13 +554,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   resolve_can_faults(sc, diags);
   if (sc.profile && sc.bms.afe_timeout_ns) {
     // The same rule the session applies, here so that `packsim check` reports it.
-    std::int64_t slowest = 0;
-    for (const auto& f : sc.profile->frames) {
-      for (const auto& slot : f.slots) {
-        if (slot.source == can::Source::kCellVoltage || slot.source == can::Source::kTemperature)
-          slowest = std::max(slowest, sc.profile->tx[f.message].period_ns);
-      }
-    }
+    const std::int64_t slowest = sc.profile->slowest_afe_period_ns();
     if (*sc.bms.afe_timeout_ns <= slowest) {
       diags.error(afe_timeout_where,
                   "bms.afe_timeout: not longer than the profile's slowest AFE message period (" +
@@ -548,32 +567,11 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     sc.record.every_ns = t->duration_ns("every", Need::kOptional, 0).value_or(0);
     if (const auto listed = t->strings("cells")) {
       // An array, or one string that may be a comma list like on the command line ("v,t").
-      std::vector<std::string> cells;
       for (const auto& item : *listed) {
-        std::size_t b = 0;
-        while (b <= item.size()) {
-          const std::size_t e = std::min(item.find(',', b), item.size());
-          std::string part = item.substr(b, e - b);
-          part.erase(0, part.find_first_not_of(' '));
-          part.erase(part.find_last_not_of(' ') + 1);
-          cells.push_back(part);
-          b = e + 1;
-        }
-      }
-      for (const auto& c : cells) {
-        if (c == "v")
-          sc.record.cells.voltage = true;
-        else if (c == "t")
-          sc.record.cells.temperature = true;
-        else if (c == "soc")
-          sc.record.cells.soc = true;
-        else if (c == "i")
-          sc.record.cells.current = true;
-        else if (c == "all")
-          sc.record.cells = {true, true, true, true};
-        else
+        for (const auto& bad : add_cell_columns(item, false, sc.record.cells)) {
           t->error("cells",
-                   "unknown per-cell column set \"" + c + "\"; expected v, t, soc, i or all");
+                   "unknown per-cell column set \"" + bad + "\"; expected v, t, soc, i or all");
+        }
       }
     }
     t->finish();

@@ -19,12 +19,23 @@ double quantise(double v, double lsb, double lo, double hi) {
 
 }  // namespace
 
+int afe_cells_per_module(const AfeSpec& spec, int series, int groups_per_module) {
+  if (spec.cells_per_module > 0) return spec.cells_per_module;
+  return groups_per_module > 0 ? groups_per_module : series;
+}
+
+int afe_sensor_count(const AfeSpec& spec, int series, int groups_per_module) {
+  if (!spec.ntc.empty()) return static_cast<int>(spec.ntc.size());
+  const int per = afe_cells_per_module(spec, series, groups_per_module);
+  return spec.sensors_per_module * ((series + per - 1) / per);
+}
+
 AfeModel build_afe_model(const AfeSpec& spec, const PackModel& pack) {
   AfeModel a;
   a.spec = spec;
   a.seed = pack.seed;
   a.n_channels = pack.ns;
-  a.cells_per_module = spec.cells_per_module > 0 ? spec.cells_per_module : pack.groups_per_module;
+  a.cells_per_module = afe_cells_per_module(spec, pack.ns, pack.groups_per_module);
   a.n_modules = (pack.ns + a.cells_per_module - 1) / a.cells_per_module;
   const auto n = static_cast<std::size_t>(a.n_channels);
   a.gain.resize(n);

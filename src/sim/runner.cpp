@@ -145,20 +145,20 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
 
   std::atomic<std::uint64_t> overruns{0};
   std::vector<std::string> setup;
+  std::vector<bool> setup_ok;
+  auto note = [&](const hil::RtResult& r) {
+    setup.push_back(r.message);
+    setup_ok.push_back(r.ok);
+  };
   bool aborted = false;
   std::uint64_t frames_late = 0;
   std::string error;
 
   // With the tick thread pinned, the writer and this thread stay on the other CPUs, so the tick
   // thread's CPU has nothing to preempt when its timer fires.
-  std::vector<std::string> early_setup;
-  std::vector<bool> early_ok;
   if (opt.cpu) {
     const hil::RtResult r = hil::avoid_cpu(*opt.cpu);
-    if (!r.message.empty()) {
-      early_setup.push_back(r.message);
-      early_ok.push_back(r.ok);
-    }
+    if (!r.message.empty()) note(r);  // empty: the CPU was not ours to avoid
   }
   std::thread writer([&]() {
     while (!writer_stop.load(std::memory_order_acquire)) {
@@ -168,12 +168,6 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
 
   // Real-time priority comes with the wake-up latency request cyclictest makes.
   hil::CpuLatencyGuard latency_guard;
-  std::vector<bool> setup_ok = early_ok;
-  setup = early_setup;
-  auto note = [&](const hil::RtResult& r) {
-    setup.push_back(r.message);
-    setup_ok.push_back(r.ok);
-  };
   if (opt.priority) note(latency_guard.acquire());
   std::thread ticker([&]() {
     if (opt.mlock) note(hil::lock_memory());
@@ -327,13 +321,10 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   Session session(sc);
   if (opt.link && !opt.interfaces.empty() && sc.profile) {
     // Bit timing and queue length before any socket opens; netlink, so never on the tick thread.
-    std::vector<std::string> iface_of;
-    SetupResult r = resolve_interfaces(sc.profile->buses, opt.interfaces, iface_of);
-    std::vector<std::string> done;
-    for (const auto& name : iface_of) {
+    InterfacePlan plan;
+    SetupResult r = resolve_interfaces(sc.profile->buses, opt.interfaces, plan);
+    for (const auto& name : plan.interfaces) {
       if (!r.ok) break;
-      if (std::find(done.begin(), done.end(), name) != done.end()) continue;
-      done.push_back(name);
       hil::LinkConfig c = *opt.link;
       c.interface = name;
       const hil::LinkResult lr = hil::configure_link(c);

@@ -102,14 +102,7 @@ SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
   // default: a profile with slow temperature frames must not trip the BMS by design. A timeout
   // given in the scenario is taken as it is, but not one the profile's own timing would break.
   if (sc.profile) {
-    std::int64_t slowest = 0;
-    for (const auto& f : sc.profile->frames) {
-      for (const auto& slot : f.slots) {
-        if (slot.source == can::Source::kCellVoltage || slot.source == can::Source::kTemperature) {
-          slowest = std::max(slowest, sc.profile->tx[f.message].period_ns);
-        }
-      }
-    }
+    const std::int64_t slowest = sc.profile->slowest_afe_period_ns();
     if (b.afe_timeout_ns) {
       if (*b.afe_timeout_ns <= slowest) {
         return {false, "[bms] afe_timeout " + std::to_string(*b.afe_timeout_ns / 1'000'000) +
@@ -160,8 +153,7 @@ bool parse_bus_assignments(const std::string& text, std::vector<BusAssignment>& 
 }
 
 SetupResult resolve_interfaces(const std::vector<std::string>& logical,
-                               const std::vector<BusAssignment>& assignments,
-                               std::vector<std::string>& interface_per_bus) {
+                               const std::vector<BusAssignment>& assignments, InterfacePlan& plan) {
   std::string fallback;
   for (const auto& a : assignments) {
     if (a.logical.empty()) {
@@ -172,15 +164,19 @@ SetupResult resolve_interfaces(const std::vector<std::string>& logical,
       return {false, "the profile has no bus '" + a.logical + "' (its buses: " + names + ")"};
     }
   }
-  interface_per_bus.assign(logical.size(), fallback);
-  for (std::size_t b = 0; b < logical.size(); ++b) {
+  plan = {};
+  for (const std::string& bus : logical) {
+    std::string iface = fallback;
     for (const auto& a : assignments) {
-      if (a.logical == logical[b]) interface_per_bus[b] = a.interface;
+      if (a.logical == bus) iface = a.interface;
     }
-    if (interface_per_bus[b].empty()) {
-      return {false, "no interface given for the profile's bus '" + logical[b] + "' (use --can " +
-                         logical[b] + "=IFACE)"};
+    if (iface.empty()) {
+      return {false, "no interface given for the profile's bus '" + bus + "' (use --can " + bus +
+                         "=IFACE)"};
     }
+    const auto it = std::find(plan.interfaces.begin(), plan.interfaces.end(), iface);
+    plan.of_bus.push_back(static_cast<std::size_t>(it - plan.interfaces.begin()));
+    if (it == plan.interfaces.end()) plan.interfaces.push_back(iface);
   }
   return {true, ""};
 }
@@ -256,27 +252,20 @@ SetupResult Session::open(const SessionOptions& opt) {
       for (std::size_t b = 0; b < p.buses.size(); ++b) {
         auto pair = hil::make_loopback("loop" + std::to_string(b), 8192, true);
         bus_interface_.push_back(interfaces_.size());
-        interface_names_.push_back("loop" + std::to_string(b));
         interfaces_.push_back(std::move(pair.a));
         bms_interfaces_.push_back(std::move(pair.b));
       }
     } else {
-      std::vector<std::string> iface_of;
-      if (SetupResult r = resolve_interfaces(p.buses, opt.interfaces, iface_of); !r.ok) return r;
-      for (std::size_t b = 0; b < p.buses.size(); ++b) {
-        const auto it = std::find(interface_names_.begin(), interface_names_.end(), iface_of[b]);
-        if (it != interface_names_.end()) {  // shares an interface already open
-          bus_interface_.push_back(static_cast<std::size_t>(it - interface_names_.begin()));
-          continue;
-        }
+      InterfacePlan plan;
+      if (SetupResult r = resolve_interfaces(p.buses, opt.interfaces, plan); !r.ok) return r;
+      bus_interface_ = plan.of_bus;
+      for (const std::string& iface : plan.interfaces) {
         hil::SocketCanOptions so;
-        so.interface = iface_of[b];
+        so.interface = iface;
         so.enable_fd = opt.enable_fd;
         auto r = hil::open_socketcan(so);
         if (!r.bus) return {false, "cannot open " + so.interface + ": " + r.message};
-        bus_interface_.push_back(interfaces_.size());
         interfaces_.push_back(std::move(r.bus));
-        interface_names_.push_back(so.interface);
         if (reference) {
           // The in-process BMS on its own socket of each interface: it sees the simulator's
           // frames as any other node on the bus would.
@@ -372,7 +361,7 @@ void Session::update() {
 void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame) {
   if (!log_can_) return;
   if (!threaded_) {
-    can_log_.write(timestamp_ns, interface_names_[iface].c_str(), frame);
+    can_log_.write(timestamp_ns, interfaces_[iface]->name().c_str(), frame);
     return;
   }
   LogRecord r;
@@ -406,7 +395,7 @@ std::size_t Session::drain() {
   }
   LogRecord r;
   while (frame_ring_->try_pop(r)) {
-    can_log_.write(r.timestamp_ns, interface_names_[r.bus].c_str(), r.frame);
+    can_log_.write(r.timestamp_ns, interfaces_[r.bus]->name().c_str(), r.frame);
     ++n;
   }
   return n;
@@ -593,7 +582,7 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
         logical += (logical.empty() ? "" : ",") + protocol_->profile().buses[b];
       }
       j.begin_object();
-      j.field("logical", logical).field("interface", interface_names_[i]);
+      j.field("logical", logical).field("interface", interfaces_[i]->name());
       j.field("state", hil::bus_state_name(interfaces_[i]->state()))
           .field("fd", interfaces_[i]->fd_capable());
       j.field("rx_frames", s.rx_frames).field("tx_frames", s.tx_frames);

@@ -127,6 +127,10 @@ struct Profile {
   std::vector<RxMessage> rx;
   bool commands_contactors = false;  // some RX binding drives the contactors
   bool commands_balancing = false;
+
+  // The longest period of the messages that carry cell voltages or temperatures (0: none): an AFE
+  // data timeout must be longer, or a healthy bus would trip it.
+  std::int64_t slowest_afe_period_ns() const;
 };
 
 }  // namespace packsim::can

@@ -33,6 +33,12 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
 
 std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags);
 
+// Adds the per-cell column sets of a comma list ("v,t", "v, soc", "all") to `out`, the same
+// language for [record] cells and --cells ("none" adds nothing and is accepted where
+// `allow_none`). Returns the items that are none of these, in order.
+std::vector<std::string> add_cell_columns(std::string_view list, bool allow_none,
+                                          sim::CellColumns& out);
+
 enum class FileKind { kUnknown, kCell, kPack, kScenario, kProfile };
 // Looks at a file's top-level tables ([cell], [pack], [scenario], [profile]) to tell what it is.
 FileKind detect_kind(const std::filesystem::path& path, Diagnostics& diags);

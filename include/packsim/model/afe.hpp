@@ -58,6 +58,12 @@ struct AfeModel {
 
 AfeModel build_afe_model(const AfeSpec& spec, const PackModel& pack);
 
+// The layout build_afe_model gives a pack of `series` groups in modules of `groups_per_module`
+// (0: one module), for code that has only the specs (the scenario loader): voltage channels per
+// AFE module, and temperature sensors.
+int afe_cells_per_module(const AfeSpec& spec, int series, int groups_per_module);
+int afe_sensor_count(const AfeSpec& spec, int series, int groups_per_module);
+
 // The pack's current sensor (a shunt like Isabellenhuette's IVT-S): current with offset, gain error
 // and noise, the battery-side and DC-link voltages, its own temperature, and the charge and energy
 // it integrates from its own readings.

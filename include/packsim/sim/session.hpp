@@ -44,12 +44,16 @@ struct BusAssignment {
 bool parse_bus_assignments(const std::string& text, std::vector<BusAssignment>& out,
                            std::string& error);
 
-// The interface of each of the profile's logical buses (`logical` in profile order). An explicit
-// BUS=IFACE wins over a plain IFACE; a BUS the profile does not have, or a bus left without an
-// interface, is an error.
+// Which interfaces the profile's logical buses (`logical`, in profile order) use: each distinct
+// interface once (logical buses on one interface share its socket), and each bus's among them.
+struct InterfacePlan {
+  std::vector<std::string> interfaces;  // distinct, in order of first use
+  std::vector<std::size_t> of_bus;      // [logical bus] -> index into interfaces
+};
+// An explicit BUS=IFACE wins over a plain IFACE; a BUS the profile does not have, or a bus left
+// without an interface, is an error.
 SetupResult resolve_interfaces(const std::vector<std::string>& logical,
-                               const std::vector<BusAssignment>& assignments,
-                               std::vector<std::string>& interface_per_bus);
+                               const std::vector<BusAssignment>& assignments, InterfacePlan& plan);
 
 struct SessionOptions {
   std::filesystem::path out_dir;
@@ -127,9 +131,8 @@ class Session {
   // Transports: one per distinct interface (owned), and the one of each logical bus. Logical
   // buses on the same interface share its socket, so no frame is seen twice.
   std::vector<std::unique_ptr<hil::CanBus>> interfaces_;
-  std::vector<std::string> interface_names_;  // for the log and the summary
-  std::vector<hil::CanBus*> buses_;           // [logical bus]
-  std::vector<std::size_t> bus_interface_;    // [logical bus] -> index into interfaces_
+  std::vector<hil::CanBus*> buses_;         // [logical bus]
+  std::vector<std::size_t> bus_interface_;  // [logical bus] -> index into interfaces_
   // The in-process reference BMS's ends: owned per interface, and per logical bus.
   std::vector<std::unique_ptr<hil::CanBus>> bms_interfaces_;
   std::vector<hil::CanBus*> bms_buses_;

@@ -25,15 +25,21 @@ TEST_CASE("The --can option parses into bus assignments", "[sim][can]") {
 TEST_CASE("Logical buses resolve to interfaces; explicit beats plain; typos are errors",
           "[sim][can]") {
   const std::vector<std::string> logical{"afe", "sensor"};
-  std::vector<std::string> iface;
-  CHECK(resolve_interfaces(logical, {{"", "can0"}}, iface).ok);
-  CHECK(iface == std::vector<std::string>{"can0", "can0"});
-  CHECK(resolve_interfaces(logical, {{"sensor", "can1"}, {"", "can0"}}, iface).ok);
-  CHECK(iface == std::vector<std::string>{"can0", "can1"});
-  const auto missing = resolve_interfaces(logical, {{"afe", "can0"}}, iface);
+  InterfacePlan plan;
+  auto per_bus = [&plan]() {  // each logical bus's interface name
+    std::vector<std::string> names;
+    for (const std::size_t i : plan.of_bus) names.push_back(plan.interfaces[i]);
+    return names;
+  };
+  CHECK(resolve_interfaces(logical, {{"", "can0"}}, plan).ok);
+  CHECK(per_bus() == std::vector<std::string>{"can0", "can0"});
+  CHECK(plan.interfaces == std::vector<std::string>{"can0"});  // one socket for both buses
+  CHECK(resolve_interfaces(logical, {{"sensor", "can1"}, {"", "can0"}}, plan).ok);
+  CHECK(per_bus() == std::vector<std::string>{"can0", "can1"});
+  const auto missing = resolve_interfaces(logical, {{"afe", "can0"}}, plan);
   CHECK_FALSE(missing.ok);
   CHECK(missing.message.find("bus 'sensor'") != std::string::npos);
-  const auto typo = resolve_interfaces(logical, {{"", "can0"}, {"sensnor", "can1"}}, iface);
+  const auto typo = resolve_interfaces(logical, {{"", "can0"}, {"sensnor", "can1"}}, plan);
   CHECK_FALSE(typo.ok);
   CHECK(typo.message.find("no bus 'sensnor' (its buses: afe, sensor)") != std::string::npos);
 }
