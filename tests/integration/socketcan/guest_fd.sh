@@ -4,28 +4,19 @@
 set -eu
 cd "$WORK_DIR"
 export PACKSIM_DATA_DIR="$WORK_DIR"
+. ./guest_lib.sh
 scenario=tests/data/scenarios/socketcan_fd.toml
 FD="${CAN_IFACE}fd"
 ip link add dev "$FD" type vcan
 ip link set "$FD" mtu 72
 echo 1000 > "/sys/class/net/$FD/tx_queue_len"
 ip link set "$FD" up
-mkdir -p "$OUT_DIR/sim" "$OUT_DIR/bms" "$OUT_DIR/dump"
-(cd "$OUT_DIR/dump" && exec candump -l -r 4194304 "$FD") &
-dump=$!
+capture_start "$OUT_DIR/dump" "$FD"
 sleep 0.5
-packsim run "$scenario" --can "$FD" --txqueuelen 700 --out "$OUT_DIR/sim" -q &
-sim=$!
-sleep 0.3
-packsim-refbms "$scenario" --can "$FD" --out "$OUT_DIR/bms" --duration "9 s" -q &
-bms=$!
-rc=0
-wait $sim || rc=$?
-wait $bms || rc=$((rc + 100))
+run_closed_loop "$scenario" "$FD" "9 s" --txqueuelen 700
+rc=$RC
 sleep 0.2
-kill -INT $dump 2>/dev/null || true
-wait $dump 2>/dev/null || true
-mv "$OUT_DIR"/dump/candump-*.log "$OUT_DIR/candump.log"
+capture_stop "$OUT_DIR/dump" "$OUT_DIR/candump.log"
 cat "/sys/class/net/$FD/tx_queue_len" >"$OUT_DIR/txqueuelen"
 # A classic interface (MTU 16; vcan defaults to 72) cannot carry the profile's 64-byte frames:
 # packsim says so and stops.

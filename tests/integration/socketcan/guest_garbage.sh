@@ -4,11 +4,11 @@
 set -eu
 cd "$WORK_DIR"
 export PACKSIM_DATA_DIR="$WORK_DIR"
-mkdir -p "$OUT_DIR/sim" "$OUT_DIR/dump"
+. ./guest_lib.sh
+mkdir -p "$OUT_DIR/sim"
 # A 64 MiB receive buffer holds the whole flood, so the capture misses nothing while candump
 # catches up.
-(cd "$OUT_DIR/dump" && exec candump -l -r 67108864 "$CAN_IFACE") &
-dump=$!
+capture_start "$OUT_DIR/dump" "$CAN_IFACE" 67108864
 sleep 0.5
 packsim run tests/data/scenarios/socketcan_garbage.toml --can "$CAN_IFACE" --out "$OUT_DIR/sim" -q &
 sim=$!
@@ -47,8 +47,6 @@ echo "$inside" > "$OUT_DIR/flood_inside_run"
 echo "garbage sent in $(($(date +%s) - start)) s (inside the run: $inside)"
 rc=0
 wait $sim || rc=$?
-kill -INT $dump 2>/dev/null || true
-wait $dump 2>/dev/null || true
-mv "$OUT_DIR"/dump/candump-*.log "$OUT_DIR/candump.log"
+capture_stop "$OUT_DIR/dump" "$OUT_DIR/candump.log"
 echo "packsim exited with $rc; error frames accepted by the kernel: $sent_err"
 exit $rc

@@ -5,6 +5,7 @@
 set -eu
 cd "$WORK_DIR"
 export PACKSIM_DATA_DIR="$WORK_DIR"
+. ./guest_lib.sh
 B="${CAN_IFACE}b"
 add_b() {
   ip link add dev "$B" type vcan
@@ -25,13 +26,10 @@ ip link del dev "$B"
 sleep 2
 add_b
 # A capture on the re-created interface: packsim's current-sensor frames must come back.
-(cd "$OUT_DIR/dump" && exec candump -l "$B") &
-dump=$!
+capture_start "$OUT_DIR/dump" "$B"
 rc=0
 wait $sim || rc=$?
-kill -INT $dump 2>/dev/null || true
-wait $dump 2>/dev/null || true
-mv "$OUT_DIR"/dump/candump-*.log "$OUT_DIR/after_recreate.log"
+capture_stop "$OUT_DIR/dump" "$OUT_DIR/after_recreate.log"
 ip link del dev "$B" 2>/dev/null || true
 echo "packsim exited with $rc"
 exit $rc

@@ -16,5 +16,6 @@ run_guest() {
     --file "$ROOT/tests/data/packs:tests/data/packs" \
     --file "$ROOT/tests/data/profiles:tests/data/profiles" \
     --file "$ROOT/models:models" --file "$ROOT/profiles:profiles" \
+    --file "$HERE/guest_lib.sh:guest_lib.sh" \
     -- "$HERE/$script"
 }
