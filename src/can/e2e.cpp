@@ -71,11 +71,14 @@ E2EStatus E2EChecker::check(const std::uint8_t* data) noexcept {
     return E2EStatus::kRepeated;
   }
   last_counter_ = counter;
-  counts_.missed_frames += delta - 1u;
   if (delta <= layout_.config.max_delta_counter) {
+    counts_.missed_frames += delta - 1u;
     ++counts_.ok;
     return E2EStatus::kOk;
   }
+  // Too many frames lost, or an old frame replayed (a step back of one is a jump of 15): either
+  // way the data cannot be trusted. Rejected, as AUTOSAR profile 1's WRONGSEQUENCE; the next frame
+  // in sequence after this one is accepted again.
   ++counts_.lost;
   return E2EStatus::kLost;
 }

@@ -29,11 +29,12 @@ std::pair<const std::uint32_t*, std::size_t> match_frame(const IdIndex& index,
   return found;
 }
 
-// The checks both sides make on a frame of a known message: length and format, then E2E (a bad CRC
-// or a repeated counter rejects it; a counter jump is accepted and counted). False = rejected.
+// The checks both sides make on a frame of a known message: length and format, then E2E (a bad CRC,
+// a repeated counter or a counter jump beyond max_delta rejects it; a jump within max_delta is
+// accepted and its missed frames counted). False = rejected.
 bool screen_frame(const CanFrame& frame, const MessageCodec& codec, E2EChecker* checker,
                   ProtocolStats& stats) {
-  if (frame.rtr || frame.len < codec.size() || frame.fd != codec.fd()) {
+  if (frame.rtr || frame.len != codec.size() || frame.fd != codec.fd()) {
     ++stats.rx_malformed;
     return false;
   }
@@ -49,7 +50,10 @@ bool screen_frame(const CanFrame& frame, const MessageCodec& codec, E2EChecker* 
     ++stats.e2e_repeated;
     return false;
   }
-  if (st == E2EStatus::kLost) ++stats.e2e_lost;
+  if (st == E2EStatus::kLost) {
+    ++stats.e2e_lost;
+    return false;
+  }
   return true;
 }
 
@@ -96,7 +100,8 @@ SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels,
     const TxMessage& m = p.tx[f.message];
     auto& slot = protectors_[static_cast<std::size_t>(f.counter_key)];
     if (m.e2e && !slot) {
-      slot = std::make_unique<E2EProtector>(*m.codec, m.counter_signal, m.crc_signal, m.e2e_config);
+      slot = std::make_unique<E2EProtector>(*m.codec, m.counter_signal, m.crc_signal,
+                                            instance_e2e(m.e2e_config, f.id - m.codec->id()));
     }
   }
   std::size_t instance_slots = 0;
@@ -106,8 +111,10 @@ SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels,
     for (int i = 0; i < m.instances; ++i) {
       rx_index_.add(m.id + static_cast<std::uint32_t>(i) * m.id_step, m.codec->extended(),
                     static_cast<std::uint32_t>(instance_slots));
+      const auto offset = static_cast<std::uint32_t>(i) * m.id_step;
       checkers_.push_back(m.e2e ? std::make_unique<E2EChecker>(*m.codec, m.counter_signal,
-                                                               m.crc_signal, m.e2e_config)
+                                                               m.crc_signal,
+                                                               instance_e2e(m.e2e_config, offset))
                                 : nullptr);
       ++instance_slots;
     }
@@ -382,14 +389,18 @@ BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   for (const auto& f : p.frames) {
     const TxMessage& m = p.tx[f.message];
     auto& c = checkers_[static_cast<std::size_t>(f.counter_key)];
-    if (m.e2e && !c)
-      c = std::make_unique<E2EChecker>(*m.codec, m.counter_signal, m.crc_signal, m.e2e_config);
+    if (m.e2e && !c) {
+      c = std::make_unique<E2EChecker>(*m.codec, m.counter_signal, m.crc_signal,
+                                       instance_e2e(m.e2e_config, f.id - m.codec->id()));
+    }
   }
   for (const RxMessage& m : p.rx) {
     for (int i = 0; i < m.instances; ++i) {
-      protectors_.push_back(m.e2e ? std::make_unique<E2EProtector>(*m.codec, m.counter_signal,
-                                                                   m.crc_signal, m.e2e_config)
-                                  : nullptr);
+      const auto offset = static_cast<std::uint32_t>(i) * m.id_step;
+      protectors_.push_back(
+          m.e2e ? std::make_unique<E2EProtector>(*m.codec, m.counter_signal, m.crc_signal,
+                                                 instance_e2e(m.e2e_config, offset))
+                : nullptr);
     }
     next_send_ns_.push_back(0);
   }

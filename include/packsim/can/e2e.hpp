@@ -66,8 +66,8 @@ enum class E2EStatus : std::uint8_t {
   kOk,        // correct CRC, counter advanced by 1..max_delta_counter
   kBadCrc,    // CRC mismatch: frame rejected, counter state unchanged
   kRepeated,  // correct CRC, same counter as the last accepted frame (stale data)
-  kLost,      // correct CRC, counter jumped by more than max_delta_counter (frames lost);
-              // the checker resynchronises to the new counter
+  kLost,      // correct CRC, counter jumped by more than max_delta_counter (frames lost, or an
+              // old frame replayed): rejected; the checker resynchronises to the new counter
 };
 
 struct E2ECounts {
@@ -76,7 +76,7 @@ struct E2ECounts {
   std::uint32_t bad_crc = 0;
   std::uint32_t repeated = 0;
   std::uint32_t lost = 0;
-  std::uint32_t missed_frames = 0;  // sum of (counter step - 1) over kOk and kLost frames
+  std::uint32_t missed_frames = 0;  // sum of (counter step - 1) over kOk frames
 };
 
 class E2EChecker {

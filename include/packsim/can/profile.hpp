@@ -65,6 +65,13 @@ struct TxSlot {
   bool raw = false;       // write the value as a raw integer, not through factor/offset
 };
 
+// The E2E configuration of one instance of a per-module message: its data id is offset as its CAN
+// id is (data_id + instance * id_step), so a frame cannot pass as another module's.
+inline E2EConfig instance_e2e(E2EConfig config, std::uint32_t id_offset) {
+  config.data_id = static_cast<std::uint16_t>(config.data_id + id_offset);
+  return config;
+}
+
 // One frame to send each period: a message instance and, for multiplexed messages, a mux value.
 struct TxFrame {
   std::size_t message = 0;  // index into Profile::tx

@@ -41,7 +41,7 @@ struct ProtocolStats {
   std::uint64_t e2e_missed_frames = 0;
   std::uint64_t rx_timeouts = 0;  // command messages that went quiet
   std::uint64_t tx_faulted = 0;   // frames an injected CAN fault dropped or altered
-  std::uint64_t rx_rejected() const { return rx_malformed + e2e_bad_crc + e2e_repeated; }
+  std::uint64_t rx_rejected() const { return rx_malformed + e2e_bad_crc + e2e_repeated + e2e_lost; }
 };
 
 // Finds the messages a frame may belong to: (id, extended) -> index ranges, sorted once.

@@ -10,6 +10,16 @@ import json, re, sys
 out = sys.argv[1]
 s = json.load(open(out + "/sim/summary.json"))
 assert s["status"] == "completed" and s["ticks"] == 1200, (s["status"], s["ticks"])
+# The tick kept going: every tick ran and recorded, the typical tick (compute p50) stayed inside
+# its period while the flood was read, and frames went out late only in a tick that overran. (The
+# tail is not bounded here: under TCG emulation cangen, candump and packsim share the guest's
+# CPUs and the host may be busy with other tests; latency figures belong to the benchmark.)
+rt = s["realtime"]
+assert rt["ticks"] == 1200 and rt["records_dropped"] == 0, rt
+assert rt["compute_us"]["p50"] < rt["period_us"], rt["compute_us"]
+assert rt["frames_late"] == 0 or rt["overruns"] > 0, rt
+print("tick under the flood: compute p50", rt["compute_us"]["p50"], "us, p99",
+      rt["compute_us"]["p99"], "us,", rt["overruns"], "overruns of", rt["ticks"])
 sim = s["can"]["simulator"]
 bus = s["can"]["buses"][0]
 err_sent = int(open(out + "/error_frames_sent").read())
@@ -22,7 +32,7 @@ assert bus["rx_frames"] + bus["error_frames"] + bus["rx_dropped"] == \
     len(frames) - sim["tx_frames"] + err_sent, (bus, len(frames), err_sent)
 # ... and each received frame lands in exactly one count.
 assert (sim["rx_frames"] + sim["rx_unknown"] + sim["rx_malformed"] + sim["e2e_bad_crc"] +
-        sim["e2e_repeated"]) == bus["rx_frames"], (sim, bus)
+        sim["e2e_repeated"] + sim["e2e_lost"]) == bus["rx_frames"], (sim, bus)
 lost = bus["rx_dropped"]                        # a socket overflow may eat some of the garbage
 assert sim["rx_unknown"] > 30000, sim           # random ids
 assert sim["rx_malformed"] >= 400 - lost, sim   # 200 x 680#01 and 200 x 690#FF
@@ -38,7 +48,7 @@ def crc8_j1850(data):
         for _ in range(8):
             reg = ((reg << 1) ^ 0x1D) & 0xFF if reg & 0x80 else (reg << 1) & 0xFF
     return reg ^ 0xFF
-data_ids = {"680": 0x0680, "690": 0x0690, "691": 0x0690}   # BMS_Command, BMS_Balancing (2 modules)
+data_ids = {"680": 0x0680, "690": 0x0690, "691": 0x0691}   # BMS_Command, BMS_Balancing (2 modules: data id + module)
 valid = 0
 for line in open(out + "/candump.log"):
     m = re.match(r"^\(\d+\.\d{6}\) \S+ ([0-9A-F]{3})#([0-9A-F]*)$", line.strip())

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "packsim/can/crc.hpp"
 #include "packsim/can/dbc.hpp"
@@ -153,7 +154,7 @@ TEST_CASE("E2E sequence: repeated, lost, bad CRC", "[can][e2e]") {
   CHECK(n.repeated == 1);
   CHECK(n.lost == 1);
   CHECK(n.bad_crc == 2);
-  CHECK(n.missed_frames == 2);
+  CHECK(n.missed_frames == 0);  // a jump beyond max_delta is not a count of missed frames
 
   rx.reset();
   CHECK_FALSE(rx.synchronised());
@@ -177,6 +178,34 @@ TEST_CASE("E2E max_delta_counter tolerates small gaps", "[can][e2e]") {
   tx.protect(d.data());  // 4 lost
   tx.protect(d.data());  // 5: delta 3 > 2
   CHECK(rx.check(d.data()) == E2EStatus::kLost);
+}
+
+TEST_CASE("E2E treats an old frame replayed as a wrong sequence and resynchronises", "[can][e2e]") {
+  const MessageCodec c = safety_codec();
+  const E2EConfig cfg{0x0042, DataIdMode::kBothBytes, 3};
+  E2EProtector tx(c, c.find("Counter"), c.find("Crc"), cfg);
+  E2EChecker rx(c, c.find("Counter"), c.find("Crc"), cfg);
+  std::vector<Payload> sent;
+  for (int k = 0; k < 8; ++k) {
+    Payload d{};
+    c.encode(c.find("Value"), k, d.data());
+    tx.protect(d.data());
+    sent.push_back(d);
+  }
+  CHECK(rx.check(sent[0].data()) == E2EStatus::kFirst);
+  CHECK(rx.check(sent[1].data()) == E2EStatus::kOk);
+  CHECK(rx.check(sent[2].data()) == E2EStatus::kOk);
+  // Counter 1 again after 2: a step of 15, far beyond max_delta 3. Not data to use.
+  CHECK(rx.check(sent[1].data()) == E2EStatus::kLost);
+  CHECK(rx.last_counter() == 1);
+  // Resynchronised on the replayed counter: the live stream (3, a step of 2) is accepted again,
+  // counted as one missed frame.
+  CHECK(rx.check(sent[3].data()) == E2EStatus::kOk);
+  CHECK(rx.counts().missed_frames == 1);
+  // A replay further back than max_delta forwards (counter 0 after 3: a step of 13) too.
+  CHECK(rx.check(sent[0].data()) == E2EStatus::kLost);
+  CHECK(rx.counts().lost == 2);
+  CHECK(rx.counts().missed_frames == 1);
 }
 
 TEST_CASE("E2E rejects a wrong data id and a first frame with a bad CRC", "[can][e2e]") {

@@ -120,7 +120,7 @@ TEST_CASE("Energy balance over a full discharge within 0.1 %", "[pack][energy]")
   }
 }
 
-TEST_CASE("Series string sums group voltages; groups carry the pack current", "[pack]") {
+TEST_CASE("Series string sums group voltages, groups carry the pack current", "[pack]") {
   SyntheticCellSpec cs;
   cs.ocv = [](double z) { return 3.3 + 0.6 * z; };
   PackSpec spec = simple_spec(4, 2);

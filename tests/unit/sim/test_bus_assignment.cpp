@@ -22,7 +22,7 @@ TEST_CASE("The --can option parses into bus assignments", "[sim][can]") {
   CHECK(error.find("empty bus name") != std::string::npos);
 }
 
-TEST_CASE("Logical buses resolve to interfaces; explicit beats plain; typos are errors",
+TEST_CASE("Logical buses resolve to interfaces, explicit beats plain, typos are errors",
           "[sim][can]") {
   const std::vector<std::string> logical{"afe", "sensor"};
   InterfacePlan plan;

@@ -77,7 +77,7 @@ TEST_CASE("Linear profile interpolates between samples", "[driver]") {
   }
 }
 
-TEST_CASE("A stop condition ends a segment; durations end the next", "[driver]") {
+TEST_CASE("A stop condition ends a segment, durations end the next", "[driver]") {
   Scenario sc;
   sc.tick_ns = 1'000'000'000;
   LoadSegment dis;
