@@ -336,13 +336,101 @@ std::optional<std::vector<std::uint64_t>> read_mux_values(TableReader& t) {
   return std::nullopt;
 }
 
+// Where a per-cell, per-sensor or per-module quantity is first bound, for the coverage check.
+struct BoundSite {
+  SourceLocation where;
+  std::string key_path;
+};
+
 struct Context {
   const ProfileLayout& layout;
   can::Profile& profile;
   Diagnostics& diags;
   std::set<std::uint64_t> used_ids;  // (extended << 32 | id) of every generated frame id
   std::map<std::string, std::shared_ptr<const can::MessageCodec>> codecs;
+  std::map<can::Source, BoundSite> bound;  // first binding of each indexed source
 };
+
+// How many of the pack's items an indexed source has (cells, sensors, modules); 0 = not indexed.
+int items_of(can::Source source, const ProfileLayout& layout) {
+  switch (source) {
+    case can::Source::kCellVoltage:
+    case can::Source::kCellVoltageValid:
+    case can::Source::kCellStatus:
+    case can::Source::kOpenWire:
+    case can::Source::kOvFlag:
+    case can::Source::kUvFlag:
+      return layout.n_channels;
+    case can::Source::kTemperature:
+    case can::Source::kTemperatureValid:
+      return layout.n_sensors;
+    case can::Source::kDieTemperature:
+      return layout.n_modules;
+    default:
+      return 0;
+  }
+}
+
+// "cell 16 (module 0, position 16)" and the like, for messages.
+std::string describe_item(can::Source source, int index, const ProfileLayout& layout) {
+  if (source == can::Source::kDieTemperature) return "module " + std::to_string(index);
+  const bool sensor =
+      source == can::Source::kTemperature || source == can::Source::kTemperatureValid;
+  const int per = sensor ? layout.sensors_per_module : layout.cells_per_module;
+  return std::string(sensor ? "sensor " : "cell ") + std::to_string(index) + " (module " +
+         std::to_string(index / per) + ", position " + std::to_string(index % per) + ")";
+}
+
+// What is missing from `seen`, for messages: {"16 of the pack's 18 cells (modules of 18 cells)",
+// "cell 16 (module 0, position 16) and 1 more"}; empty when nothing is.
+std::pair<std::string, std::string> uncovered(can::Source source, const std::vector<char>& seen,
+                                              const ProfileLayout& layout) {
+  const auto n = static_cast<int>(seen.size());
+  int missing = 0, first = -1;
+  for (int k = 0; k < n; ++k) {
+    if (seen[static_cast<std::size_t>(k)]) continue;
+    if (first < 0) first = k;
+    ++missing;
+  }
+  if (missing == 0) return {};
+  const bool sensors =
+      source == can::Source::kTemperature || source == can::Source::kTemperatureValid;
+  const bool modules = source == can::Source::kDieTemperature;
+  std::string what = std::to_string(n - missing) + " of the pack's " + std::to_string(n) +
+                     (modules   ? " modules"
+                      : sensors ? " sensors"
+                                : " cells");
+  if (!modules) {
+    what += " (modules of " +
+            std::to_string(sensors ? layout.sensors_per_module : layout.cells_per_module) +
+            (sensors ? " sensors)" : " cells)");
+  }
+  return {what, describe_item(source, first, layout) +
+                    (missing > 1 ? " and " + std::to_string(missing - 1) + " more" : "")};
+}
+
+// Every cell, sensor or module must be in some frame of each indexed quantity the profile sends:
+// a pack whose modules are larger than the frames were laid out for would otherwise leave cells
+// unmeasured (the BMS sees them as never received) without a word.
+void check_tx_coverage(Context& ctx) {
+  for (const auto& [source, site] : ctx.bound) {
+    std::vector<char> seen(static_cast<std::size_t>(items_of(source, ctx.layout)), 0);
+    for (const auto& f : ctx.profile.frames) {
+      for (const auto& slot : f.slots) {
+        if (slot.source == source && slot.index >= 0 &&
+            static_cast<std::size_t>(slot.index) < seen.size()) {
+          seen[static_cast<std::size_t>(slot.index)] = 1;
+        }
+      }
+    }
+    const auto [what, missing] = uncovered(source, seen, ctx.layout);
+    if (!what.empty()) {
+      ctx.diags.error(site.where, site.key_path + ": the frames carry this for " + what + ": " +
+                                      missing +
+                                      " in no frame; expected signals or mux rows for every one");
+    }
+  }
+}
 
 std::size_t bus_index(can::Profile& p, const std::string& bus) {
   for (std::size_t k = 0; k < p.buses.size(); ++k) {
@@ -650,6 +738,10 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             b.failed = true;
             break;
           }
+          if (items_of(b.source, ctx.layout) > 0) {
+            ctx.bound.try_emplace(b.source,
+                                  BoundSite{signals->where_of(*b.node), signals->key_path(b.key)});
+          }
           f.slots.push_back(slot);
         }
       }
@@ -804,6 +896,22 @@ void read_rx(Context& ctx, TableReader& t) {
       if (check != base + 2 * (m1 - base) + 3 * (x1 - base)) {
         t.error_at(v, signals->key_path(key) + ": index \"" + expr +
                           "\" must be linear in module and mux");
+      } else if (b.command == can::Command::kBalanceMask && b.index_per_mux == 0) {
+        // Without a mux every channel's switch must be in some instance's mask; a mask narrower
+        // than the modules leaves cells that can never be balanced.
+        const int width = static_cast<int>(codec->layout(sig).length);
+        std::vector<char> seen(static_cast<std::size_t>(ctx.layout.n_channels), 0);
+        for (int inst = 0; inst < rx.instances; ++inst) {
+          for (int bit = 0; bit < width; ++bit) {
+            const long long ch = base + static_cast<long long>(inst) * b.index_per_instance + bit;
+            if (ch >= 0 && ch < ctx.layout.n_channels) seen[static_cast<std::size_t>(ch)] = 1;
+          }
+        }
+        const auto [what, missing] = uncovered(can::Source::kCellVoltage, seen, ctx.layout);
+        if (!what.empty()) {
+          t.error_at(v, signals->key_path(key) + ": the masks reach " + what + ": " + missing +
+                            " can never be balanced; expected a mask as wide as a module");
+        }
       }
     }
     if (b.command == can::Command::kContactorState) {
@@ -932,9 +1040,11 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
     root.finish();
     return nullptr;
   }
-  Context ctx{layout, *profile, diags, {}, {}};
+  Context ctx{layout, *profile, diags, {}, {}, {}};
   int counter_keys = 0;
   for (auto& t : root.tables("tx")) read_tx(ctx, t, counter_keys);
+  // Only over frames that were all built: a binding that failed would show as a gap too.
+  if (diags.size() == errors_before) check_tx_coverage(ctx);
   for (auto& t : root.tables("rx")) read_rx(ctx, t);
   root.finish();
   if (diags.size() != errors_before) return nullptr;

@@ -99,6 +99,10 @@ void TableReader::error(std::string_view key, const std::string& message) const 
   }
 }
 
+SourceLocation TableReader::where_of(const toml::node& node) const {
+  return location_of(*file_, node.source());
+}
+
 void TableReader::error_at(const toml::node& node, const std::string& message) const {
   diags_->error(location_of(*file_, node.source()), message);
 }

@@ -62,6 +62,7 @@ class TableReader {
 
   SourceLocation where() const;
   SourceLocation where(std::string_view key) const;
+  SourceLocation where_of(const toml::node& node) const;
   const std::string& file() const { return *file_; }
   const toml::table& table_ref() const { return *table_; }
   Diagnostics& diagnostics() const { return *diags_; }
