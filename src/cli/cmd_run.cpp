@@ -215,8 +215,15 @@ int run(const RunArgs& a, const Context& ctx) {
       }
       return kExitOk;
     case sim::RunStatus::kInterrupted:
-      spdlog::warn("stopped by {} after {} ticks; outputs in {} are complete", r.stop_reason,
-                   r.ticks, opt.out_dir.string());
+      if (r.realtime && r.realtime->records_dropped > 0) {
+        spdlog::warn(
+            "stopped by {} after {} ticks; outputs in {} are parseable and end with the last "
+            "state, but {} records the writer could not keep up with are missing",
+            r.stop_reason, r.ticks, opt.out_dir.string(), r.realtime->records_dropped);
+      } else {
+        spdlog::warn("stopped by {} after {} ticks; outputs in {} are complete", r.stop_reason,
+                     r.ticks, opt.out_dir.string());
+      }
       return 128 + r.signal;
     case sim::RunStatus::kFailed:
       spdlog::error("run failed: {}", r.stop_reason);
@@ -266,7 +273,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
                   "A tick that misses its deadline: skip (skip ahead and count) or abort")
       ->check(CLI::IsMember({"skip", "abort"}));
   sub->add_option("--speed", args->speed, "Scaled real time: simulated seconds per wall second")
-      ->check(CLI::Range(0.1, 10.0));
+      ->check(finite_range(0.1, 10.0));
   sub->add_flag("--no-status", args->no_status, "No live status line in real time");
   sub->add_flag("-q,--quiet", args->quiet, "Only errors on stderr");
   sub->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");

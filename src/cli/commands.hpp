@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cmath>
 #include <string>
 
 namespace packsim::cli {
@@ -16,6 +17,21 @@ struct Context {
   int exit_code = kExitOk;
   std::string version;
 };
+
+// A number in [lo, hi]. CLI11's Range and PositiveNumber compare, and every comparison with NaN
+// is false, so they let "nan" through.
+inline CLI::Validator finite_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double v = 0.0;
+        if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v) || v < lo || v > hi) {
+          return "expected a number from " + CLI::detail::to_string(lo) + " to " +
+                 CLI::detail::to_string(hi) + ", got '" + text + "'";
+        }
+        return {};
+      },
+      "NUMBER in [" + CLI::detail::to_string(lo) + " - " + CLI::detail::to_string(hi) + "]");
+}
 
 void add_run_command(CLI::App& app, Context& ctx);
 void add_check_command(CLI::App& app, Context& ctx);

@@ -1,5 +1,6 @@
 #include "packsim/hil/pacer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <ctime>
@@ -29,16 +30,21 @@ bool MonotonicClock::sleep_until(std::int64_t deadline_ns) {
 }
 
 Pacer::Pacer(const LoopTiming& timing, LoopClock& clock) : timing_(timing), clock_(clock) {
-  const double speed = timing.speed > 0.0 ? timing.speed : 1.0;
+  // A speed that is not a finite number in range would stop the deadlines from moving (NaN makes
+  // every one the same): clamp to 0.1x .. 10x, and anything not a positive number means 1x.
+  timing_.speed = std::isfinite(timing.speed) && timing.speed > 0.0
+                      ? std::min(std::max(timing.speed, kMinSpeed), kMaxSpeed)
+                      : 1.0;
+  if (timing_.tick_ns < 1) timing_.tick_ns = 1;
   state_.period_ns =
-      static_cast<std::int64_t>(std::llround(static_cast<double>(timing.tick_ns) / speed));
+      static_cast<std::int64_t>(std::llround(static_cast<double>(timing_.tick_ns) / timing_.speed));
   if (state_.period_ns < 1) state_.period_ns = 1;
 }
 
 // Deadlines are computed from their index, not accumulated, so a period that is not a whole
 // number of nanoseconds (a 1 ms tick at 3x) does not drift.
 std::int64_t Pacer::deadline_at(std::uint64_t index) const {
-  if (timing_.speed == 1.0 || timing_.speed <= 0.0) {
+  if (timing_.speed == 1.0) {
     return state_.start_ns + static_cast<std::int64_t>(index) * state_.period_ns;
   }
   return state_.start_ns + std::llround(static_cast<double>(index) *

@@ -430,7 +430,9 @@ void Session::record() {
   if (!threaded_) {
     csv_.write(sample_);
   } else if (!sample_ring_->try_push(sample_)) {
+    // Not recorded: finish() must still write this state if it turns out to be the last.
     dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
   last_recorded_ns_ = data_.time_ns;
 }

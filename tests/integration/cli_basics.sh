@@ -23,6 +23,10 @@ expect_rc 0 "$PACKSIM" run scenarios/ev_1c_discharge.toml --seed 184467440737095
 expect_rc 2 "$PACKSIM" run scenarios/demo.toml --realtime --speed 11 --out "$TMP/x"
 expect_rc 2 "$PACKSIM" run scenarios/demo.toml --realtime --speed 0.05 --out "$TMP/x"
 expect_rc 2 "$PACKSIM" run scenarios/demo.toml --realtime --overrun burst --out "$TMP/x"
+# Not numbers in range at all (comparisons with NaN are false): refused, never a run that hangs.
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --speed nan --duration "0.05 s" --out "$TMP/x"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --speed inf --duration "0.05 s" --out "$TMP/x"
+expect_rc 2 "$PACKSIM" bench --seconds nan
 # --overrun abort: 7,104 cells cannot be stepped in a 100 us period (1 ms at 10x); the run stops at
 # the first overrun with exit 1, its outputs complete.
 expect_rc 1 "$PACKSIM" run scenarios/ev_18650_us06.toml --realtime --speed 10 --overrun abort \

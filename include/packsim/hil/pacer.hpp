@@ -14,9 +14,13 @@ namespace packsim::hil {
 
 enum class OverrunPolicy { kSkip, kAbort };
 
+inline constexpr double kMinSpeed = 0.1;
+inline constexpr double kMaxSpeed = 10.0;
+
 struct LoopTiming {
   std::int64_t tick_ns = 1'000'000;  // simulated time per tick
-  double speed = 1.0;                // wall period = tick / speed (0.1x .. 10x)
+  double speed = 1.0;  // wall period = tick / speed; clamped to kMinSpeed .. kMaxSpeed, and 1x
+                       // when not a positive finite number
   OverrunPolicy overrun = OverrunPolicy::kSkip;
 };
 

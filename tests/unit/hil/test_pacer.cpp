@@ -172,3 +172,27 @@ TEST_CASE("Histogram percentiles", "[pacer]") {
   h.record(50'000'000);  // beyond the bins: the overflow bin, reported as the maximum
   CHECK(h.percentile_ns(1.0) == 50'000'000);
 }
+
+TEST_CASE("A speed that is not a finite number in range cannot stall the deadlines", "[pacer]") {
+  // NaN once made every deadline the same and the skip-ahead loop spin forever.
+  for (const double speed : {std::nan(""), HUGE_VAL, -2.0, 0.0, 1e-9, 1e9}) {
+    FakeClock clock;
+    LoopTiming t;
+    t.tick_ns = 1'000'000;
+    t.speed = speed;
+    Pacer p(t, clock);
+    const double expected = std::isfinite(speed) && speed > 0.0 ? (speed < kMinSpeed   ? kMinSpeed
+                                                                   : speed > kMaxSpeed ? kMaxSpeed
+                                                                                       : speed)
+                                                                : 1.0;
+    CHECK(p.state().period_ns == std::llround(1e6 / expected));
+    p.start();
+    const std::int64_t t0 = clock.now;
+    p.wait();
+    CHECK(clock.now == t0 + p.state().period_ns);
+    clock.now += 5 * p.state().period_ns + 1;  // an overrun: skip ahead, and return
+    REQUIRE(p.finish());
+    CHECK(p.state().deadline_ns > clock.now);
+    CHECK(p.state().skipped_periods == 5);
+  }
+}

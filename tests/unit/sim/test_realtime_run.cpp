@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/sim/runner.hpp"
+#include "packsim/sim/session.hpp"
 
 using namespace packsim;
 
@@ -54,4 +56,42 @@ TEST_CASE("A real-time run at 10x writes what a fast run writes, from three thre
   CHECK(slurp(base / "rt" / "can.log") == slurp(base / "fast" / "can.log"));
   CHECK(slurp(base / "rt" / "signals.csv").size() > 10000);
   std::filesystem::remove_all(base);
+}
+
+TEST_CASE("A full sample ring loses rows, never the last state", "[run]") {
+  Diagnostics diags;
+  auto sc = config::load_scenario(
+      std::string(PACKSIM_SOURCE_DIR) + "/tests/data/scenarios/noalloc.toml", diags);
+  INFO(diags.format());
+  REQUIRE(sc);
+  sc->record.every_ns = sc->tick_ns;  // a row every tick, into a ring that nobody empties
+  const auto out = std::filesystem::temp_directory_path() / "packsim-ring-full-test";
+  std::filesystem::remove_all(out);
+  {
+    sim::Session session(*sc);
+    sim::SessionOptions so;
+    so.out_dir = out;
+    REQUIRE(session.open(so).ok);
+    session.enable_threaded_recording(4, 1 << 16);
+    for (int k = 0; k < 237; ++k) {  // stops at 0.237 s, as a signal would stop it
+      session.read(0);
+      session.update();
+      session.write(0);
+    }
+    CHECK(session.records_dropped() > 200);
+    sim::RunResult r;
+    r.status = sim::RunStatus::kInterrupted;
+    REQUIRE(session.finish(r, "test").ok);
+  }
+  std::ifstream csv(out / "signals.csv");
+  std::string line, last;
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    last = line;
+    ++rows;
+  }
+  // Header, the initial state, the rows the ring held, and the final state.
+  CHECK(rows < 20);
+  CHECK(last.rfind("0.237,", 0) == 0);
+  std::filesystem::remove_all(out);
 }
