@@ -106,6 +106,11 @@ int run(const RunArgs& a, const Context& ctx) {
     if (a.bms.empty() && sc.bms.mode == sim::BmsMode::kReference)
       sc.bms.mode = sim::BmsMode::kExternal;
   }
+  if (a.bms == "none" && sc.bms.mode != sim::BmsMode::kNone) {
+    // The pack alone, as if the file said [bms] mode = "none": its contactors start as such a
+    // scenario's do (closed), not open waiting for a BMS that is not there.
+    sc.initial_contactors = sim::Scenario{}.initial_contactors;
+  }
   if (!a.bms.empty()) {
     sc.bms.mode = a.bms == "none"       ? sim::BmsMode::kNone
                   : a.bms == "external" ? sim::BmsMode::kExternal
@@ -199,6 +204,10 @@ int run(const RunArgs& a, const Context& ctx) {
   if (r.realtime && r.realtime->overruns > 0) {
     spdlog::warn("{} ticks overran their deadline; {} frames went out late", r.realtime->overruns,
                  r.realtime->frames_late);
+  }
+  if (!a.quiet) {
+    for (const auto& w : r.model_warnings)
+      spdlog::warn("outside the cell model: {}; results beyond this are extrapolation", w);
   }
   switch (r.status) {
     case sim::RunStatus::kCompleted:

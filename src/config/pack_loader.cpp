@@ -25,7 +25,8 @@ std::optional<int> read_cell_ref(TableReader& t, std::string_view index_key, int
   if (!t.has("group") && !t.has("position")) {
     t.error_here("name the cell with '" + std::string(index_key) + " = N' (0.." +
                  std::to_string(n - 1) + ") or with 'group' and 'position'");
-  } else if (g || p) {
+  } else if (t.has("group") != t.has("position")) {
+    // Only when one is missing: a value out of range has been reported already.
     t.error_here("'group' and 'position' go together");
   }
   return std::nullopt;

@@ -238,6 +238,12 @@ SetupResult Session::open(const SessionOptions& opt) {
   std::filesystem::create_directories(out_dir_, ec);
   if (ec)
     return {false, "cannot create output directory " + out_dir_.string() + ": " + ec.message()};
+  // An earlier run's outputs in the same folder must not pass for this run's: its summary until
+  // this run writes one, its can.log when this run logs no CAN.
+  for (const char* stale : {"summary.json", "can.log"}) {
+    std::filesystem::remove(out_dir_ / stale, ec);
+    if (ec) return {false, "cannot remove " + (out_dir_ / stale).string() + ": " + ec.message()};
+  }
   std::string err;
   if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err))
     return {false, err};
@@ -437,6 +443,38 @@ void Session::record() {
   last_recorded_ns_ = data_.time_ns;
 }
 
+std::vector<std::string> Session::range_warnings() const {
+  std::vector<std::string> out;
+  // "a cell's SOC went below 0 (lowest -0.186 at t = 1200.000 s; the cell is empty there)"
+  auto say = [&](const char* what, const Extreme& e, bool lowest, const char* unit,
+                 const std::string& limit) {
+    char text[240];
+    std::snprintf(text, sizeof text, "%s (%s %.4g%s%s at t = %.3f s; %s)", what,
+                  lowest ? "lowest" : "highest", e.value, *unit ? " " : "", unit,
+                  seconds(e.time_ns), limit.c_str());
+    out.emplace_back(text);
+  };
+  auto volts = [](const char* name, double v) {
+    char text[48];
+    std::snprintf(text, sizeof text, "its %s is %.4g V", name, v);
+    return std::string(text);
+  };
+  const model::CellType& cell = sc_.cell;
+  if (stats_.soc_min.value < 0.0)
+    say("a cell's SOC went below 0", stats_.soc_min, true, "", "the cell is empty there");
+  if (stats_.soc_max.value > 1.0)
+    say("a cell's SOC went above 1", stats_.soc_max, false, "", "the cell is full there");
+  if (cell.v_min > 0.0 && stats_.cell_v_min.value < cell.v_min) {
+    say("a cell's voltage went below the model's window", stats_.cell_v_min, true, "V",
+        volts("v_min", cell.v_min));
+  }
+  if (cell.v_max > 0.0 && stats_.cell_v_max.value > cell.v_max) {
+    say("a cell's voltage went above the model's window", stats_.cell_v_max, false, "V",
+        volts("v_max", cell.v_max));
+  }
+  return out;
+}
+
 bool Session::done() const {
   return diverged_ || data_.tick >= total_ticks_ ||
          (sc_.stop_when_load_done && driver_.load_done());
@@ -542,6 +580,9 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.field("table_clamps", d.clamp_total).field("sign_iterations", d.sign_iterations);
   j.field("power_limited_ticks", d.power_limited_ticks);
   j.end_object();
+  j.key("model_range_warnings").begin_array();
+  for (const auto& w : range_warnings()) j.value(w);
+  j.end_array();
 
   j.key("segments").begin_array();
   for (std::size_t k = 0; k < sc.load.size(); ++k) {

@@ -72,6 +72,44 @@ grep -q "the model state became non-finite at t = 1.000000 s" "$TMP/err" || fail
 [ "$(json_get "$TMP/diverge/summary.json" '["status"]')" = failed ] || fail "divergence status"
 [ "$(wc -l <"$TMP/diverge/signals.csv")" -eq 3 ] || fail "divergence: header + 2 rows expected"
 
+# A run that drives the cells past what their model describes completes, and says so: an LFP
+# module charged at 2C for 20 min goes past full and above the cell's v_max.
+cat >"$TMP/overcharge.toml" <<EOF
+[scenario]
+name = "overcharge"
+pack = "$PWD/configs/lfp_16s1p.toml"
+duration = "20 min"
+tick = "1 s"
+[bms]
+mode = "none"
+[[load]]
+kind = "current"
+current = "-2 C"
+EOF
+expect_rc 0 "$PACKSIM" run "$TMP/overcharge.toml" --out "$TMP/overcharge"
+grep -q "outside the cell model: a cell's SOC went above 1" "$TMP/err" || fail "no SOC warning"
+python3 - "$TMP/overcharge/summary.json" <<'PY'
+import json, sys
+w = json.load(open(sys.argv[1]))["model_range_warnings"]
+assert len(w) == 2 and "SOC went above 1" in w[0] and "above the model's window" in w[1], w
+PY
+expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "2 s" --out "$TMP/inside" -q
+python3 -c "import json,sys; w=json.load(open(sys.argv[1]))['model_range_warnings']; assert w == [], w" \
+  "$TMP/inside/summary.json"
+
+# --bms none on a scenario written for a BMS runs the pack alone with its contactors closed (the
+# load draws current), and a folder reused from a CAN run keeps no can.log that is not this run's.
+expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "1 s" --out "$TMP/reuse" -q
+[ -s "$TMP/reuse/can.log" ] || fail "the demo wrote no can.log"
+expect_rc 0 "$PACKSIM" run scenarios/ev_1c_discharge.toml --bms none --tick "1 s" \
+  --duration "10 min" --out "$TMP/reuse" -q
+[ ! -e "$TMP/reuse/can.log" ] || fail "a stale can.log survived a run without CAN"
+python3 - "$TMP/reuse/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["final"]["contactors"] == "closed" and s["final"]["current_a"] > 10, s["final"]
+PY
+
 # bench --json: one object per pack with the keys the README's figures come from (the figures
 # themselves belong to the benchmark, not to tests).
 expect_rc 0 "$PACKSIM" bench --seconds 0.2 --json

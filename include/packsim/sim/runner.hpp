@@ -83,6 +83,7 @@ struct RunResult {
   double wall_s = 0.0;
   std::optional<RealtimeReport> realtime;
   std::vector<LinkReport> links;
+  std::vector<std::string> model_warnings;  // Session::range_warnings() at the end
 };
 
 // Runs the scenario. Failures to create the outputs are reported as kFailed with a message.

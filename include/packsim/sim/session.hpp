@@ -100,6 +100,10 @@ class Session {
   bool done() const;  // the scenario's duration is reached, or its load is done when it says so
   // The model's state became non-finite (NaN or overflow): the run stops and fails.
   bool diverged() const { return diverged_; }
+  // Where the run took cells outside what their model describes (SOC outside 0..1, terminal
+  // voltage outside the cell's v_min..v_max), one sentence each; empty when it never did. The
+  // results beyond those limits are extrapolation, which a run should not pass off as physics.
+  std::vector<std::string> range_warnings() const;
   const char* done_reason() const;
   bool uses_socketcan() const { return socketcan_; }
 
