@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Closed loop on the embedded default (loopback bus + in-process reference BMS): the BMS precharges
 # and closes the contactors, the pack discharges, an over-voltage reading on one channel makes the
-# BMS open them within its configured delay; every frame is in can.log.
+# BMS open them within its configured delay, and so does a true over-voltage of a cell group set
+# by a scenario override; every frame is in can.log.
 source "$(dirname "$0")/lib.sh"
 "$PACKSIM" run tests/data/scenarios/closed_loop_ov.toml --out "$TMP/ov" -q
 python3 - "$TMP/ov" <<'PY'
@@ -41,6 +42,34 @@ sim = s["can"]["simulator"]
 assert lines == sim["tx_frames"] + sim["rx_frames"], (lines, sim)
 assert sim["e2e_bad_crc"] == 0 and sim["rx_unknown"] == 0, sim
 print("tripped at", trip, "s after onset", onset, "s;", lines, "frames logged")
+PY
+
+# A true over-voltage, injected through a scenario override: group 5's two cells are set to 99 %
+# SOC while the pack charges at C/2. The cells' own voltage crosses 4.2 V (no measurement offset),
+# the BMS reads it from the voltage frames and opens within its 500 ms delay.
+"$PACKSIM" run tests/data/scenarios/closed_loop_true_ov.toml --out "$TMP/true_ov" -q
+python3 - "$TMP/true_ov" <<'PY'
+import csv, json, sys
+out = sys.argv[1]
+s = json.load(open(out + "/summary.json"))
+bms = s["bms"]
+assert bms["first_fault"] == "over-voltage" and bms["first_fault_cell"] == 5, bms
+onset, trip = bms["first_fault_onset_s"], bms["first_fault_s"]
+assert 20.0 <= onset <= 20.11 and abs((trip - onset) - 0.5) <= 0.010 + 1e-9, (onset, trip)
+assert s["final"]["contactors"] == "open", s["final"]
+rows = list(csv.DictReader(open(out + "/signals.csv")))
+at = lambda t: min(rows, key=lambda r: abs(float(r["time_s"]) - t))
+# The simulated cells themselves: group 5 (cells 10, 11) over 4.2 V when the BMS saw it, every
+# other cell well below, all run long.
+assert float(at(onset)["v_c10"]) > 4.2 and float(at(onset)["v_c11"]) > 4.2, at(onset)
+others = [float(r[f"v_c{c}"]) for r in rows for c in range(24) if c not in (10, 11)]
+assert max(others) < 4.1, max(others)
+before = [float(r["v_c10"]) for r in rows if float(r["time_s"]) < 19.9]
+assert max(before) < 4.1, max(before)
+# Charging until the trip, nothing after it.
+assert all(float(r["current_a"]) < -27 for r in rows if 5 < float(r["time_s"]) < onset), "charge"
+assert all(float(r["current_a"]) == 0.0 for r in rows if float(r["time_s"]) > trip + 0.02)
+print("true over-voltage: onset", onset, "s, trip", trip, "s")
 PY
 
 # An open wire on channel 5 (flagged in the AFE's status frames, classic profile; in the same
