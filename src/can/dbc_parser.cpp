@@ -87,6 +87,7 @@ struct PendingExtMux {
   ExtendedMux mux;
   SourcePos signal_pos;
   SourcePos mux_pos;
+  std::vector<SourcePos> range_pos;  // of each range's low end
 };
 
 struct PendingTransmitters {
@@ -652,6 +653,7 @@ class Parser {
     p.mux.multiplexor = expect_ident("the multiplexor signal name");
     for (;;) {
       MuxRange r;
+      const Token& low_tok = tok();
       r.low = expect_uint("a range 'low-high'", std::numeric_limits<std::uint64_t>::max());
       // "3-5" lexes as 3 and -5; "3 - 5" as 3, '-', 5.
       if (tok().kind == Tok::kMinus) {
@@ -666,7 +668,12 @@ class Parser {
       } else {
         fail_expected("'-' and the upper end of the range");
       }
+      if (r.low > r.high) {
+        fail(low_tok, "SG_MUL_VAL_ range " + std::to_string(r.low) + "-" + std::to_string(r.high) +
+                          " of signal '" + p.mux.signal + "' is empty; expected low <= high");
+      }
       p.mux.ranges.push_back(r);
+      p.range_pos.push_back(pos(low_tok));
       if (tok().kind != Tok::kComma) break;
       next();
     }
@@ -735,6 +742,17 @@ class Parser {
     return "?";
   }
 
+  // INT, HEX and FLOAT ranges of BA_DEF_; "0 0" means no range (as Vector's tools read it).
+  static bool in_range(const AttributeDefinition& d, double v) {
+    if (d.minimum == 0.0 && d.maximum == 0.0) return true;
+    return v >= d.minimum && v <= d.maximum;
+  }
+  static std::string range_text(const AttributeDefinition& d) {
+    return detail::format_number(d.minimum) + ".." + detail::format_number(d.maximum) +
+           " (its BA_DEF_ range)";
+  }
+
+  // Type and range of a BA_ or BA_DEF_DEF_ value against its BA_DEF_.
   bool check_value_type(const AttributeDefinition& d, const AttributeValue& v, SourcePos at) {
     std::string problem;
     switch (d.type) {
@@ -742,10 +760,16 @@ class Parser {
       case AttributeType::kHex:
         if (v.is_string || v.number != static_cast<double>(static_cast<std::int64_t>(v.number))) {
           problem = "an integer";
+        } else if (!in_range(d, v.number)) {
+          problem = "an integer in " + range_text(d);
         }
         break;
       case AttributeType::kFloat:
-        if (v.is_string) problem = "a number";
+        if (v.is_string) {
+          problem = "a number";
+        } else if (!in_range(d, v.number)) {
+          problem = "a number in " + range_text(d);
+        }
         break;
       case AttributeType::kString:
         if (!v.is_string) problem = "a string";
@@ -754,7 +778,12 @@ class Parser {
         if (v.is_string) {
           bool found = false;
           for (const auto& e : d.enum_values) found = found || e == v.text;
-          if (!found) problem = "one of its ENUM values";
+          if (!found) {
+            problem = "one of its ENUM values";
+            for (std::size_t k = 0; k < d.enum_values.size(); ++k) {
+              problem += (k == 0 ? " " : ", ") + detail::quote(d.enum_values[k]);
+            }
+          }
         } else if (v.number < 0 || v.number >= static_cast<double>(d.enum_values.size()) ||
                    v.number != static_cast<double>(static_cast<std::int64_t>(v.number))) {
           problem = "an ENUM index 0.." + std::to_string(d.enum_values.size()) + " (exclusive)";
@@ -765,6 +794,24 @@ class Parser {
     const std::string shown = v.is_string ? "\"" + v.text + "\"" : detail::format_number(v.number);
     error(at, "value " + shown + " does not fit attribute '" + d.name + "'; expected " + problem);
     return false;
+  }
+
+  // Every SG_MUL_VAL_ range must fit the multiplexor's bits; reported at the range itself (the
+  // validator would otherwise report it at the multiplexed signal's SG_ line).
+  bool mux_can_carry(const PendingExtMux& p, const Signal& mux) {
+    if (mux.length < 1 || mux.length >= 64) return true;
+    const std::uint64_t max = (std::uint64_t{1} << mux.length) - 1;
+    for (std::size_t k = 0; k < p.mux.ranges.size(); ++k) {
+      const MuxRange& r = p.mux.ranges[k];
+      if (r.high <= max) continue;
+      error(p.range_pos[k], "SG_MUL_VAL_ range " + std::to_string(r.low) + "-" +
+                                std::to_string(r.high) + " of signal '" + p.mux.signal +
+                                "' reaches " + std::to_string(r.high) + ", which the " +
+                                std::to_string(mux.length) + "-bit multiplexor '" + mux.name +
+                                "' cannot carry; expected 0.." + std::to_string(max));
+      return false;
+    }
+    return true;
   }
 
   static void set_attribute(std::vector<Attribute>& attrs, const std::string& name,
@@ -920,6 +967,7 @@ class Parser {
                                 "', which is not multiplexed; expected a signal marked mN");
         continue;
       }
+      if (!mux_can_carry(p, *mux)) continue;
       m->extended_mux.push_back(std::move(p.mux));
     }
   }

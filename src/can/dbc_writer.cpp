@@ -222,6 +222,15 @@ std::string to_dbc_text(const Database& db) {
     msg_attrs.push_back(message_attributes(db, m, need_cycle_def, need_format_def));
   }
   std::vector<AttributeDefinition> defs = db.attribute_definitions;
+  // A period written here must fit the file's own GenMsgCycleTime definition, or the export
+  // would not read back: widen a range that is too narrow (0 0 means none).
+  for (auto& d : defs) {
+    if (d.name != "GenMsgCycleTime" || (d.minimum == 0.0 && d.maximum == 0.0)) continue;
+    for (const auto& m : db.messages) {
+      d.minimum = std::min(d.minimum, static_cast<double>(m.cycle_time_ms));
+      d.maximum = std::max(d.maximum, static_cast<double>(m.cycle_time_ms));
+    }
+  }
   if (need_cycle_def) {
     AttributeDefinition d;
     d.name = "GenMsgCycleTime";

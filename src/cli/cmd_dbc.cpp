@@ -440,13 +440,24 @@ int encode(const CodecArgs& a, const DbcArgs& source) {
                                    names.empty() ? "" : " or one of: " + names));
       continue;
     }
+    // The DBC's [min|max] is binding, as in cantools' strict encoding; [0|0] (min = max) gives
+    // no range. VAL_ names and --raw values are not checked against it (cantools neither checks
+    // choices).
+    const bool ranged = sig.minimum != sig.maximum;
+    const bool outside_dbc = ranged && (*v < sig.minimum || *v > sig.maximum);
+    const std::string dbc_range =
+        fmt::format("the DBC range of signal {}, [{}|{}]{}", name, sig.minimum, sig.maximum,
+                    sig.unit.empty() ? "" : " " + sig.unit);
     const can::EncodeStatus st = codec->encode(k, *v, f);
     if (st != can::EncodeStatus::kOk) {
       const double p0 = lo * sig.factor + sig.offset;
       const double p1 = hi * sig.factor + sig.offset;
-      errors.push_back(fmt::format("'{}': {} outside what the signal can carry, [{}, {}]{}", asg,
+      errors.push_back(fmt::format("'{}': {} outside what the signal can carry, [{}, {}]{}{}", asg,
                                    *v, std::min(p0, p1), std::max(p0, p1),
-                                   sig.unit.empty() ? "" : " " + sig.unit));
+                                   sig.unit.empty() ? "" : " " + sig.unit,
+                                   outside_dbc ? ", and outside " + dbc_range : ""));
+    } else if (outside_dbc) {
+      errors.push_back(fmt::format("'{}': {} outside {}", asg, *v, dbc_range));
     }
   }
   for (const std::size_t k : assigned) {

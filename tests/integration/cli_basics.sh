@@ -142,6 +142,14 @@ expect_rc 2 "$PACKSIM" dbc encode --dbc profiles/packsim/packsim.dbc BMS_Command
 grep -q "MainPositive=2': 2 outside what the signal can carry, \[0, 1\]" "$TMP/err" ||
   fail "encode: range message"
 expect_rc 2 "$PACKSIM" dbc encode --dbc profiles/packsim/packsim.dbc NoSuchMessage
+# dbc encode: the DBC's physical [min|max] is binding (cantools' strict encoding), [0|0] is no range.
+printf 'VERSION ""\nBO_ 256 M: 8 X\n SG_ Soc : 0|8@1+ (0.5,0) [0|100] "%%" X\n SG_ Free : 8|8@1+ (1,0) [0|0] "" X\n' \
+  >"$TMP/range.dbc"
+expect_rc 0 "$PACKSIM" dbc encode --dbc "$TMP/range.dbc" M Soc=100 Free=255
+[ "$(cat "$TMP/out")" = "100#C8FF000000000000" ] || fail "encode in range: $(cat "$TMP/out")"
+expect_rc 2 "$PACKSIM" dbc encode --dbc "$TMP/range.dbc" M Soc=100.5
+grep -q "'Soc=100.5': 100.5 outside the DBC range of signal Soc, \[0|100\] %" "$TMP/err" ||
+  fail "encode: DBC range message: $(cat "$TMP/err")"
 # dbc encode --counter: counter and CRC as the profile's E2E computes them. Every BMS_Command the
 # reference BMS sent in a short closed-loop run, re-encoded from its decoded values, must come out
 # byte for byte (a cansend'ed command then passes packsim's E2E check).

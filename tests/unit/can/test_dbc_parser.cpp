@@ -190,6 +190,112 @@ TEST_CASE("a later BA_ for the same object overrides the earlier one", "[can][db
   CHECK(r.database.messages[0].cycle_time_ms != 20);
 }
 
+TEST_CASE("attribute values must lie in their BA_DEF_ range, where 0 0 means no range",
+          "[can][dbc]") {
+  const std::string head =
+      "BU_: N\n"
+      "BO_ 100 M: 8 N\n"
+      " SG_ S : 0|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+      "BA_DEF_ BO_ \"GenMsgCycleTime\" INT 0 65535;\n"
+      "BA_DEF_ BO_ \"Unbounded\" INT 0 0;\n"
+      "BA_DEF_ BU_ \"NodeAddress\" HEX 16 31;\n"
+      "BA_DEF_ SG_ \"Start\" FLOAT -1.5 2.5;\n"
+      "BA_DEF_ SG_ \"AnyFloat\" FLOAT 0 0;\n";
+  SECTION("the ends of a range are inside it; 0 0 takes any value of the type") {
+    const auto r = parse_dbc(head +
+                                 "BA_ \"GenMsgCycleTime\" BO_ 100 65535;\n"
+                                 "BA_ \"Unbounded\" BO_ 100 -70000;\n"
+                                 "BA_ \"NodeAddress\" BU_ N 16;\n"
+                                 "BA_ \"Start\" SG_ 100 S 2.5;\n"
+                                 "BA_ \"AnyFloat\" SG_ 100 S -1e30;\n",
+                             "in_range.dbc");
+    INFO(r.diagnostics.format());
+    REQUIRE(r.ok());
+    CHECK(r.database.messages[0].cycle_time_ms == 65535);
+  }
+  SECTION("values outside the range are reported at the value") {
+    const auto r = parse_dbc(head +
+                                 "BA_ \"GenMsgCycleTime\" BO_ 100 70000;\n"  // line 9
+                                 "BA_ \"GenMsgCycleTime\" BO_ 100 -1;\n"
+                                 "BA_ \"NodeAddress\" BU_ N 32;\n"
+                                 "BA_ \"Start\" SG_ 100 S -1.75;\n"
+                                 "BA_DEF_DEF_ \"GenMsgCycleTime\" 65536;\n",
+                             "out.dbc");
+    const std::string out = r.diagnostics.format();
+    INFO(out);
+    CHECK(r.diagnostics.size() == 5);
+    CHECK(out.find("out.dbc:9:31: value 70000 does not fit attribute 'GenMsgCycleTime'; expected "
+                   "an integer in 0..65535 (its BA_DEF_ range)") != std::string::npos);
+    CHECK(out.find("out.dbc:10:31: value -1 does not fit attribute 'GenMsgCycleTime'") !=
+          std::string::npos);
+    CHECK(out.find("out.dbc:11:25: value 32 does not fit attribute 'NodeAddress'; expected an "
+                   "integer in 16..31") != std::string::npos);
+    CHECK(out.find("out.dbc:12:23: value -1.75 does not fit attribute 'Start'; expected a number "
+                   "in -1.5..2.5") != std::string::npos);
+    CHECK(out.find("out.dbc:13:31: value 65536 does not fit attribute 'GenMsgCycleTime'") !=
+          std::string::npos);
+    // A rejected value is not stored.
+    CHECK(r.database.messages[0].attributes.empty());
+  }
+  SECTION("type and ENUM checks come first") {
+    const auto r = parse_dbc(head +
+                                 "BA_DEF_ BO_ \"Kind\" ENUM \"a\",\"b\";\n"
+                                 "BA_ \"GenMsgCycleTime\" BO_ 100 \"fast\";\n"  // line 10
+                                 "BA_ \"Kind\" BO_ 100 \"c\";\n"
+                                 "BA_ \"Kind\" BO_ 100 2;\n"
+                                 "BA_ \"Kind\" BO_ 100 \"b\";\n",
+                             "types.dbc");
+    const std::string out = r.diagnostics.format();
+    INFO(out);
+    CHECK(r.diagnostics.size() == 3);
+    CHECK(out.find("types.dbc:10:31: value \"fast\" does not fit attribute 'GenMsgCycleTime'; "
+                   "expected an integer\n") != std::string::npos);
+    CHECK(out.find("types.dbc:11:20: value \"c\" does not fit attribute 'Kind'; expected one of "
+                   "its ENUM values \"a\", \"b\"") != std::string::npos);
+    CHECK(out.find("types.dbc:12:20: value 2 does not fit attribute 'Kind'; expected an ENUM "
+                   "index 0..2 (exclusive)") != std::string::npos);
+  }
+}
+
+TEST_CASE("SG_MUL_VAL_ range errors point at the SG_MUL_VAL_ statement", "[can][dbc]") {
+  const std::string head =
+      "BO_ 100 M: 8 Vector__XXX\n"
+      " SG_ Sel M : 0|3@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+      " SG_ A m1 : 8|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+      " SG_ B m2 : 8|8@1+ (1,0) [0|0] \"\" Vector__XXX\n"
+      "\n";
+  SECTION("an empty range, in either spelling") {
+    const auto r = parse_dbc(head +
+                                 "SG_MUL_VAL_ 100 A Sel 4-2;\n"  // line 6
+                                 "SG_MUL_VAL_ 100 B Sel 0-0, 6 - 5;\n",
+                             "empty.dbc");
+    const std::string out = r.diagnostics.format();
+    INFO(out);
+    CHECK(r.diagnostics.size() == 2);
+    CHECK(out.find("empty.dbc:6:23: SG_MUL_VAL_ range 4-2 of signal 'A' is empty; expected low "
+                   "<= high") != std::string::npos);
+    CHECK(out.find("empty.dbc:7:28: SG_MUL_VAL_ range 6-5 of signal 'B' is empty") !=
+          std::string::npos);
+    CHECK(out.find("empty.dbc:1:") == std::string::npos);  // never at the BO_ line
+    CHECK(r.database.messages[0].extended_mux.empty());
+  }
+  SECTION("a range the multiplexor cannot carry") {
+    const auto r = parse_dbc(head + "SG_MUL_VAL_ 100 A Sel 1-1, 3-8;\n", "wide.dbc");
+    const std::string out = r.diagnostics.format();
+    INFO(out);
+    CHECK(r.diagnostics.size() == 1);
+    CHECK(out.find("wide.dbc:6:28: SG_MUL_VAL_ range 3-8 of signal 'A' reaches 8, which the "
+                   "3-bit multiplexor 'Sel' cannot carry; expected 0..7") != std::string::npos);
+  }
+  SECTION("ranges that fit are kept") {
+    const auto r = parse_dbc(head + "SG_MUL_VAL_ 100 A Sel 1-1, 3-7;\n", "fit.dbc");
+    INFO(r.diagnostics.format());
+    REQUIRE(r.ok());
+    REQUIRE(r.database.messages[0].extended_mux.size() == 1);
+    CHECK(r.database.messages[0].extended_mux[0].ranges.size() == 2);
+  }
+}
+
 TEST_CASE("the parser reports every error of a file, each with line and column", "[can][dbc]") {
   // Three independent mistakes: bad byte order (line 2), factor 0 (line 3), unknown message in
   // VAL_ (line 5). The valid signal on line 4 is still read.

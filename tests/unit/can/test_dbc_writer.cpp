@@ -99,6 +99,22 @@ TEST_CASE("derived cycle time and FD flag of a database built in code survive", 
   CHECK(back.find_attribute_definition("VFrameFormat") != nullptr);
 }
 
+TEST_CASE("a period beyond the file's GenMsgCycleTime range widens it, so the export reads back",
+          "[can][writer]") {
+  Database db = parse_ok(
+      "VERSION \"\"\nBU_: A\nBO_ 16 M: 8 A\n SG_ S : 0|8@1+ (1,0) [0|255] \"\" A\n"
+      "BA_DEF_ BO_ \"GenMsgCycleTime\" INT 10 1000;\nBA_ \"GenMsgCycleTime\" BO_ 16 100;\n",
+      "narrow");
+  REQUIRE(db.messages[0].cycle_time_ms == 100);
+  db.messages[0].cycle_time_ms = 5000;  // a profile's period, set on the database by the exporter
+  const Database back = parse_ok(to_dbc_text(db), "narrow (written)");
+  CHECK(back.messages[0].cycle_time_ms == 5000);
+  const AttributeDefinition* d = back.find_attribute_definition("GenMsgCycleTime");
+  REQUIRE(d != nullptr);
+  CHECK(d->minimum == 10.0);
+  CHECK(d->maximum == 5000.0);
+}
+
 TEST_CASE("written file starts with the standard DBC header", "[can][writer]") {
   const std::string text = to_dbc_text(Database{});
   CHECK(text.rfind("VERSION \"\"\n\n\nNS_ :\n\tNS_DESC_\n", 0) == 0);
