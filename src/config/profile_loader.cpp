@@ -546,7 +546,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   const std::int64_t phase_ns = phase.value_or(0);
   const std::int64_t phase_step_ns = phase_step.value_or(0);
   const std::int64_t mux_phase_step_ns = mux_phase_step.value_or(0);
-  if (phase_ns >= period_ns) t.error("phase", "must be shorter than the period");
+  // Only against a period that was read: a bad one stands in as one tick, and every phase would
+  // then look too long.
+  if (period && phase_ns >= period_ns) t.error("phase", "must be shorter than the period");
 
   std::size_t mux_signal = can::MessageCodec::npos;
   if (mux_name) {
