@@ -1,24 +1,38 @@
 #include "alloc_counter.hpp"
 
+#include <sys/prctl.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<std::uint64_t> g_allocations{0};
+char g_thread_name[16] = {};  // empty: every thread counts
 void note() {
-  if (g_counting.load(std::memory_order_relaxed)) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (!g_counting.load(std::memory_order_acquire)) return;
+  if (g_thread_name[0] != '\0') {
+    char name[16] = {};
+    prctl(PR_GET_NAME, name, 0, 0, 0);  // this thread's name; a syscall, no allocation
+    if (std::strncmp(name, g_thread_name, sizeof name) != 0) return;
   }
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
 }
 }  // namespace
 
 namespace packsim::test {
 void start_counting_allocations() {
+  g_thread_name[0] = '\0';
   g_allocations = 0;
-  g_counting = true;
+  g_counting.store(true, std::memory_order_release);
+}
+void start_counting_allocations_on(const char* thread_name) {
+  std::strncpy(g_thread_name, thread_name, sizeof g_thread_name - 1);
+  g_allocations = 0;
+  g_counting.store(true, std::memory_order_release);
 }
 std::uint64_t stop_counting_allocations() {
   g_counting = false;

@@ -8,7 +8,9 @@
 namespace packsim::test {
 
 void start_counting_allocations();
-// The allocations since start_counting_allocations().
+// Counts only on threads with this name (pthread_setname_np), from whatever code they run.
+void start_counting_allocations_on(const char* thread_name);
+// The allocations since start_counting_allocations() or start_counting_allocations_on().
 std::uint64_t stop_counting_allocations();
 
 }  // namespace packsim::test

@@ -161,6 +161,7 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
     if (!r.message.empty()) note(r);  // empty: the CPU was not ours to avoid
   }
   std::thread writer([&]() {
+    pthread_setname_np(pthread_self(), kWriterThreadName);
     while (!writer_stop.load(std::memory_order_acquire)) {
       if (session.drain() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -174,6 +175,9 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
     if (opt.cpu) note(hil::set_cpu_affinity(*opt.cpu));
     if (opt.priority) note(hil::set_fifo_priority(*opt.priority));
     setup_ready.store(true, std::memory_order_release);
+    // Named once its set-up is done: from here on it is the tick loop (ps -L, top -H and the
+    // allocation test tell it by this name).
+    pthread_setname_np(pthread_self(), kTickThreadName);
     try {
       pacer.start();
       while (!stop.load(std::memory_order_relaxed) && !session.done()) {

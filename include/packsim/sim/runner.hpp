@@ -89,6 +89,10 @@ struct RunResult {
 // Runs the scenario. Failures to create the outputs are reported as kFailed with a message.
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
 
+// Names of a real-time run's threads (at most 15 characters), as ps -L and top -H show them.
+inline constexpr const char* kTickThreadName = "packsim-tick";
+inline constexpr const char* kWriterThreadName = "packsim-writer";
+
 // The default recording interval when a scenario does not set one.
 inline constexpr std::int64_t kDefaultRecordEveryNs = 1'000'000'000;
 

@@ -53,3 +53,27 @@ TEST_CASE("No heap allocation in a tick, with faults active and frames flowing",
   CHECK(session.finish(r, "test").ok);
   std::filesystem::remove_all(out);
 }
+
+TEST_CASE("No heap allocation on the tick thread of a whole real-time run", "[noalloc]") {
+  // The same closed loop, through run_scenario's real-time loop at 10x: pacing, statistics and the
+  // hand-off to the writer included. Counted on the tick thread only, from its first tick to its
+  // last (its set-up, before it takes its name, may allocate).
+  Diagnostics diags;
+  auto sc = config::load_scenario(
+      std::filesystem::path(PACKSIM_SOURCE_DIR) / "tests/data/scenarios/noalloc.toml", diags);
+  INFO(diags.format());
+  REQUIRE(sc);
+  sim::RunOptions opt;
+  opt.out_dir = std::filesystem::temp_directory_path() / "packsim-noalloc-rt-test";
+  opt.version = "test";
+  opt.realtime = true;
+  opt.speed = 10.0;
+  test::start_counting_allocations_on(sim::kTickThreadName);
+  const sim::RunResult r = sim::run_scenario(*sc, opt);
+  const std::uint64_t allocations = test::stop_counting_allocations();
+  REQUIRE(r.status == sim::RunStatus::kCompleted);
+  REQUIRE(r.realtime);
+  CHECK(r.realtime->ticks == 10'000);
+  CHECK(allocations == 0);
+  std::filesystem::remove_all(opt.out_dir);
+}
