@@ -58,6 +58,14 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     }
     s.series = static_cast<int>(t->integer("series", Need::kRequired, 1, 10000).value_or(1));
     s.parallel = static_cast<int>(t->integer("parallel", Need::kRequired, 1, 10000).value_or(1));
+    // Each count alone may be large, not both: a million cells is about 40 MWh of 280 Ah LFP
+    // cells, and several hundred MB of state; more would exhaust memory before the first tick.
+    constexpr long long kMaxCells = 1'000'000;
+    if (static_cast<long long>(s.series) * s.parallel > kMaxCells) {
+      t->error("parallel", "series x parallel = " +
+                               std::to_string(static_cast<long long>(s.series) * s.parallel) +
+                               " cells; expected at most " + std::to_string(kMaxCells));
+    }
     s.groups_per_module =
         static_cast<int>(t->integer("groups_per_module", Need::kOptional, 1, 10000).value_or(0));
     s.extra_mass_kg =
@@ -142,16 +150,19 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
   }
   if (auto t = root.table("thermal")) {
     model::ThermalSpec& th = s.thermal;
+    // Conductances up to 10 kW/K: a thick copper bar between two cells is about 10 W/K; beyond
+    // this range the thermal network's matrix loses its precision (at 1e25 W/K it is singular).
+    const Range conductance = between(0.0, 1e4);
     th.grid_cols =
         static_cast<int>(t->integer("grid_columns", Need::kOptional, 1, 100000).value_or(0));
     th.cell_to_cell_w_per_k =
-        t->quantity("cell_to_cell", Dimension::kThermalConductance, Need::kOptional, non_negative())
+        t->quantity("cell_to_cell", Dimension::kThermalConductance, Need::kOptional, conductance)
             .value_or(0.0);
     th.module_to_module_w_per_k = t->quantity("module_to_module", Dimension::kThermalConductance,
-                                              Need::kOptional, non_negative())
+                                              Need::kOptional, conductance)
                                       .value_or(0.0);
     if (auto v =
-            t->quantity("cooling", Dimension::kThermalConductance, Need::kOptional, non_negative()))
+            t->quantity("cooling", Dimension::kThermalConductance, Need::kOptional, conductance))
       th.cooling_w_per_k = v;
     th.step_s = t->quantity("step", Dimension::kTime, Need::kOptional, {1e-4, 60.0, false})
                     .value_or(th.step_s);
@@ -163,8 +174,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       const std::string_view key = by_module ? "modules" : "cells";
       const int limit = by_module ? n_modules : ns * np;
       const auto pair = b.numbers(key, Need::kRequired);
-      const auto g = b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired,
-                                non_negative());
+      const auto g =
+          b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired, conductance);
       if (by_module && b.has("cells")) {
         b.node("cells");  // reported here, not again as an unknown key
         b.error("cells", "give either 'cells' or 'modules', not both");

@@ -467,7 +467,11 @@ std::optional<std::int64_t> read_tick_time(TableReader& t, std::string_view key,
                                            std::int64_t tick_ns, std::int64_t fallback,
                                            bool positive_only) {
   const auto v = t.duration_ns(key, need, positive_only ? 1 : 0);
-  if (!v) return t.has(key) ? std::nullopt : std::optional<std::int64_t>(fallback);
+  // Missing: the fallback, unless the key was required (its error is reported; no value to use).
+  if (!v) {
+    return t.has(key) || need == Need::kRequired ? std::nullopt
+                                                  : std::optional<std::int64_t>(fallback);
+  }
   if (!positive_only) return (*v + tick_ns / 2) / tick_ns * tick_ns;
   if (*v % tick_ns != 0) {
     t.error(key, "must be a multiple of the tick (" +

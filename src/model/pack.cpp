@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "packsim/model/rng.hpp"
 
@@ -36,12 +38,13 @@ void build_thermal(const PackSpec& spec, const CellType& cell, PackModel& m) {
   };
   for (int mod = 0; mod < m.n_modules; ++mod) {
     const int first = mod * per_module;
-    for (int k = 0; k < per_module; ++k) {
+    // The last module holds what is left when the series count is not a whole number of modules.
+    const int count = std::min(per_module, m.n_cells - first);
+    for (int k = 0; k < count; ++k) {
       const int col = k % cols;
-      if (col + 1 < cols && k + 1 < per_module)
+      if (col + 1 < cols && k + 1 < count)
         add(first + k, first + k + 1, spec.thermal.cell_to_cell_w_per_k);
-      if (k + cols < per_module)
-        add(first + k, first + k + cols, spec.thermal.cell_to_cell_w_per_k);
+      if (k + cols < count) add(first + k, first + k + cols, spec.thermal.cell_to_cell_w_per_k);
     }
     // The last row of this module faces the first row of the next one, through a module barrier
     // when one is configured (the loader allows them only between neighbours), else with the
@@ -53,8 +56,10 @@ void build_thermal(const PackSpec& spec, const CellType& cell, PackModel& m) {
             std::max(b.cell_a, b.cell_b) == mod + 1)
           g = b.g_w_per_k;
       }
-      const int last_row_start = ((per_module - 1) / cols) * cols;
-      for (int col = 0; col < cols && last_row_start + col < per_module; ++col) {
+      const int last_row_start = ((count - 1) / cols) * cols;
+      for (int col = 0;
+           col < cols && last_row_start + col < count && first + per_module + col < m.n_cells;
+           ++col) {
         add(first + last_row_start + col, first + per_module + col, g);
       }
     }
@@ -189,7 +194,13 @@ PackData make_data(const PackModel& m) {
   d.beta.assign(ns, 0.0);
   d.heat_acc_j.assign(n, 0.0);
   d.heat_mean_w.assign(n, 0.0);
-  d.thermal.setup(m.thermal, m.thermal_dt_s);
+  if (!d.thermal.setup(m.thermal, m.thermal_dt_s)) {
+    // Loaders bound the conductances so that this cannot happen from a file; a model built in
+    // code with absurd values must not step through an empty factorisation.
+    throw std::invalid_argument("thermal network of '" + m.name +
+                                "': its matrix cannot be factorised (a conductance or heat "
+                                "capacity far out of range?)");
+  }
   // Relaxed initial voltages, so that the first recorded sample is meaningful.
   for (std::size_t c = 0; c < n; ++c) {
     const CellLookup p = lookup_cell(m.cell, d.z[c], d.temp_k[c]);

@@ -226,3 +226,36 @@ TEST_CASE("Thermal layout: module grids, module links and barriers", "[pack][the
   const PackModel apart = build_pack_model(spec, make_cell({}), 1'000'000, {0.5, 298.15, 1});
   CHECK(apart.thermal.edges.size() == 2 * 7);
 }
+
+TEST_CASE("A last module with fewer groups than the others joins the thermal network whole",
+          "[pack][thermal]") {
+  // 16 groups in modules of 5: three whole modules and one of a single group. Every conduction
+  // edge must join two cells of the pack, each cell of the partial module must be connected, and
+  // the network must conserve heat (no cooling, no load: the total heat content stays put).
+  SyntheticCellSpec cs;
+  PackSpec spec = simple_spec(16, 2);
+  spec.groups_per_module = 5;
+  spec.thermal.cell_to_cell_w_per_k = 0.5;
+  spec.thermal.module_to_module_w_per_k = 0.1;
+  const PackModel m = build_pack_model(spec, make_cell(cs), 1'000'000, {0.5, 298.15, 1});
+  REQUIRE(m.n_modules == 4);
+  std::vector<int> degree(static_cast<std::size_t>(m.n_cells), 0);
+  for (const auto& e : m.thermal.edges) {
+    REQUIRE(e.a >= 0);
+    REQUIRE(e.b >= 0);
+    REQUIRE(e.a < m.n_cells);
+    REQUIRE(e.b < m.n_cells);
+    ++degree[static_cast<std::size_t>(e.a)];
+    ++degree[static_cast<std::size_t>(e.b)];
+  }
+  for (int c = 30; c < 32; ++c) CHECK(degree[static_cast<std::size_t>(c)] > 0);
+  PackData d = make_data(m);
+  d.temp_k[31] = 330.0;  // a hot cell in the partial module
+  double before = 0.0;
+  for (double t : d.temp_k) before += t;
+  for (int k = 0; k < 2000; ++k) step(m, d);
+  double after = 0.0;
+  for (double t : d.temp_k) after += t;
+  CHECK(after == Approx(before).epsilon(1e-9));
+  CHECK(d.temp_k[25] > 298.15 + 1e-6);  // heat crossed from the partial module into the one before
+}
