@@ -17,6 +17,7 @@
 #include "dbc_validate.hpp"
 #include "packsim/can/dbc.hpp"
 #include "packsim/can/frame.hpp"
+#include "packsim/util/input_file.hpp"
 
 namespace packsim::can {
 namespace {
@@ -1006,17 +1007,13 @@ ParseResult parse_dbc(std::string_view text, const std::string& file_name) {
 }
 
 ParseResult load_dbc_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text, problem;
+  if (!read_input_file(path, text, problem)) {
     ParseResult r;
-    r.diagnostics.error(SourceLocation{path, 0, 0}, std::string("cannot open file: ") +
-                                                        std::strerror(errno) +
-                                                        "; expected a readable DBC file");
+    r.diagnostics.error(SourceLocation{path, 0, 0}, problem + " (a DBC file)");
     return r;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_dbc(ss.str(), path);
+  return parse_dbc(text, path);
 }
 
 }  // namespace packsim::can

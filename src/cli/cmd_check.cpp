@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "packsim/can/dbc.hpp"
 #include "packsim/config/loaders.hpp"
+#include "packsim/sim/session.hpp"
 
 namespace packsim::cli {
 namespace {
@@ -28,7 +29,11 @@ int check(const std::vector<std::string>& files, bool quiet) {
     switch (kind) {
       case config::FileKind::kScenario:
         what = "scenario";
-        config::load_scenario(f, diags);
+        if (const auto sc = config::load_scenario(f, diags)) {
+          // What only the assembled run can tell: the reference BMS's limits against the cell's.
+          const sim::SetupResult r = sim::Session(*sc).validate_bms();
+          if (!r.ok) diags.error(sc->bms_where, "bms: " + r.message);
+        }
         break;
       case config::FileKind::kPack:
         what = "pack";

@@ -9,6 +9,7 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/quantity.hpp"
 #include "packsim/sim/runner.hpp"
+#include "packsim/sim/session.hpp"
 
 namespace packsim::cli {
 namespace {
@@ -109,7 +110,7 @@ int run(const RunArgs& a, const Context& ctx) {
   if (a.bms == "none" && sc.bms.mode != sim::BmsMode::kNone) {
     // The pack alone, as if the file said [bms] mode = "none": its contactors start as such a
     // scenario's do (closed), not open waiting for a BMS that is not there.
-    sc.initial_contactors = sim::Scenario{}.initial_contactors;
+    sc.initial_contactors = sim::kContactorsClosed;
   }
   if (!a.bms.empty()) {
     sc.bms.mode = a.bms == "none"       ? sim::BmsMode::kNone
@@ -184,6 +185,13 @@ int run(const RunArgs& a, const Context& ctx) {
     if (a.restart_ms >= 0) link.restart_ms = static_cast<std::uint32_t>(a.restart_ms);
     if (a.txqueuelen > 0) link.txqueuelen = a.txqueuelen;
     opt.link = link;
+  }
+  // Bad input, not a failed run: the reference BMS's limits must make sense with this cell.
+  if (const sim::SetupResult bms = sim::Session(sc).validate_bms(); !bms.ok) {
+    Diagnostics d;
+    d.error(sc.bms_where, "bms: " + bms.message);
+    std::fputs(d.format().c_str(), stderr);
+    return kExitBadInput;
   }
   opt.status_line = opt.realtime && !a.quiet && !a.no_status && isatty(STDERR_FILENO);
   opt.verbose = !a.quiet;

@@ -6,6 +6,7 @@
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
+#include "packsim/util/input_file.hpp"
 
 namespace packsim::config {
 
@@ -48,9 +49,11 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     s.name = t->string("name", Need::kRequired).value_or("");
     if (const auto cell_path = t->string("cell", Need::kRequired)) {
       const auto resolved = resolve_path(file->directory(), *cell_path);
-      if (!std::filesystem::exists(resolved)) {
+      if (!input_exists(resolved)) {
         t->error("cell", "cell model file '" + *cell_path + "' not found (looked in " +
-                             file->directory().string() + " and the data directories)");
+                             looked_in(file->directory()) + " and the data directories)");
+      } else if (const auto problem = input_file_problem(resolved); !problem.empty()) {
+        t->error("cell", "cell model file '" + *cell_path + "' " + problem);
       } else {
         out.cell_file = resolved.string();
         cell = load_cell_type(resolved, diags);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <limits>
 #include <map>
 #include <set>
@@ -10,6 +11,7 @@
 #include "packsim/can/profile.hpp"
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
+#include "packsim/util/input_file.hpp"
 
 namespace packsim::config {
 namespace {
@@ -307,10 +309,15 @@ std::optional<std::vector<std::uint64_t>> read_mux_values(TableReader& t) {
     const std::string text = s->get();
     const auto dots = text.find("..");
     long long lo = 0, hi = 0;
-    try {
-      lo = std::stoll(text.substr(0, dots));
-      hi = dots == std::string::npos ? lo : std::stoll(text.substr(dots + 2));
-    } catch (...) {
+    // Whole numbers and nothing else ("0..3 garbage" is not a range).
+    auto whole = [](const std::string& part, long long& value) {
+      const char* b = part.data();
+      const char* e = b + part.size();
+      const auto [ptr, ec] = std::from_chars(b, e, value);
+      return ec == std::errc() && ptr == e && b != e;
+    };
+    if (!whole(text.substr(0, dots), lo) ||
+        !whole(dots == std::string::npos ? text : text.substr(dots + 2), hi)) {
       t.error("mux_values", "expected a range like \"0..53\" or an array of integers");
       return std::nullopt;
     }
@@ -470,7 +477,7 @@ std::optional<std::int64_t> read_tick_time(TableReader& t, std::string_view key,
   // Missing: the fallback, unless the key was required (its error is reported; no value to use).
   if (!v) {
     return t.has(key) || need == Need::kRequired ? std::nullopt
-                                                  : std::optional<std::int64_t>(fallback);
+                                                 : std::optional<std::int64_t>(fallback);
   }
   if (!positive_only) return (*v + tick_ns / 2) / tick_ns * tick_ns;
   if (*v % tick_ns != 0) {
@@ -998,7 +1005,7 @@ bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
   }
   if (sc.profile && sc.profile_tick_ns == sc.tick_ns) return true;
   const auto path = resolve_profile(sc.bms.profile, std::filesystem::path(sc.file).parent_path());
-  if (!std::filesystem::exists(path)) {
+  if (!input_exists(path)) {
     diags.error({sc.file, 0, 0},
                 "profile '" + sc.bms.profile + "' not found (looked for " + path.string() + ")");
     return false;
@@ -1033,16 +1040,26 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
     if (const auto dbc = t->string("dbc", Need::kRequired)) {
       const auto dbc_path = resolve_path(file->directory(), *dbc);
       profile->dbc_file = dbc_path.string();
-      auto parsed = can::load_dbc_file(dbc_path.string());
-      diags.append(parsed.diagnostics);
-      dbc_ok = parsed.diagnostics.empty();
-      if (dbc_ok) profile->dbc = std::move(parsed.database);
+      if (const auto problem = input_file_problem(dbc_path); !problem.empty()) {
+        t->error("dbc", "DBC file '" + *dbc + "' " +
+                            (problem == "no such file"
+                                 ? "not found (looked in " + looked_in(file->directory()) +
+                                       " and the data directories)"
+                                 : problem));
+      } else {
+        auto parsed = can::load_dbc_file(dbc_path.string());
+        diags.append(parsed.diagnostics);
+        dbc_ok = parsed.diagnostics.empty();
+        if (dbc_ok) profile->dbc = std::move(parsed.database);
+      }
     }
     t->finish();
   }
   // Without its DBC nothing below can be checked; any other [profile] problem still lets the
   // bindings be checked, so the whole file's errors come at once.
   if (!dbc_ok) {
+    root.node("tx");  // known keys, unchecked without their DBC: not "unknown key" errors
+    root.node("rx");
     root.finish();
     return nullptr;
   }

@@ -9,6 +9,7 @@
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
+#include "packsim/util/input_file.hpp"
 
 namespace packsim::config {
 namespace {
@@ -133,12 +134,13 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
                                              const std::string& time_column,
                                              const std::string& value_column, double scale,
                                              Diagnostics& diags) {
-  std::ifstream in(path);
   const std::string name = path.string();
-  if (!in) {
-    diags.error({name, 0, 0}, "cannot open load profile");
+  std::string text, problem;
+  if (!read_input_file(path, text, problem)) {
+    diags.error({name, 0, 0}, problem + " (a load profile)");
     return std::nullopt;
   }
+  std::istringstream in(text);
   const std::size_t errors_before = diags.size();
   std::string line;
   int line_no = 0;
@@ -220,6 +222,13 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
       continue;
     }
     if (p.t_ns.empty()) t0 = t;
+    // Times are kept in integer nanoseconds: up to about 290 years after the first row.
+    if (!(std::fabs(t - t0) < 9e9)) {
+      diags.error({name, line_no, 1}, "time " + std::to_string(t) +
+                                          " is too far from the first row's; expected at most "
+                                          "9e9 s after it");
+      continue;
+    }
     const auto t_ns = static_cast<std::int64_t>(std::llround((t - t0) * 1e9));
     if (!p.t_ns.empty() && t_ns <= p.t_ns.back()) {
       diags.error({name, line_no, 1}, "time " + std::to_string(t) +
@@ -277,9 +286,11 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     sc.name = t->string("name", Need::kRequired).value_or("");
     if (const auto pack_path = t->string("pack", Need::kRequired)) {
       const auto resolved = resolve_path(file->directory(), *pack_path);
-      if (!std::filesystem::exists(resolved)) {
+      if (!input_exists(resolved)) {
         t->error("pack", "pack file '" + *pack_path + "' not found (looked in " +
-                             file->directory().string() + " and the data directories)");
+                             looked_in(file->directory()) + " and the data directories)");
+      } else if (const auto problem = input_file_problem(resolved); !problem.empty()) {
+        t->error("pack", "pack file '" + *pack_path + "' " + problem);
       } else {
         pack = load_pack(resolved, diags);
       }
@@ -386,8 +397,11 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
           static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
       if (csv) {
         const auto resolved = resolve_path(file->directory(), *csv);
-        if (!std::filesystem::exists(resolved)) {
-          t.error("file", "profile '" + *csv + "' not found");
+        if (!input_exists(resolved)) {
+          t.error("file", "profile '" + *csv + "' not found (looked in " +
+                              looked_in(file->directory()) + " and the data directories)");
+        } else if (const auto problem = input_file_problem(resolved); !problem.empty()) {
+          t.error("file", "profile '" + *csv + "' " + problem);
         } else if (auto p = load_profile_csv(resolved, tcol, vcol, scale, diags)) {
           p->linear = interp == "linear";
           p->power = quantity == "power";
@@ -485,6 +499,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
                    [](const sim::Event& a, const sim::Event& b) { return a.at_ns < b.at_ns; });
 
   SourceLocation afe_timeout_where;
+  sc.bms_where = root.has("bms") ? root.where("bms") : SourceLocation{sc.file, 0, 0};
   if (auto t = root.table("bms")) {
     sim::BmsSettings& b = sc.bms;
     const auto mode = t->choice("mode", {"reference", "external", "none"}).value_or("reference");
@@ -541,9 +556,11 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   }
   if (sc.bms.mode != sim::BmsMode::kNone && pack) {
     const auto profile_path = resolve_profile(sc.bms.profile, file->directory());
-    if (!std::filesystem::exists(profile_path)) {
+    if (!input_exists(profile_path)) {
       diags.error(root.where("bms"), "bms.profile: profile '" + sc.bms.profile +
                                          "' not found (looked for " + profile_path.string() + ")");
+    } else if (const auto problem = input_file_problem(profile_path); !problem.empty()) {
+      diags.error(root.where("bms"), "bms.profile: " + profile_path.string() + " " + problem);
     } else {
       sc.bms.profile_file = profile_path.string();
       sc.profile =

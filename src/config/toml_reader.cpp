@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "packsim/util/input_file.hpp"
+
 namespace packsim::config {
 
 namespace {
@@ -56,14 +58,12 @@ std::shared_ptr<TomlFile> TomlFile::parse(std::string_view text, const std::stri
 }
 
 std::shared_ptr<TomlFile> TomlFile::load(const std::filesystem::path& path, Diagnostics& diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.error({path.string(), 0, 0}, "cannot open file");
+  std::string text, problem;
+  if (!read_input_file(path, text, problem)) {
+    diags.error({path.string(), 0, 0}, problem);
     return nullptr;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parse(buf.str(), path.string(), diags);
+  return parse(text, path.string(), diags);
 }
 
 const toml::table& TomlFile::root() const { return impl_->table; }
@@ -148,7 +148,18 @@ bool TableReader::check_range(std::string_view key, double v, Range range, const
 std::optional<std::string> TableReader::string(std::string_view key, Need need) {
   const toml::node* n = fetch(key, need);
   if (!n) return std::nullopt;
-  if (const auto* s = n->as_string()) return s->get();
+  if (const auto* s = n->as_string()) {
+    // A NUL would cut a path short without a word (the rest silently ignored); a newline or any
+    // other control character has no place in a name, label or path either.
+    for (const char ch : s->get()) {
+      const auto c = static_cast<unsigned char>(ch);
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        error(key, "contains a control character; expected printable text");
+        return std::nullopt;
+      }
+    }
+    return s->get();
+  }
   error(key, "expected a string, got " + type_name(*n));
   return std::nullopt;
 }
@@ -360,6 +371,10 @@ std::optional<std::vector<std::vector<double>>> TableReader::matrix(std::string_
     std::vector<double> values;
     for (const auto& item : *row) {
       if (const auto* f = item.as_floating_point()) {
+        if (!std::isfinite(f->get())) {
+          error_at(item, key_path(key) + ": expected a finite number");
+          ok = false;
+        }
         values.push_back(f->get());
       } else if (const auto* i = item.as_integer()) {
         values.push_back(static_cast<double>(i->get()));
@@ -425,10 +440,10 @@ std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
   std::filesystem::path p(written);
   if (p.is_absolute()) return p;
   const auto local = referencing_dir / p;
-  if (std::filesystem::exists(local)) return local.lexically_normal();
+  if (input_exists(local)) return local.lexically_normal();
   for (const auto& dir : data_dirs()) {
     const auto candidate = dir / p;
-    if (std::filesystem::exists(candidate)) return candidate.lexically_normal();
+    if (input_exists(candidate)) return candidate.lexically_normal();
   }
   return local.lexically_normal();
 }

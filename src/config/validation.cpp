@@ -11,18 +11,20 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
 #include "packsim/model/cell.hpp"
+#include "packsim/util/input_file.hpp"
 
 namespace packsim::config {
 
 std::optional<std::vector<std::vector<double>>> read_csv_columns(
     const std::filesystem::path& path, const std::vector<std::string>& columns,
     Diagnostics& diags) {
-  std::ifstream in(path);
   const std::string name = path.string();
-  if (!in) {
-    diags.error({name, 0, 0}, "cannot open file");
+  std::string text, problem;
+  if (!read_input_file(path, text, problem)) {
+    diags.error({name, 0, 0}, problem);
     return std::nullopt;
   }
+  std::istringstream in(text);
   std::string line;
   int line_no = 0;
   std::vector<int> index(columns.size(), -1);

@@ -232,6 +232,13 @@ Session::Session(const Scenario& sc)
 
 Session::~Session() = default;
 
+SetupResult Session::validate_bms() const {
+  if (sc_.bms.mode != BmsMode::kReference) return {true, ""};
+  bms::BmsConfig cfg;
+  bms::NodeLayout layout;
+  return reference_bms_config(sc_, afe_model_, cfg, layout);
+}
+
 SetupResult Session::open(const SessionOptions& opt) {
   out_dir_ = opt.out_dir;
   std::error_code ec;

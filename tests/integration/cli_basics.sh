@@ -9,7 +9,7 @@ grep -q '^packsim [0-9]' "$TMP/out" || fail "--version prints 'packsim X.Y.Z'"
 expect_rc 2 "$PACKSIM" run
 expect_rc 2 "$PACKSIM" frobnicate
 expect_rc 2 "$PACKSIM" run no/such/scenario.toml --out "$TMP/x"
-grep -q 'no/such/scenario.toml: cannot open file' "$TMP/err" || fail "missing-file message"
+grep -q 'no/such/scenario.toml: no such file' "$TMP/err" || fail "missing-file message"
 expect_rc 2 "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "5 A" --out "$TMP/x"
 grep -q -- "--tick: unit 'A' is a current" "$TMP/err" || fail "--tick unit message"
 expect_rc 1 "$PACKSIM" run scenarios/ev_1c_discharge.toml --duration "1 s" --out /proc/no-such-dir

@@ -121,6 +121,11 @@ class TableReader {
   std::set<std::string, std::less<>> used_;
 };
 
+// The folder a relative path was looked for in, for messages ("." for the current one).
+inline std::string looked_in(const std::filesystem::path& dir) {
+  return dir.empty() ? std::string(".") : dir.string();
+}
+
 // Resolves a path written in a config file: relative to the file's directory, then to the project's
 // data directory (PACKSIM_DATA_DIR at build time or in the environment).
 std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,

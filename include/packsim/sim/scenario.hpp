@@ -147,9 +147,13 @@ struct RecordSpec {
   CellColumns cells;
 };
 
+// A scenario without a BMS starts with main+ and main- closed.
+inline constexpr model::ContactorState kContactorsClosed{true, true, false};
+
 struct Scenario {
   std::string name;
   std::string file;
+  SourceLocation bms_where;  // the [bms] table (the file alone without one), for its messages
   std::string pack_file;
   std::string cell_file;
   model::PackSpec pack;
@@ -164,7 +168,7 @@ struct Scenario {
   std::uint64_t seed = 0;
   double initial_soc = 0.5;
   double initial_temp_k = 298.15;
-  model::ContactorState initial_contactors{true, true, false};
+  model::ContactorState initial_contactors = kContactorsClosed;
   double ambient_k = 298.15;
   std::vector<LoadSegment> load;
   bool stop_when_load_done = false;

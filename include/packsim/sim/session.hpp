@@ -74,6 +74,10 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   SetupResult open(const SessionOptions& options);
+  // The reference BMS's configuration as open() will make it (scenario limits against the cell's
+  // defaults, timeouts against the profile), without opening anything: for `packsim check` and
+  // for refusing a run as bad input before it starts. Ok when the scenario has no reference BMS.
+  SetupResult validate_bms() const;
 
   // wall_ns: the wall clock (CLOCK_REALTIME) for CAN log timestamps on real interfaces.
   void read(std::int64_t wall_ns);

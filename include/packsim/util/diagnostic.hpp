@@ -21,15 +21,35 @@ struct Diagnostic {
   SourceLocation where;
   std::string message;
 
+  // One line, whatever the message quotes from the input: control characters are escaped (\n,
+  // \x00), so a message never spills onto a line without its file:line.
   std::string format() const {
-    std::string out = where.file;
+    std::string out;
+    append_escaped(out, where.file);
     if (where.line > 0) {
       out += ':' + std::to_string(where.line);
       if (where.column > 0) out += ':' + std::to_string(where.column);
     }
     out += ": ";
-    out += message;
+    append_escaped(out, message);
     return out;
+  }
+
+ private:
+  static void append_escaped(std::string& out, const std::string& text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '\n') {
+        out += "\\n";
+      } else if (c < 0x20 || c == 0x7f) {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+      } else {
+        out += ch;
+      }
+    }
   }
 };
 
