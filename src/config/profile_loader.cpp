@@ -2,8 +2,10 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -750,6 +752,28 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
                            "' is the E2E counter/CRC; it is written by the E2E protection");
             b.failed = true;
             break;
+          }
+          if (b.source == can::Source::kConstant) {
+            // A constant is known now: one that the signal cannot carry is an error, not a value
+            // silently clamped in every frame.
+            std::array<std::uint8_t, 64> scratch{};
+            const double value = b.constant * b.scale + b.offset;
+            const can::SignalLayout& sl = codec->layout(sig);
+            const bool fits =
+                b.raw ? std::isfinite(value) && value == std::floor(value) &&
+                            (sl.length >= 64 ||
+                             (sl.is_signed ? value >= -std::ldexp(1.0, sl.length - 1) &&
+                                                 value < std::ldexp(1.0, sl.length - 1)
+                                           : value >= 0.0 && value < std::ldexp(1.0, sl.length)))
+                      : std::isfinite(value) &&
+                            codec->encode(sig, value, scratch.data()) == can::EncodeStatus::kOk;
+            if (!fits) {
+              t.error_at(*b.node, signals->key_path(b.key) + ": constant " + format_number(value) +
+                                      " does not fit signal '" + sname +
+                                      "'; expected a value it can carry");
+              b.failed = true;
+              break;
+            }
           }
           if (items_of(b.source, ctx.layout) > 0) {
             ctx.bound.try_emplace(b.source,
