@@ -475,7 +475,10 @@ std::shared_ptr<const can::MessageCodec> codec_for(Context& ctx, TableReader& t,
 std::optional<std::int64_t> read_tick_time(TableReader& t, std::string_view key, Need need,
                                            std::int64_t tick_ns, std::int64_t fallback,
                                            bool positive_only) {
-  const auto v = t.duration_ns(key, need, positive_only ? 1 : 0);
+  // At most an hour: frame times are period, phase and steps multiplied by module and row counts in
+  // integer nanoseconds, which must not overflow.
+  constexpr std::int64_t kHourNs = 3'600'000'000'000;
+  const auto v = t.duration_ns(key, need, positive_only ? 1 : 0, kHourNs);
   // Missing: the fallback, unless the key was required (its error is reported; no value to use).
   if (!v) {
     return t.has(key) || need == Need::kRequired ? std::nullopt

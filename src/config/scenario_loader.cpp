@@ -222,11 +222,12 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
       continue;
     }
     if (p.t_ns.empty()) t0 = t;
-    // Times are kept in integer nanoseconds: up to about 290 years after the first row.
-    if (!(std::fabs(t - t0) < 9e9)) {
+    // Times are kept in integer nanoseconds, and a profile's length times its repeat count must
+    // stay countable: at most 1e7 s (115 days) after the first row.
+    if (!(std::fabs(t - t0) <= 1e7)) {
       diags.error({name, line_no, 1}, "time " + std::to_string(t) +
                                           " is too far from the first row's; expected at most "
-                                          "9e9 s after it");
+                                          "1e7 s after it");
       continue;
     }
     const auto t_ns = static_cast<std::int64_t>(std::llround((t - t0) * 1e9));

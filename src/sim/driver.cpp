@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace packsim::sim {
 
@@ -48,6 +49,14 @@ namespace {
 std::int64_t profile_period(const Profile& p) {
   const std::size_t n = p.t_ns.size();
   return p.t_ns[n - 1] + (p.t_ns[n - 1] - p.t_ns[n - 2]);
+}
+// All of its plays; a long profile repeated many times outlasts any run, so the product saturates
+// instead of overflowing.
+std::int64_t plays_ns(const Profile& p) {
+  std::int64_t total = 0;
+  if (__builtin_mul_overflow(profile_period(p), static_cast<std::int64_t>(p.repeat), &total))
+    return std::numeric_limits<std::int64_t>::max();
+  return total;
 }
 }  // namespace
 
@@ -155,8 +164,7 @@ void ScenarioDriver::after_step(const model::PackData& data) {
     ended_by = -2;
   }
   if (ended_by < 0 && seg.kind == SegmentKind::kProfile &&
-      (profile_finished_ ||
-       data.time_ns - segment_start_ns_ >= profile_period(*seg.profile) * seg.profile->repeat)) {
+      (profile_finished_ || data.time_ns - segment_start_ns_ >= plays_ns(*seg.profile))) {
     ended_by = -3;
   }
   if (ended_by == -1) return;
