@@ -6,7 +6,6 @@
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
-#include "packsim/util/input_file.hpp"
 
 namespace packsim::config {
 
@@ -49,10 +48,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     s.name = t->string("name", Need::kRequired).value_or("");
     if (const auto cell_path = t->string("cell", Need::kRequired)) {
       const auto resolved = resolve_path(file->directory(), *cell_path);
-      if (!input_exists(resolved)) {
-        t->error("cell", "cell model file '" + *cell_path + "' not found (looked in " +
-                             looked_in(file->directory()) + " and the data directories)");
-      } else if (const auto problem = input_file_problem(resolved); !problem.empty()) {
+      if (const auto problem = referenced_file_problem(resolved, file->directory());
+          !problem.empty()) {
         t->error("cell", "cell model file '" + *cell_path + "' " + problem);
       } else {
         out.cell_file = resolved.string();

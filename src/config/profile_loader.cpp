@@ -1067,12 +1067,9 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
     if (const auto dbc = t->string("dbc", Need::kRequired)) {
       const auto dbc_path = resolve_path(file->directory(), *dbc);
       profile->dbc_file = dbc_path.string();
-      if (const auto problem = input_file_problem(dbc_path); !problem.empty()) {
-        t->error("dbc", "DBC file '" + *dbc + "' " +
-                            (problem == "no such file"
-                                 ? "not found (looked in " + looked_in(file->directory()) +
-                                       " and the data directories)"
-                                 : problem));
+      if (const auto problem = referenced_file_problem(dbc_path, file->directory());
+          !problem.empty()) {
+        t->error("dbc", "DBC file '" + *dbc + "' " + problem);
       } else {
         auto parsed = can::load_dbc_file(dbc_path.string());
         diags.append(parsed.diagnostics);

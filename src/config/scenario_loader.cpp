@@ -287,10 +287,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     sc.name = t->string("name", Need::kRequired).value_or("");
     if (const auto pack_path = t->string("pack", Need::kRequired)) {
       const auto resolved = resolve_path(file->directory(), *pack_path);
-      if (!input_exists(resolved)) {
-        t->error("pack", "pack file '" + *pack_path + "' not found (looked in " +
-                             looked_in(file->directory()) + " and the data directories)");
-      } else if (const auto problem = input_file_problem(resolved); !problem.empty()) {
+      if (const auto problem = referenced_file_problem(resolved, file->directory());
+          !problem.empty()) {
         t->error("pack", "pack file '" + *pack_path + "' " + problem);
       } else {
         pack = load_pack(resolved, diags);
@@ -398,10 +396,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
           static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
       if (csv) {
         const auto resolved = resolve_path(file->directory(), *csv);
-        if (!input_exists(resolved)) {
-          t.error("file", "profile '" + *csv + "' not found (looked in " +
-                              looked_in(file->directory()) + " and the data directories)");
-        } else if (const auto problem = input_file_problem(resolved); !problem.empty()) {
+        if (const auto problem = referenced_file_problem(resolved, file->directory());
+            !problem.empty()) {
           t.error("file", "profile '" + *csv + "' " + problem);
         } else if (auto p = load_profile_csv(resolved, tcol, vcol, scale, diags)) {
           p->linear = interp == "linear";

@@ -104,7 +104,7 @@ SourceLocation TableReader::where_of(const toml::node& node) const {
 }
 
 void TableReader::error_at(const toml::node& node, const std::string& message) const {
-  diags_->error(location_of(*file_, node.source()), message);
+  diags_->error(where_of(node), message);
 }
 
 void TableReader::error_here(const std::string& message) const {
@@ -446,6 +446,16 @@ std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
     if (input_exists(candidate)) return candidate.lexically_normal();
   }
   return local.lexically_normal();
+}
+
+std::string referenced_file_problem(const std::filesystem::path& resolved,
+                                    const std::filesystem::path& referencing_dir) {
+  if (!input_exists(resolved)) {
+    return "not found (looked in " +
+           (referencing_dir.empty() ? std::string(".") : referencing_dir.string()) +
+           " and the data directories)";
+  }
+  return input_file_problem(resolved);
 }
 
 }  // namespace packsim::config

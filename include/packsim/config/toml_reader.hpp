@@ -121,15 +121,16 @@ class TableReader {
   std::set<std::string, std::less<>> used_;
 };
 
-// The folder a relative path was looked for in, for messages ("." for the current one).
-inline std::string looked_in(const std::filesystem::path& dir) {
-  return dir.empty() ? std::string(".") : dir.string();
-}
-
 // Resolves a path written in a config file: relative to the file's directory, then to the project's
 // data directory (PACKSIM_DATA_DIR at build time or in the environment).
 std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
                                    const std::string& written);
+
+// Why a file that resolve_path found (or did not) cannot be read, to follow "<what> '<written>' "
+// in a message at the key that named it: "not found (looked in DIR and the data directories)",
+// "is a directory; expected a file", ...; "" when it can be read.
+std::string referenced_file_problem(const std::filesystem::path& resolved,
+                                    const std::filesystem::path& referencing_dir);
 
 // The directories searched for shipped files, in order: $PACKSIM_DATA_DIR, the build-time data dir.
 std::vector<std::filesystem::path> data_dirs();
