@@ -360,8 +360,11 @@ struct Context {
   std::map<can::Source, BoundSite> bound;  // first binding of each indexed source
 };
 
-// How many of the pack's items an indexed source has (cells, sensors, modules); 0 = not indexed.
-int items_of(can::Source source, const ProfileLayout& layout) {
+// What an indexed source is indexed by: the pack's cells (voltage channels), its temperature
+// sensors or its AFE modules; kNone for pack-level and frame-level sources.
+enum class Item { kNone, kCell, kSensor, kModule };
+
+Item item_of(can::Source source) {
   switch (source) {
     case can::Source::kCellVoltage:
     case can::Source::kCellVoltageValid:
@@ -369,22 +372,36 @@ int items_of(can::Source source, const ProfileLayout& layout) {
     case can::Source::kOpenWire:
     case can::Source::kOvFlag:
     case can::Source::kUvFlag:
-      return layout.n_channels;
+      return Item::kCell;
     case can::Source::kTemperature:
     case can::Source::kTemperatureValid:
-      return layout.n_sensors;
+      return Item::kSensor;
     case can::Source::kDieTemperature:
-      return layout.n_modules;
+      return Item::kModule;
     default:
-      return 0;
+      return Item::kNone;
   }
 }
 
+// How many of the pack's items a source has; 0 = not indexed.
+int items_of(can::Source source, const ProfileLayout& layout) {
+  switch (item_of(source)) {
+    case Item::kCell:
+      return layout.n_channels;
+    case Item::kSensor:
+      return layout.n_sensors;
+    case Item::kModule:
+      return layout.n_modules;
+    case Item::kNone:
+      break;
+  }
+  return 0;
+}
+
 // "cell 16 (module 0, position 16)" and the like, for messages.
-std::string describe_item(can::Source source, int index, const ProfileLayout& layout) {
-  if (source == can::Source::kDieTemperature) return "module " + std::to_string(index);
-  const bool sensor =
-      source == can::Source::kTemperature || source == can::Source::kTemperatureValid;
+std::string describe_item(Item item, int index, const ProfileLayout& layout) {
+  if (item == Item::kModule) return "module " + std::to_string(index);
+  const bool sensor = item == Item::kSensor;
   const int per = sensor ? layout.sensors_per_module : layout.cells_per_module;
   return std::string(sensor ? "sensor " : "cell ") + std::to_string(index) + " (module " +
          std::to_string(index / per) + ", position " + std::to_string(index % per) + ")";
@@ -392,7 +409,7 @@ std::string describe_item(can::Source source, int index, const ProfileLayout& la
 
 // What is missing from `seen`, for messages: {"16 of the pack's 18 cells (modules of 18 cells)",
 // "cell 16 (module 0, position 16) and 1 more"}; empty when nothing is.
-std::pair<std::string, std::string> uncovered(can::Source source, const std::vector<char>& seen,
+std::pair<std::string, std::string> uncovered(Item item, const std::vector<char>& seen,
                                               const ProfileLayout& layout) {
   const auto n = static_cast<int>(seen.size());
   int missing = 0, first = -1;
@@ -402,19 +419,17 @@ std::pair<std::string, std::string> uncovered(can::Source source, const std::vec
     ++missing;
   }
   if (missing == 0) return {};
-  const bool sensors =
-      source == can::Source::kTemperature || source == can::Source::kTemperatureValid;
-  const bool modules = source == can::Source::kDieTemperature;
+  const bool sensors = item == Item::kSensor;
   std::string what = std::to_string(n - missing) + " of the pack's " + std::to_string(n) +
-                     (modules   ? " modules"
-                      : sensors ? " sensors"
-                                : " cells");
-  if (!modules) {
+                     (item == Item::kModule ? " modules"
+                      : sensors             ? " sensors"
+                                            : " cells");
+  if (item != Item::kModule) {
     what += " (modules of " +
             std::to_string(sensors ? layout.sensors_per_module : layout.cells_per_module) +
             (sensors ? " sensors)" : " cells)");
   }
-  return {what, describe_item(source, first, layout) +
+  return {what, describe_item(item, first, layout) +
                     (missing > 1 ? " and " + std::to_string(missing - 1) + " more" : "")};
 }
 
@@ -432,7 +447,7 @@ void check_tx_coverage(Context& ctx) {
         }
       }
     }
-    const auto [what, missing] = uncovered(source, seen, ctx.layout);
+    const auto [what, missing] = uncovered(item_of(source), seen, ctx.layout);
     if (!what.empty()) {
       ctx.diags.error(site.where, site.key_path + ": the frames carry this for " + what + ": " +
                                       missing +
@@ -793,19 +808,10 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             slot.source == can::Source::kModule || slot.source == can::Source::kCounter) {
           continue;
         }
-        const bool in_pack = slot.index >= 0 && ((slot.source == can::Source::kTemperature ||
-                                                  slot.source == can::Source::kTemperatureValid)
-                                                     ? slot.index < ctx.layout.n_sensors
-                                                 : slot.source == can::Source::kDieTemperature
-                                                     ? slot.index < ctx.layout.n_modules
-                                                     : slot.index < ctx.layout.n_channels);
-        if (in_pack || slot.source == can::Source::kCurrent ||
-            slot.source == can::Source::kPackVoltage || slot.source == can::Source::kLinkVoltage ||
-            slot.source == can::Source::kShuntTemperature || slot.source == can::Source::kPower ||
-            slot.source == can::Source::kCharge || slot.source == can::Source::kEnergy ||
-            slot.source == can::Source::kSensorError) {
-          present = true;
-        }
+        // A pack-level measurement (current, voltages, ...) is always present; an indexed one
+        // when its index is one of the pack's.
+        const int items = items_of(slot.source, ctx.layout);
+        if (items == 0 || (slot.index >= 0 && slot.index < items)) present = true;
         indexed = true;
       }
       if (indexed && !present) continue;
@@ -947,7 +953,7 @@ void read_rx(Context& ctx, TableReader& t) {
             if (ch >= 0 && ch < ctx.layout.n_channels) seen[static_cast<std::size_t>(ch)] = 1;
           }
         }
-        const auto [what, missing] = uncovered(can::Source::kCellVoltage, seen, ctx.layout);
+        const auto [what, missing] = uncovered(Item::kCell, seen, ctx.layout);
         if (!what.empty()) {
           t.error_at(v, signals->key_path(key) + ": the masks reach " + what + ": " + missing +
                             " can never be balanced; expected a mask as wide as a module");

@@ -97,6 +97,18 @@ expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "2 s" --out "$TMP/insi
 python3 -c "import json,sys; w=json.load(open(sys.argv[1]))['model_range_warnings']; assert w == [], w" \
   "$TMP/inside/summary.json"
 
+# A profile must cover the pack it runs on: modules of 20 cells are more than packsim's frames
+# carry (18), so check refuses the scenario, naming the binding and the first cell left out.
+sed -e 's/^series = 12/series = 20/' -e 's/^groups_per_module = 6/groups_per_module = 20/' \
+  -e 's|"../../../models/|"'"$PWD"'/models/|' tests/data/packs/kokam_12s2p.toml >"$TMP/m20.toml"
+sed -e 's|^pack = .*|pack = "'"$TMP"'/m20.toml"|' tests/data/scenarios/closed_loop_ov.toml \
+  >"$TMP/m20_scenario.toml"
+expect_rc 2 "$PACKSIM" check "$TMP/m20_scenario.toml"
+grep -q "profile.toml:[0-9]*:[0-9]*: tx\[2\].signals.CellStatus{k}: the frames carry this for 18 of the pack's 20 cells (modules of 20 cells): cell 18 (module 0, position 18) and 1 more in no frame" "$TMP/err" ||
+  fail "coverage message: $(cat "$TMP/err")"
+grep -q "rx\[1\].signals.BalanceMask: the masks reach 18 of the pack's 20 cells" "$TMP/err" ||
+  fail "balancing coverage message: $(cat "$TMP/err")"
+
 # --bms none on a scenario written for a BMS runs the pack alone with its contactors closed (the
 # load draws current), and a folder reused from a CAN run keeps no can.log that is not this run's.
 expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "1 s" --out "$TMP/reuse" -q
