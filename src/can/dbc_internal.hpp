@@ -59,6 +59,12 @@ bool resolve_is_fd(const Database& db, const Message& m);
 
 // Shortest text that parses back to exactly `v` (integers without decimal point).
 std::string format_number(double v);
+
+// Whether a number fits an INT, HEX or FLOAT attribute definition's range; "0 0" means no range
+// (as Vector's tools read it).
+inline bool attribute_in_range(const AttributeDefinition& d, double v) {
+  return (d.minimum == 0.0 && d.maximum == 0.0) || (v >= d.minimum && v <= d.maximum);
+}
 std::string quote(std::string_view s);  // "..." with \" and \\ escaped
 
 }  // namespace packsim::can::detail

@@ -743,11 +743,6 @@ class Parser {
     return "?";
   }
 
-  // INT, HEX and FLOAT ranges of BA_DEF_; "0 0" means no range (as Vector's tools read it).
-  static bool in_range(const AttributeDefinition& d, double v) {
-    if (d.minimum == 0.0 && d.maximum == 0.0) return true;
-    return v >= d.minimum && v <= d.maximum;
-  }
   static std::string range_text(const AttributeDefinition& d) {
     return detail::format_number(d.minimum) + ".." + detail::format_number(d.maximum) +
            " (its BA_DEF_ range)";
@@ -761,14 +756,14 @@ class Parser {
       case AttributeType::kHex:
         if (v.is_string || v.number != static_cast<double>(static_cast<std::int64_t>(v.number))) {
           problem = "an integer";
-        } else if (!in_range(d, v.number)) {
+        } else if (!detail::attribute_in_range(d, v.number)) {
           problem = "an integer in " + range_text(d);
         }
         break;
       case AttributeType::kFloat:
         if (v.is_string) {
           problem = "a number";
-        } else if (!in_range(d, v.number)) {
+        } else if (!detail::attribute_in_range(d, v.number)) {
           problem = "a number in " + range_text(d);
         }
         break;

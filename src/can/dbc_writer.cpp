@@ -222,13 +222,17 @@ std::string to_dbc_text(const Database& db) {
     msg_attrs.push_back(message_attributes(db, m, need_cycle_def, need_format_def));
   }
   std::vector<AttributeDefinition> defs = db.attribute_definitions;
-  // A period written here must fit the file's own GenMsgCycleTime definition, or the export
-  // would not read back: widen a range that is too narrow (0 0 means none).
+  // Every period written here must fit the file's own GenMsgCycleTime definition, or the export
+  // would not read back: widen a range too narrow for the values the messages carry.
   for (auto& d : defs) {
-    if (d.name != "GenMsgCycleTime" || (d.minimum == 0.0 && d.maximum == 0.0)) continue;
-    for (const auto& m : db.messages) {
-      d.minimum = std::min(d.minimum, static_cast<double>(m.cycle_time_ms));
-      d.maximum = std::max(d.maximum, static_cast<double>(m.cycle_time_ms));
+    if (d.name != "GenMsgCycleTime") continue;
+    for (const auto& attrs : msg_attrs) {
+      for (const auto& a : attrs) {
+        if (a.name != d.name || a.value.is_string || detail::attribute_in_range(d, a.value.number))
+          continue;
+        d.minimum = std::min(d.minimum, a.value.number);
+        d.maximum = std::max(d.maximum, a.value.number);
+      }
     }
   }
   if (need_cycle_def) {
