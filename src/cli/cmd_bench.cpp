@@ -110,7 +110,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* sub =
       app.add_subcommand("bench", "Measure pack-step throughput (cell-steps per second)");
-  sub->add_option("--pack", args->packs, "Pack files (default: the 96s2p and 96s74p EV packs)");
+  sub->add_option("--pack", args->packs,
+                  "Pack files (default: the 96s2p NMC, 96s2p Leaf and 96s74p EV packs)");
   sub->add_option("--seconds", args->seconds, "Wall time per pack")
       ->check(finite_range(0.01, 3600.0));
   sub->add_option("--tick", args->tick, "Tick length");

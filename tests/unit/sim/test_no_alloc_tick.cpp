@@ -6,20 +6,16 @@
 #include <filesystem>
 
 #include "alloc_counter.hpp"
-#include "packsim/config/loaders.hpp"
 #include "packsim/sim/runner.hpp"
 #include "packsim/sim/session.hpp"
+#include "sim_test_util.hpp"
 
 using namespace packsim;
 
 TEST_CASE("No heap allocation in a tick, with faults active and frames flowing", "[noalloc]") {
-  Diagnostics diags;
-  const auto sc = config::load_scenario(
-      std::filesystem::path(PACKSIM_SOURCE_DIR) / "tests/data/scenarios/noalloc.toml", diags);
-  INFO(diags.format());
-  REQUIRE(sc);
+  const auto sc = test::load_test_scenario("noalloc.toml");
   const auto out = std::filesystem::temp_directory_path() / "packsim-noalloc-test";
-  sim::Session session(*sc);
+  sim::Session session(sc);
   sim::SessionOptions so;
   so.out_dir = out;
   REQUIRE(session.open(so).ok);
@@ -58,18 +54,14 @@ TEST_CASE("No heap allocation on the tick thread of a whole real-time run", "[no
   // The same closed loop, through run_scenario's real-time loop at 10x: pacing, statistics and the
   // hand-off to the writer included. Counted on the tick thread only, from its first tick to its
   // last (its set-up, before it takes its name, may allocate).
-  Diagnostics diags;
-  auto sc = config::load_scenario(
-      std::filesystem::path(PACKSIM_SOURCE_DIR) / "tests/data/scenarios/noalloc.toml", diags);
-  INFO(diags.format());
-  REQUIRE(sc);
+  const auto sc = test::load_test_scenario("noalloc.toml");
   sim::RunOptions opt;
   opt.out_dir = std::filesystem::temp_directory_path() / "packsim-noalloc-rt-test";
   opt.version = "test";
   opt.realtime = true;
   opt.speed = 10.0;
   test::start_counting_allocations_on(sim::kTickThreadName);
-  const sim::RunResult r = sim::run_scenario(*sc, opt);
+  const sim::RunResult r = sim::run_scenario(sc, opt);
   const std::uint64_t allocations = test::stop_counting_allocations();
   REQUIRE(r.status == sim::RunStatus::kCompleted);
   REQUIRE(r.realtime);

@@ -7,9 +7,9 @@
 #include <sstream>
 #include <string>
 
-#include "packsim/config/loaders.hpp"
 #include "packsim/sim/runner.hpp"
 #include "packsim/sim/session.hpp"
+#include "sim_test_util.hpp"
 
 using namespace packsim;
 
@@ -23,27 +23,23 @@ std::string slurp(const std::filesystem::path& p) {
 }  // namespace
 
 TEST_CASE("A real-time run at 10x writes what a fast run writes, from three threads", "[run]") {
-  Diagnostics diags;
-  auto sc = config::load_scenario(
-      std::string(PACKSIM_SOURCE_DIR) + "/tests/data/scenarios/noalloc.toml", diags);
-  INFO(diags.format());
-  REQUIRE(sc);
-  sc->duration_ns = 4'000'000'000;  // 4 s simulated: the CAN faults and the BMS trip included
-  sc->record.every_ns = 10'000'000;
+  auto sc = test::load_test_scenario("noalloc.toml");
+  sc.duration_ns = 4'000'000'000;  // 4 s simulated: the CAN faults and the BMS trip included
+  sc.record.every_ns = 10'000'000;
   const auto base = std::filesystem::temp_directory_path() / "packsim-rt-run-test";
   std::filesystem::remove_all(base);
 
   sim::RunOptions fast;
   fast.out_dir = base / "fast";
   fast.version = "test";
-  const sim::RunResult rf = sim::run_scenario(*sc, fast);
+  const sim::RunResult rf = sim::run_scenario(sc, fast);
   REQUIRE(rf.status == sim::RunStatus::kCompleted);
 
   sim::RunOptions rt = fast;
   rt.out_dir = base / "rt";
   rt.realtime = true;
   rt.speed = 10.0;
-  const sim::RunResult rr = sim::run_scenario(*sc, rt);
+  const sim::RunResult rr = sim::run_scenario(sc, rt);
   REQUIRE(rr.status == sim::RunStatus::kCompleted);
   REQUIRE(rr.realtime);
   CHECK(rr.realtime->ticks == 4000);
@@ -59,16 +55,12 @@ TEST_CASE("A real-time run at 10x writes what a fast run writes, from three thre
 }
 
 TEST_CASE("A full sample ring loses rows, never the last state", "[run]") {
-  Diagnostics diags;
-  auto sc = config::load_scenario(
-      std::string(PACKSIM_SOURCE_DIR) + "/tests/data/scenarios/noalloc.toml", diags);
-  INFO(diags.format());
-  REQUIRE(sc);
-  sc->record.every_ns = sc->tick_ns;  // a row every tick, into a ring that nobody empties
+  auto sc = test::load_test_scenario("noalloc.toml");
+  sc.record.every_ns = sc.tick_ns;  // a row every tick, into a ring that nobody empties
   const auto out = std::filesystem::temp_directory_path() / "packsim-ring-full-test";
   std::filesystem::remove_all(out);
   {
-    sim::Session session(*sc);
+    sim::Session session(sc);
     sim::SessionOptions so;
     so.out_dir = out;
     REQUIRE(session.open(so).ok);
