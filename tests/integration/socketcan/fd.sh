@@ -6,7 +6,7 @@
 set -euo pipefail
 PACKSIM=$1 REFBMS=$2 WORK=$3
 source "$(dirname "$0")/lib.sh"
-run_guest "$WORK" guest_fd.sh --bin "$PACKSIM" --bin "$REFBMS"
+check() {
 OUT="$WORK/out"
 "$PACKSIM" dbc decode --profile packsim_fd --pack "$ROOT/tests/data/packs/kokam_12s2p.toml" --json \
   "$OUT/candump.log" >"$WORK/decoded.jsonl"
@@ -53,3 +53,5 @@ assert ",UP" in open(out + "/bitrate.link").read() or "<UP" in open(out + "/bitr
 print("CAN FD over SocketCAN ok:", fd_frames, "module frames captured; classic interface refused;",
       "link control applied")
 PY
+}
+vm_run_checked check "$WORK" guest_fd.sh --bin "$PACKSIM" --bin "$REFBMS"

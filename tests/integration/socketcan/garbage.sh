@@ -4,7 +4,7 @@
 set -euo pipefail
 PACKSIM=$1 WORK=$2
 source "$(dirname "$0")/lib.sh"
-run_guest "$WORK" guest_garbage.sh --bin "$PACKSIM"
+check() {
 python3 - "$WORK/out" <<'PY'
 import json, re, sys
 out = sys.argv[1]
@@ -75,3 +75,5 @@ assert count.get("521", 0) >= 1200, count.get("521")
 print("garbage counted:", {k: sim[k] for k in ("rx_unknown", "rx_malformed", "e2e_bad_crc")},
       "error frames:", bus["error_frames"], "(sent", err_sent, ")")
 PY
+}
+vm_run_checked check "$WORK" guest_garbage.sh --bin "$PACKSIM"

@@ -4,7 +4,7 @@
 set -euo pipefail
 PACKSIM=$1 WORK=$2
 source "$(dirname "$0")/lib.sh"
-run_guest "$WORK" guest_link_survival.sh --bin "$PACKSIM"
+check() {
 python3 - "$WORK/out" <<'PY'
 import json, re, sys
 out = sys.argv[1]
@@ -27,3 +27,5 @@ assert ids.get("521", 0) > 50, ids
 print("survived: sensor bus", {k: sensor[k] for k in ("down_events", "reopens", "tx_failed", "state")},
       "; frames not sent", s["can"]["frames_not_sent"], "; 0x521 frames after re-creation", ids.get("521"))
 PY
+}
+vm_run_checked check "$WORK" guest_link_survival.sh --bin "$PACKSIM"
