@@ -24,7 +24,8 @@ run_guest() {
 # function CHECK, run with errexit); if either fails, the whole VM run is repeated once and the test
 # says so. Under TCG emulation a busy host can stall the guest for a second or more, which a
 # real-time closed loop sees as lost frames; a real fault fails both runs. Timing figures belong
-# to tools/rt-bench, not here.
+# to tools/rt-bench, not here. Call it as a plain command, never inside if/&&/||: bash ignores
+# errexit in the whole call there, and CHECK would go on past a failing step.
 vm_run_checked() {
   local check=$1 rc
   shift
