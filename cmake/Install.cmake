@@ -1,0 +1,61 @@
+# Installation: `cmake --install build --prefix P` gives a tree that runs from anywhere and can be
+# moved (the binaries find <P>/share/packsim relative to themselves, data_dirs.hpp). Layout:
+#   bin/                          packsim, packsim-refbms
+#   share/packsim/                configs/ models/ scenarios/ profiles/ data/measured/ (validate)
+#   share/doc/packsim/            README.md, docs/*.md
+#   share/man/man1/               a page per command, from the CLI's --help (help2man)
+#   share/bash-completion/completions/   packsim, packsim-refbms
+set(PACKSIM_INSTALL_DATADIR "${CMAKE_INSTALL_DATADIR}/packsim")
+
+install(TARGETS packsim packsim-refbms RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# --- shipped data ---------------------------------------------------------------------------------
+install(DIRECTORY configs models profiles DESTINATION ${PACKSIM_INSTALL_DATADIR})
+install(DIRECTORY scenarios DESTINATION ${PACKSIM_INSTALL_DATADIR}
+  FILES_MATCHING PATTERN "*.toml" PATTERN "*.csv")
+# `packsim validate` replays the manifest's cases: the manifest and the measurements it names
+# (read from it, so a new case ships its data), with each data set's licence and source notes.
+# The fitting data in data/measured is not needed at run time and stays out (4.5 of its 8.5 MB).
+set(_manifest "${PROJECT_SOURCE_DIR}/data/measured/validation.toml")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_manifest}")
+install(FILES "${_manifest}" DESTINATION ${PACKSIM_INSTALL_DATADIR}/data/measured)
+file(STRINGS "${_manifest}" _profile_lines REGEX "^profile *= *\"")
+set(_measured_dirs "")
+foreach(_line IN LISTS _profile_lines)
+  string(REGEX REPLACE "^profile *= *\"([^\"]+)\".*" "\\1" _rel "${_line}")
+  get_filename_component(_dir "${_rel}" DIRECTORY)
+  install(FILES "${PROJECT_SOURCE_DIR}/${_rel}" DESTINATION ${PACKSIM_INSTALL_DATADIR}/${_dir})
+  list(APPEND _measured_dirs "${_dir}")
+endforeach()
+list(REMOVE_DUPLICATES _measured_dirs)
+foreach(_dir IN LISTS _measured_dirs)
+  file(GLOB _notes "${PROJECT_SOURCE_DIR}/${_dir}/LICENSE*" "${PROJECT_SOURCE_DIR}/${_dir}/SOURCE*"
+    "${PROJECT_SOURCE_DIR}/${_dir}/README*" "${PROJECT_SOURCE_DIR}/${_dir}/CITATION*")
+  install(FILES ${_notes} DESTINATION ${PACKSIM_INSTALL_DATADIR}/${_dir})
+endforeach()
+
+# --- documentation ------------------------------------------------------------------------------
+install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} FILES_MATCHING PATTERN "*.md")
+
+# Man pages and bash completion, generated from the built executables' --help (so they list the
+# options the binaries really take), for every subcommand found there.
+find_program(HELP2MAN help2man)
+if(HELP2MAN)
+  set(_docs "${PROJECT_BINARY_DIR}/cli-docs")
+  add_custom_command(OUTPUT "${_docs}/stamp"
+    COMMAND bash "${PROJECT_SOURCE_DIR}/packaging/gen-cli-docs.sh" "${_docs}" "${PROJECT_VERSION}"
+      "${PROJECT_SOURCE_DIR}/packaging/man/packsim.h2m" $<TARGET_FILE:packsim>
+      $<TARGET_FILE:packsim-refbms>
+    COMMAND ${CMAKE_COMMAND} -E touch "${_docs}/stamp"
+    DEPENDS packsim packsim-refbms "${PROJECT_SOURCE_DIR}/packaging/gen-cli-docs.sh"
+      "${PROJECT_SOURCE_DIR}/packaging/man/packsim.h2m"
+    COMMENT "Man pages and bash completion from --help"
+    VERBATIM)
+  add_custom_target(cli_docs ALL DEPENDS "${_docs}/stamp")
+  install(DIRECTORY "${_docs}/man1" DESTINATION ${CMAKE_INSTALL_MANDIR})
+  install(DIRECTORY "${_docs}/bash-completion/" DESTINATION
+    ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+else()
+  message(WARNING "help2man not found: no man pages or bash completion (apt-get install help2man)")
+endif()
