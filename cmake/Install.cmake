@@ -1,10 +1,12 @@
 # Installation: `cmake --install build --prefix P` gives a tree that runs from anywhere and can be
-# moved (the binaries find <P>/share/packsim relative to themselves, data_dirs.hpp). Layout:
+# moved (the binaries find <P>/share/packsim relative to themselves, data_dirs.hpp); `cpack -G DEB`
+# in the build directory makes a .deb of the same tree under /usr. Layout:
 #   bin/                          packsim, packsim-refbms
 #   share/packsim/                configs/ models/ scenarios/ profiles/ data/measured/ (validate)
 #   share/doc/packsim/            README.md, docs/*.md
 #   share/man/man1/               a page per command, from the CLI's --help (help2man)
 #   share/bash-completion/completions/   packsim, packsim-refbms
+#   lib/systemd/system/           packsim-bench@.service; its settings under <sysconfdir>/packsim
 set(PACKSIM_INSTALL_DATADIR "${CMAKE_INSTALL_DATADIR}/packsim")
 
 install(TARGETS packsim packsim-refbms RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -59,3 +61,60 @@ if(HELP2MAN)
 else()
   message(WARNING "help2man not found: no man pages or bash completion (apt-get install help2man)")
 endif()
+
+# --- systemd unit for benches -------------------------------------------------------------------
+# Written at install time: the unit names absolute paths, and the prefix is only known then
+# (cpack installs with prefix /usr, `cmake --install --prefix P` with P). Configuration goes to
+# /etc for the /usr prefix, <prefix>/etc otherwise, as GNUInstallDirs does for sysconfdir.
+install(CODE "set(PACKSIM_UNIT_SOURCE \"${PROJECT_SOURCE_DIR}/packaging/systemd\")
+  set(PACKSIM_UNIT_WORK \"${PROJECT_BINARY_DIR}/unit\")
+  set(PACKSIM_REL_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+  set(PACKSIM_REL_DATADIR \"${PACKSIM_INSTALL_DATADIR}\")
+  set(PACKSIM_REL_DOCDIR \"${CMAKE_INSTALL_DOCDIR}\")")
+install(CODE [[
+  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(PACKSIM_SYSCONFDIR "/etc")
+  else()
+    set(PACKSIM_SYSCONFDIR "${CMAKE_INSTALL_PREFIX}/etc")
+  endif()
+  set(PACKSIM_BINDIR "${CMAKE_INSTALL_PREFIX}/${PACKSIM_REL_BINDIR}")
+  set(PACKSIM_DATADIR "${CMAKE_INSTALL_PREFIX}/${PACKSIM_REL_DATADIR}")
+  set(PACKSIM_DOCDIR "${CMAKE_INSTALL_PREFIX}/${PACKSIM_REL_DOCDIR}")
+  # One work directory per destination: installs to two prefixes may run at once.
+  string(MD5 _where "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}")
+  string(APPEND PACKSIM_UNIT_WORK "/${_where}")
+  configure_file("${PACKSIM_UNIT_SOURCE}/packsim-bench@.service.in"
+    "${PACKSIM_UNIT_WORK}/packsim-bench@.service" @ONLY)
+  configure_file("${PACKSIM_UNIT_SOURCE}/example.env.in" "${PACKSIM_UNIT_WORK}/example.env" @ONLY)
+  file(INSTALL "${PACKSIM_UNIT_WORK}/packsim-bench@.service"
+    DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+  file(INSTALL "${PACKSIM_UNIT_WORK}/example.env" DESTINATION "${PACKSIM_SYSCONFDIR}/packsim/bench")
+]])
+
+# --- .deb -----------------------------------------------------------------------------------------
+set(PACKSIM_PACKAGE_MAINTAINER "packsim maintainers <maintainers@packsim.invalid>" CACHE STRING
+  "Maintainer field of the .deb")
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME packsim)
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_VENDOR packsim)
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "hardware-in-the-loop battery-pack simulator")
+# The long description (CPack puts the summary above it and indents it).
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "packsim integrates an equivalent-circuit electrical model and a lumped thermal
+model for every cell of a series/parallel pack, measures the pack the way
+cell-monitoring hardware does, and exchanges those measurements as CAN frames
+(SocketCAN) with a BMS under test, in real time. Ships fitted cell models,
+example packs and scenarios, protocol profiles (DBC), a reference BMS and a
+systemd unit for HIL benches.")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${PACKSIM_PACKAGE_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_SECTION science)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# Depends: from the shared libraries the executables link (dpkg-shlibdeps; needs dpkg-dev, file).
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "can-utils")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/debian/conffiles;${PROJECT_SOURCE_DIR}/packaging/debian/postinst;${PROJECT_SOURCE_DIR}/packaging/debian/postrm")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
+include(CPack)
