@@ -7,6 +7,9 @@
 #   share/man/man1/               a page per command, from the CLI's --help (help2man)
 #   share/bash-completion/completions/   packsim, packsim-refbms
 #   lib/systemd/system/           packsim-bench@.service; its settings under <sysconfdir>/packsim
+#   include/packsim, lib/, lib/cmake/packsim   find_package(packsim): packsim::model, ::can, ...
+include(CMakePackageConfigHelpers)
+
 set(PACKSIM_INSTALL_DATADIR "${CMAKE_INSTALL_DATADIR}/packsim")
 
 install(TARGETS packsim packsim-refbms RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -91,6 +94,28 @@ install(CODE [[
   file(INSTALL "${PACKSIM_UNIT_WORK}/example.env" DESTINATION "${PACKSIM_SYSCONFDIR}/packsim/bench")
 ]])
 
+# --- find_package(packsim) ----------------------------------------------------------------------
+# The libraries a BMS team links into its own SIL harness; hil/sim/cli are Linux plumbing of the
+# executables and stay private.
+install(TARGETS packsim_model packsim_can packsim_config packsim_bms EXPORT packsimTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# The reference BMS's CAN node needs SocketCAN (hil): not exported, nor its header.
+install(DIRECTORY include/packsim/model include/packsim/can include/packsim/config
+  include/packsim/bms include/packsim/util DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/packsim
+  PATTERN "node.hpp" EXCLUDE)
+# config/loaders.hpp returns scenarios: that plain data header comes along.
+install(FILES include/packsim/sim/scenario.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/packsim/sim)
+set(_cmake_dir "${CMAKE_INSTALL_LIBDIR}/cmake/packsim")
+install(EXPORT packsimTargets NAMESPACE packsim:: DESTINATION "${_cmake_dir}")
+configure_package_config_file(cmake/packsimConfig.cmake.in
+  "${PROJECT_BINARY_DIR}/packsimConfig.cmake" INSTALL_DESTINATION "${_cmake_dir}"
+  PATH_VARS PACKSIM_INSTALL_DATADIR)
+# 0.x: a minor version may change the API.
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/packsimConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion)
+install(FILES "${PROJECT_BINARY_DIR}/packsimConfig.cmake"
+  "${PROJECT_BINARY_DIR}/packsimConfigVersion.cmake" DESTINATION "${_cmake_dir}")
+
 # --- .deb -----------------------------------------------------------------------------------------
 set(PACKSIM_PACKAGE_MAINTAINER "packsim maintainers <maintainers@packsim.invalid>" CACHE STRING
   "Maintainer field of the .deb")
@@ -104,15 +129,16 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "packsim integrates an equivalent-circuit e
 model for every cell of a series/parallel pack, measures the pack the way
 cell-monitoring hardware does, and exchanges those measurements as CAN frames
 (SocketCAN) with a BMS under test, in real time. Ships fitted cell models,
-example packs and scenarios, protocol profiles (DBC), a reference BMS and a
-systemd unit for HIL benches.")
+example packs and scenarios, protocol profiles (DBC), a reference BMS, a
+systemd unit for HIL benches, and the model libraries for find_package().")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${PACKSIM_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Depends: from the shared libraries the executables link (dpkg-shlibdeps; needs dpkg-dev, file).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "can-utils")
+# What a consumer of find_package(packsim) compiles against.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libeigen3-dev, libtomlplusplus-dev, can-utils")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/debian/conffiles;${PROJECT_SOURCE_DIR}/packaging/debian/postinst;${PROJECT_SOURCE_DIR}/packaging/debian/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_STRIP_FILES ON)

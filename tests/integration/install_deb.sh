@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The .deb: cpack from this build (staging and package in a temp directory, so the build tree's
 # own _CPack_Packages is never touched); its contents (binaries, data, man pages, completion,
-# the bench unit) and control fields (Depends from dpkg-shlibdeps); installed
+# the bench unit, the CMake package) and control fields (Depends from dpkg-shlibdeps); installed
 # into a throw-away root it runs the demo from an unrelated directory; apt can resolve its
 # dependencies on this system (apt-get install -s).
 #   install_deb.sh PACKSIM BUILD_DIR CPACK
@@ -34,7 +34,8 @@ for f in /usr/bin/packsim /usr/bin/packsim-refbms \
   /usr/share/man/man1/packsim-refbms.1.gz /usr/share/man/man1/packsim-dbc-export.1.gz \
   /usr/share/bash-completion/completions/packsim /usr/share/doc/packsim/README.md \
   /usr/share/doc/packsim/bench.md /usr/lib/systemd/system/packsim-bench@.service \
-  /etc/packsim/bench/example.env; do
+  /etc/packsim/bench/example.env /usr/lib/cmake/packsim/packsimConfig.cmake \
+  /usr/lib/cmake/packsim/packsimConfigVersion.cmake /usr/include/packsim/model/pack.hpp; do
   grep -qxF "$f" "$TMP/files" || fail "the package lacks $f"
 done
 # Nothing else at the top level, nothing of the build or the test data.
