@@ -10,10 +10,9 @@ version=${2:?}
 extra_h2m=${3:?}
 shift 3
 command -v help2man >/dev/null || { echo "gen-cli-docs: help2man not found" >&2; exit 1; }
-rm -rf "$out/man1" "$out/bash-completion"
-mkdir -p "$out/man1" "$out/bash-completion"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/man1" "$tmp/bash-completion"
 
 # help2man reads "-x, --long  text" with two spaces before the text. CLI11 writes "-h,--help",
 # and a long option name that fills its column is followed by one space only.
@@ -117,7 +116,7 @@ EOF
     --version-string="$page $version" --help-option="$words --help" --name="$name" \
     --source="packsim $version" --manual="packsim manual" --include="$tmp/$page.h2m" \
     --output="$tmp/$page.1" "$prog"
-  gzip -9n -c "$tmp/$page.1" >"$out/man1/$page.1.gz"
+  gzip -9n -c "$tmp/$page.1" >"$tmp/man1/$page.1.gz"
 }
 
 for bin in "$@"; do
@@ -125,7 +124,7 @@ for bin in "$@"; do
   completion_data=""
   walk "$bin" "$prog"
   fn=_${prog//-/_}
-  cat >"$out/bash-completion/$prog" <<EOF
+  cat >"$tmp/bash-completion/$prog" <<EOF
 # bash completion for $prog $version, generated from its --help by packaging/gen-cli-docs.sh
 $fn() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
@@ -163,4 +162,14 @@ $completion_data
 complete -F $fn $prog
 EOF
 done
+# The binaries relink on every change to the code; their help rarely changes. help2man (a few
+# seconds) only runs when the help texts, this script or the extra sections did.
+hash=$(cat "$tmp"/*.help "$0" "$extra_h2m" "$tmp"/bash-completion/* | sha256sum | cut -d' ' -f1)
+if [ -f "$out/help.sha256" ] && [ "$(cat "$out/help.sha256")" = "$hash" ] && [ -d "$out/man1" ]; then
+  exit 0
+fi
 for page in "${pages[@]}"; do man_page "$page"; done
+rm -rf "$out/man1" "$out/bash-completion"
+mkdir -p "$out"
+mv "$tmp/man1" "$tmp/bash-completion" "$out/"
+echo "$hash" >"$out/help.sha256"
