@@ -39,7 +39,12 @@ int bench(const BenchArgs& a) {
   std::vector<BenchResult> results;
   for (const auto& file : a.packs) {
     Diagnostics diags;
-    const auto path = config::resolve_path(std::filesystem::current_path(), file);
+    const auto cwd = std::filesystem::current_path();
+    const auto path = config::resolve_path(cwd, file);
+    if (const auto problem = config::referenced_file_problem(path, cwd, file); !problem.empty()) {
+      std::fprintf(stderr, "pack file '%s' %s\n", file.c_str(), problem.c_str());
+      return kExitBadInput;
+    }
     auto pack = config::load_pack(path, diags);
     if (!pack) {
       std::fputs(diags.format().c_str(), stderr);

@@ -101,7 +101,8 @@ std::optional<can::Database> load_database(const std::string& dbc_file, const Db
   Diagnostics diags;
   const auto path = config::resolve_profile(a.profile, std::filesystem::current_path());
   if (!std::filesystem::exists(path)) {
-    std::fprintf(stderr, "no profile '%s' (looked for %s)\n", a.profile.c_str(), path.c_str());
+    std::fprintf(stderr, "%s\n",
+                 config::profile_not_found(a.profile, std::filesystem::current_path()).c_str());
     return std::nullopt;
   }
   std::optional<config::LoadedPack> pack;

@@ -5,6 +5,7 @@
 #include "packsim/config/toml_reader.hpp"
 #include "packsim/config/validation.hpp"
 #include "packsim/sim/json.hpp"
+#include "packsim/util/input_file.hpp"
 
 namespace packsim::cli {
 namespace {
@@ -16,17 +17,21 @@ struct ValidateArgs {
 };
 
 int validate(const ValidateArgs& a) {
+  constexpr const char* kManifest = "data/measured/validation.toml";
   std::filesystem::path root = a.root;
   if (root.empty()) {
-    const auto dirs = config::data_dirs();
-    root = dirs.empty() ? std::filesystem::current_path() : dirs.front();
-    if (std::filesystem::exists(std::filesystem::current_path() /
-                                "data/measured/validation.toml")) {
-      root = std::filesystem::current_path();
+    // The working directory (a checkout), else the first data directory that ships the manifest
+    // and the measurements it names.
+    const auto cwd = std::filesystem::current_path();
+    root = config::resolve_path(cwd, kManifest).parent_path().parent_path().parent_path();
+    if (a.manifest.empty() && !input_exists(root / kManifest)) {
+      std::fprintf(stderr, "validation manifest '%s' %s\n", kManifest,
+                   config::referenced_file_problem(root / kManifest, cwd, kManifest).c_str());
+      return kExitBadInput;
     }
   }
-  const std::filesystem::path manifest = a.manifest.empty() ? root / "data/measured/validation.toml"
-                                                            : std::filesystem::path(a.manifest);
+  const std::filesystem::path manifest =
+      a.manifest.empty() ? root / kManifest : std::filesystem::path(a.manifest);
   Diagnostics diags;
   const auto cases = config::load_validation_manifest(manifest, diags);
   if (!diags.empty()) {
@@ -87,7 +92,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   CLI::App* sub =
       app.add_subcommand("validate", "Replay the fitted cell models on held-out measurements");
   sub->add_option("manifest", args->manifest,
-                  "Validation manifest (default: data/measured/validation.toml)");
+                  "Validation manifest (default: data/measured/validation.toml in the working "
+                  "directory or the data directory)");
   sub->add_option("--root", args->root, "Directory the manifest's paths are relative to");
   sub->add_flag("--json", args->json, "One JSON object per case");
   sub->callback([args, &ctx]() { ctx.exit_code = validate(*args); });

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "packsim/config/data_dirs.hpp"
 
 namespace {
 
@@ -11,7 +12,10 @@ int packsim_main(int argc, char** argv) {
   Context ctx;
   ctx.version = PACKSIM_VERSION;
   CLI::App app{"packsim - hardware-in-the-loop battery-pack simulator"};
-  app.set_version_flag("--version", std::string("packsim ") + PACKSIM_VERSION);
+  // The data directory too: "which files is this binary using?" is the question after an install.
+  app.set_version_flag("--version", []() {
+    return std::string("packsim ") + PACKSIM_VERSION + "\n" + packsim::config::data_dirs_report();
+  });
   app.require_subcommand(1);
   app.fallthrough();
   add_run_command(app, ctx);

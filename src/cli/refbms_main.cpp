@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "packsim/bms/node.hpp"
+#include "packsim/config/data_dirs.hpp"
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/quantity.hpp"
 #include "packsim/hil/can_bus.hpp"
@@ -221,7 +222,9 @@ int run(const Args& a, const std::string& version) {
 
 int refbms_main(int argc, char** argv) {
   CLI::App app{"packsim-refbms - packsim's reference BMS on a SocketCAN interface"};
-  app.set_version_flag("--version", std::string("packsim-refbms ") + PACKSIM_VERSION);
+  app.set_version_flag("--version", []() {
+    return std::string("packsim-refbms ") + PACKSIM_VERSION + "\n" + config::data_dirs_report();
+  });
   Args a;
   app.add_option("scenario", a.scenario,
                  "The scenario the simulator runs (pack, cell, profile, limits)")

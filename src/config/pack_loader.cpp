@@ -48,7 +48,7 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     s.name = t->string("name", Need::kRequired).value_or("");
     if (const auto cell_path = t->string("cell", Need::kRequired)) {
       const auto resolved = resolve_path(file->directory(), *cell_path);
-      if (const auto problem = referenced_file_problem(resolved, file->directory());
+      if (const auto problem = referenced_file_problem(resolved, file->directory(), *cell_path);
           !problem.empty()) {
         t->error("cell", "cell model file '" + *cell_path + "' " + problem);
       } else {

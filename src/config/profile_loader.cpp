@@ -1040,7 +1040,7 @@ bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
   const auto path = resolve_profile(sc.bms.profile, std::filesystem::path(sc.file).parent_path());
   if (!input_exists(path)) {
     diags.error({sc.file, 0, 0},
-                "profile '" + sc.bms.profile + "' not found (looked for " + path.string() + ")");
+                profile_not_found(sc.bms.profile, std::filesystem::path(sc.file).parent_path()));
     return false;
   }
   sc.bms.profile_file = path.string();
@@ -1049,13 +1049,27 @@ bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
   return sc.profile != nullptr;
 }
 
+namespace {
+bool is_profile_path(const std::string& name_or_path) {
+  return name_or_path.find('/') != std::string::npos ||
+         (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
+}
+}  // namespace
+
 std::filesystem::path resolve_profile(const std::string& name_or_path,
                                       const std::filesystem::path& referencing_dir) {
-  const bool is_path =
-      name_or_path.find('/') != std::string::npos ||
-      (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
-  if (is_path) return resolve_path(referencing_dir, name_or_path);
+  if (is_profile_path(name_or_path)) return resolve_path(referencing_dir, name_or_path);
   return resolve_path(referencing_dir, "profiles/" + name_or_path + "/profile.toml");
+}
+
+std::string profile_not_found(const std::string& name_or_path,
+                              const std::filesystem::path& referencing_dir) {
+  if (std::filesystem::path(name_or_path).is_absolute())
+    return "profile '" + name_or_path + "' not found";
+  const std::string written =
+      is_profile_path(name_or_path) ? name_or_path : "profiles/" + name_or_path + "/profile.toml";
+  return "profile '" + name_or_path + "' not found (looked for " + written + " in " +
+         searched_text(referencing_dir) + ")";
 }
 
 std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& path,
@@ -1073,7 +1087,7 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
     if (const auto dbc = t->string("dbc", Need::kRequired)) {
       const auto dbc_path = resolve_path(file->directory(), *dbc);
       profile->dbc_file = dbc_path.string();
-      if (const auto problem = referenced_file_problem(dbc_path, file->directory());
+      if (const auto problem = referenced_file_problem(dbc_path, file->directory(), *dbc);
           !problem.empty()) {
         t->error("dbc", "DBC file '" + *dbc + "' " + problem);
       } else {

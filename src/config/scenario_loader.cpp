@@ -287,7 +287,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     sc.name = t->string("name", Need::kRequired).value_or("");
     if (const auto pack_path = t->string("pack", Need::kRequired)) {
       const auto resolved = resolve_path(file->directory(), *pack_path);
-      if (const auto problem = referenced_file_problem(resolved, file->directory());
+      if (const auto problem = referenced_file_problem(resolved, file->directory(), *pack_path);
           !problem.empty()) {
         t->error("pack", "pack file '" + *pack_path + "' " + problem);
       } else {
@@ -396,7 +396,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
           static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
       if (csv) {
         const auto resolved = resolve_path(file->directory(), *csv);
-        if (const auto problem = referenced_file_problem(resolved, file->directory());
+        if (const auto problem = referenced_file_problem(resolved, file->directory(), *csv);
             !problem.empty()) {
           t.error("file", "profile '" + *csv + "' " + problem);
         } else if (auto p = load_profile_csv(resolved, tcol, vcol, scale, diags)) {
@@ -554,8 +554,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   if (sc.bms.mode != sim::BmsMode::kNone && pack) {
     const auto profile_path = resolve_profile(sc.bms.profile, file->directory());
     if (!input_exists(profile_path)) {
-      diags.error(root.where("bms"), "bms.profile: profile '" + sc.bms.profile +
-                                         "' not found (looked for " + profile_path.string() + ")");
+      diags.error(root.where("bms"),
+                  "bms.profile: " + profile_not_found(sc.bms.profile, file->directory()));
     } else if (const auto problem = input_file_problem(profile_path); !problem.empty()) {
       diags.error(root.where("bms"), "bms.profile: " + profile_path.string() + " " + problem);
     } else {

@@ -3,7 +3,6 @@
 #include <toml++/toml.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -426,15 +425,6 @@ void TableReader::finish() {
   }
 }
 
-std::vector<std::filesystem::path> data_dirs() {
-  std::vector<std::filesystem::path> dirs;
-  if (const char* env = std::getenv("PACKSIM_DATA_DIR"); env && *env) dirs.emplace_back(env);
-#ifdef PACKSIM_DATA_DIR
-  dirs.emplace_back(PACKSIM_DATA_DIR);
-#endif
-  return dirs;
-}
-
 std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
                                    const std::string& written) {
   std::filesystem::path p(written);
@@ -448,12 +438,19 @@ std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
   return local.lexically_normal();
 }
 
+std::string searched_text(const std::filesystem::path& referencing_dir) {
+  const std::string dirs = data_dirs_text();
+  return (referencing_dir.empty() ? std::string(".") : referencing_dir.string()) +
+         (dirs.empty() ? "; no data directory: PACKSIM_DATA_DIR is not set" : ", " + dirs);
+}
+
 std::string referenced_file_problem(const std::filesystem::path& resolved,
-                                    const std::filesystem::path& referencing_dir) {
+                                    const std::filesystem::path& referencing_dir,
+                                    const std::string& written) {
   if (!input_exists(resolved)) {
-    return "not found (looked in " +
-           (referencing_dir.empty() ? std::string(".") : referencing_dir.string()) +
-           " and the data directories)";
+    // An absolute path is looked for nowhere else.
+    if (std::filesystem::path(written).is_absolute()) return "not found";
+    return "not found (looked in " + searched_text(referencing_dir) + ")";
   }
   return input_file_problem(resolved);
 }

@@ -74,6 +74,10 @@ struct ProfileLayout {
 std::filesystem::path resolve_profile(const std::string& name_or_path,
                                       const std::filesystem::path& referencing_dir);
 
+// "profile 'NAME' not found (looked for profiles/NAME/profile.toml in DIR, DATA_DIR, ...)".
+std::string profile_not_found(const std::string& name_or_path,
+                              const std::filesystem::path& referencing_dir);
+
 std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& path,
                                                  const ProfileLayout& layout, Diagnostics& diags);
 

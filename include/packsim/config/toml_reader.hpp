@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "packsim/config/data_dirs.hpp"
 #include "packsim/config/quantity.hpp"
 #include "packsim/util/diagnostic.hpp"
 
@@ -121,18 +122,19 @@ class TableReader {
   std::set<std::string, std::less<>> used_;
 };
 
-// Resolves a path written in a config file: relative to the file's directory, then to the project's
-// data directory (PACKSIM_DATA_DIR at build time or in the environment).
+// Resolves a path written in a config file: relative to the file's directory, then to the data
+// directories (data_dirs.hpp); an absolute path as it is.
 std::filesystem::path resolve_path(const std::filesystem::path& referencing_dir,
                                    const std::string& written);
 
 // Why a file that resolve_path found (or did not) cannot be read, to follow "<what> '<written>' "
-// in a message at the key that named it: "not found (looked in DIR and the data directories)",
-// "is a directory; expected a file", ...; "" when it can be read.
+// in a message at the key that named it: "not found (looked in DIR, /usr/share/packsim)" naming
+// every directory searched, "is a directory; expected a file", ...; "" when it can be read.
 std::string referenced_file_problem(const std::filesystem::path& resolved,
-                                    const std::filesystem::path& referencing_dir);
+                                    const std::filesystem::path& referencing_dir,
+                                    const std::string& written = {});
 
-// The directories searched for shipped files, in order: $PACKSIM_DATA_DIR, the build-time data dir.
-std::vector<std::filesystem::path> data_dirs();
+// The directories a relative path is looked for in, for a message: "DIR, /usr/share/packsim, ...".
+std::string searched_text(const std::filesystem::path& referencing_dir);
 
 }  // namespace packsim::config
