@@ -14,6 +14,7 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
 #include "packsim/util/input_file.hpp"
+#include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 namespace {
@@ -136,8 +137,13 @@ class Expr {
       const auto it = vars_.find(name);
       if (it == vars_.end()) {
         std::string known;
-        for (const auto& [k, v] : vars_) known += (known.empty() ? "" : ", ") + k;
-        fail("unknown variable '" + name + "' (known: " + known + ")");
+        std::vector<std::string> names;
+        for (const auto& [k, v] : vars_) {
+          known += (known.empty() ? "" : ", ") + k;
+          names.push_back(k);
+        }
+        fail("unknown variable '" + name + "'" + did_you_mean(name, names) + " (known: " + known +
+             ")");
         return 0;
       }
       return it->second;
@@ -168,7 +174,8 @@ class Expr {
                                          : nullptr;
     const char* total = name == "cell" ? "n_cells" : "n_sensors";
     if (!per) {
-      fail("unknown function '" + name + "' (known: cell, sensor)");
+      fail("unknown function '" + name + "'" + did_you_mean(name, {"cell", "sensor"}) +
+           " (known: cell, sensor)");
       return 0;
     }
     const long long per_module = vars_.at(per);
@@ -470,7 +477,10 @@ std::shared_ptr<const can::MessageCodec> codec_for(Context& ctx, TableReader& t,
   if (!name) return nullptr;
   msg = ctx.profile.dbc.find_message(*name);
   if (!msg) {
-    t.error("message", "no message '" + *name + "' in " + ctx.profile.dbc_file);
+    std::vector<std::string> names;
+    for (const auto& m : ctx.profile.dbc.messages) names.push_back(m.name);
+    t.error("message", "no message '" + *name + "'" + did_you_mean(*name, names) + " in " +
+                           ctx.profile.dbc_file);
     return nullptr;
   }
   auto& slot = ctx.codecs[*name];
@@ -508,6 +518,12 @@ std::optional<std::int64_t> read_tick_time(TableReader& t, std::string_view key,
   return v;
 }
 
+std::vector<std::string> signal_names(const can::MessageCodec& codec) {
+  std::vector<std::string> names;
+  for (std::size_t k = 0; k < codec.signal_count(); ++k) names.push_back(codec.signal_name(k));
+  return names;
+}
+
 struct E2ERead {
   bool on = false;
   std::size_t counter = 0, crc = 0;
@@ -527,10 +543,14 @@ E2ERead read_e2e(TableReader& t, const can::MessageCodec& codec) {
   if (!counter || !crc) return r;
   r.counter = codec.find(*counter);
   r.crc = codec.find(*crc);
-  if (r.counter == can::MessageCodec::npos)
-    e->error("counter", "no signal '" + *counter + "' in " + codec.name());
-  if (r.crc == can::MessageCodec::npos)
-    e->error("crc", "no signal '" + *crc + "' in " + codec.name());
+  if (r.counter == can::MessageCodec::npos) {
+    e->error("counter", "no signal '" + *counter + "'" +
+                            did_you_mean(*counter, signal_names(codec)) + " in " + codec.name());
+  }
+  if (r.crc == can::MessageCodec::npos) {
+    e->error("crc", "no signal '" + *crc + "'" + did_you_mean(*crc, signal_names(codec)) + " in " +
+                        codec.name());
+  }
   if (r.counter == can::MessageCodec::npos || r.crc == can::MessageCodec::npos) return r;
   r.config.data_id = static_cast<std::uint16_t>(data_id.value_or(0));
   r.config.max_delta_counter = static_cast<std::uint8_t>(max_delta.value_or(1));
@@ -671,9 +691,13 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       }
       if (!info) {
         std::string list;
-        for (const auto& s : kSources) list += (list.empty() ? "" : ", ") + std::string(s.name);
-        t.error_at(v, signals->key_path(k.str()) + ": unknown source '" + name +
-                          "'; expected one of " + list);
+        std::vector<std::string> names;
+        for (const auto& s : kSources) {
+          list += (list.empty() ? "" : ", ") + std::string(s.name);
+          names.emplace_back(s.name);
+        }
+        t.error_at(v, signals->key_path(k.str()) + ": unknown source '" + name + "'" +
+                          did_you_mean(name, names) + "; expected one of " + list);
         continue;
       }
       if (info->indexed == b.expr.empty()) {
@@ -877,7 +901,8 @@ void read_rx(Context& ctx, TableReader& t) {
     const std::string key(k.str());
     const std::size_t sig = codec->find(key);
     if (sig == can::MessageCodec::npos) {
-      t.error_at(v, signals->key_path(key) + ": no signal '" + key + "' in " + msg->name);
+      t.error_at(v, signals->key_path(key) + ": no signal '" + key + "'" +
+                        did_you_mean(key, signal_names(*codec)) + " in " + msg->name);
       continue;
     }
     can::RxBinding b;
@@ -905,9 +930,13 @@ void read_rx(Context& ctx, TableReader& t) {
     }
     if (!info) {
       std::string list;
-      for (const auto& c : kCommands) list += (list.empty() ? "" : ", ") + std::string(c.name);
-      t.error_at(
-          v, signals->key_path(key) + ": unknown command '" + name + "'; expected one of " + list);
+      std::vector<std::string> names;
+      for (const auto& c : kCommands) {
+        list += (list.empty() ? "" : ", ") + std::string(c.name);
+        names.emplace_back(c.name);
+      }
+      t.error_at(v, signals->key_path(key) + ": unknown command '" + name + "'" +
+                        did_you_mean(name, names) + "; expected one of " + list);
       if (sub) sub->finish();
       continue;
     }

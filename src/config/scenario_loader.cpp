@@ -10,6 +10,7 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
 #include "packsim/util/input_file.hpp"
+#include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 namespace {
@@ -51,8 +52,13 @@ std::optional<sim::StopCondition> parse_condition(const std::string& text, doubl
   }
   if (!w) {
     std::string list;
-    for (const auto& c : kWatches) list += (list.empty() ? "" : ", ") + std::string(c.name);
-    error = "condition \"" + text + "\": unknown quantity '" + name + "'; expected one of " + list;
+    std::vector<std::string> names;
+    for (const auto& c : kWatches) {
+      list += (list.empty() ? "" : ", ") + std::string(c.name);
+      names.emplace_back(c.name);
+    }
+    error = "condition \"" + text + "\": unknown quantity '" + name + "'" +
+            did_you_mean(name, names) + "; expected one of " + list;
     return std::nullopt;
   }
   if (op != "<" && op != ">") {
@@ -102,9 +108,14 @@ void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
     while (k < p.tx.size() && p.tx[k].name != f.message) ++k;
     if (k == p.tx.size()) {
       std::string names;
-      for (const auto& tx : p.tx) names += (names.empty() ? "" : ", ") + tx.name;
+      std::vector<std::string> candidates;
+      for (const auto& tx : p.tx) {
+        names += (names.empty() ? "" : ", ") + tx.name;
+        candidates.push_back(tx.name);
+      }
       diags.error(f.where, "can_fault.message: profile '" + p.name + "' sends no '" + f.message +
-                               "'; expected one of: " + names);
+                               "'" + did_you_mean(f.message, candidates) +
+                               "; expected one of: " + names);
       continue;
     }
     f.tx_message = k;
@@ -583,8 +594,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       // An array, or one string that may be a comma list like on the command line ("v,t").
       for (const auto& item : *listed) {
         for (const auto& bad : add_cell_columns(item, false, sc.record.cells)) {
-          t->error("cells",
-                   "unknown per-cell column set \"" + bad + "\"; expected v, t, soc, i or all");
+          t->error("cells", "unknown per-cell column set \"" + bad + "\"" +
+                                did_you_mean(bad, {"v", "t", "soc", "i", "all"}) +
+                                "; expected v, t, soc, i or all");
         }
       }
     }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "packsim/util/input_file.hpp"
+#include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 
@@ -173,7 +174,7 @@ std::optional<std::string> TableReader::choice(std::string_view key,
   }
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("\"" + c + "\"");
-  error(key, "\"" + *s + "\" is not one of " + list);
+  error(key, "\"" + *s + "\" is not one of " + list + did_you_mean(*s, choices));
   return std::nullopt;
 }
 
@@ -416,12 +417,13 @@ std::optional<std::vector<std::string>> TableReader::strings(std::string_view ke
 }
 
 void TableReader::finish() {
+  const std::vector<std::string> known_keys(used_.begin(), used_.end());
   for (const auto& [k, v] : *table_) {
     if (used_.find(k.str()) != used_.end()) continue;
     std::string known;
     for (const auto& u : used_) known += (known.empty() ? "" : ", ") + u;
     diags_->error(location_of(*file_, k.source()),
-                  "unknown key '" + key_path(k.str()) + "'" +
+                  "unknown key '" + key_path(k.str()) + "'" + did_you_mean(k.str(), known_keys) +
                       (known.empty() ? std::string() : "; expected one of: " + known));
   }
 }

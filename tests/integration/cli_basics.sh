@@ -8,6 +8,17 @@ expect_rc 0 "$PACKSIM" --version
 grep -q '^packsim [0-9]' "$TMP/out" || fail "--version prints 'packsim X.Y.Z'"
 expect_rc 2 "$PACKSIM" run
 expect_rc 2 "$PACKSIM" frobnicate
+grep -q "^packsim: unknown subcommand 'frobnicate'; expected one of: run, check, info, bench, dbc" \
+  "$TMP/err" || fail "unknown subcommand message: $(cat "$TMP/err")"
+# A typo of a subcommand is named, with the one meant (packsim's and dbc's); exit 2.
+expect_rc 2 "$PACKSIM" runn scenarios/demo.toml
+grep -q "^packsim: unknown subcommand 'runn' (did you mean 'run'?); expected one of: run, check" \
+  "$TMP/err" || fail "runn: $(cat "$TMP/err")"
+expect_rc 2 "$PACKSIM" dbc exprt --profile packsim
+grep -q "^packsim dbc: unknown subcommand 'exprt' (did you mean 'export'?); expected one of: export" \
+  "$TMP/err" || fail "dbc exprt: $(cat "$TMP/err")"
+expect_rc 2 "$PACKSIM" chek scenarios/demo.toml
+grep -q "unknown subcommand 'chek' (did you mean 'check'?)" "$TMP/err" || fail "chek: $(cat "$TMP/err")"
 expect_rc 2 "$PACKSIM" run no/such/scenario.toml --out "$TMP/x"
 grep -q 'no/such/scenario.toml: no such file' "$TMP/err" || fail "missing-file message"
 expect_rc 2 "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "5 A" --out "$TMP/x"
