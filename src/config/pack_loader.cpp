@@ -32,6 +32,16 @@ std::optional<int> read_cell_ref(TableReader& t, std::string_view index_key, int
   return std::nullopt;
 }
 
+// An integer key as written, for messages about a profile that cannot carry its value.
+KeyRef integer_key(const TableReader& t, std::string_view key) {
+  KeyRef k;
+  k.key = t.key_path(key);
+  k.where = t.where(key);
+  if (const auto* n = t.table_ref().get(key); n && n->as_integer())
+    k.value = std::to_string(n->as_integer()->get());
+  return k;
+}
+
 }  // namespace
 
 std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnostics& diags) {
@@ -68,6 +78,11 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     }
     s.groups_per_module =
         static_cast<int>(t->integer("groups_per_module", Need::kOptional, 1, 10000).value_or(0));
+    // The AFE's module size is its own key, else the pack's modules, else one module of every
+    // group; each is the key a profile too small for the pack must name.
+    out.afe_keys.series = integer_key(*t, "series");
+    out.afe_keys.cells_per_module =
+        integer_key(*t, s.groups_per_module > 0 ? std::string_view("groups_per_module") : "series");
     s.extra_mass_kg =
         t->quantity("extra_mass", Dimension::kMass, Need::kOptional, non_negative()).value_or(0.0);
     t->finish();
@@ -234,6 +249,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
   if (auto t = root.table("afe")) {
     afe.cells_per_module =
         static_cast<int>(t->integer("cells_per_module", Need::kOptional, 1, 64).value_or(0));
+    if (afe.cells_per_module > 0)
+      out.afe_keys.cells_per_module = integer_key(*t, "cells_per_module");
     afe.v_lsb = t->quantity("resolution", Dimension::kVoltage, Need::kOptional, non_negative())
                     .value_or(afe.v_lsb);
     afe.v_min =
@@ -263,6 +280,7 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     if (auto tt = t->table("temperature")) {
       afe.sensors_per_module =
           static_cast<int>(tt->integer("sensors_per_module", Need::kOptional, 0, 64).value_or(0));
+      if (afe.sensors_per_module > 0) out.afe_keys.sensors = integer_key(*tt, "sensors_per_module");
       afe.ntc_tau_s = tt->quantity("time_constant", Dimension::kTime, Need::kOptional, positive())
                           .value_or(afe.ntc_tau_s);
       afe.t_lsb = tt->quantity("resolution", Dimension::kTemperatureDifference, Need::kOptional,
@@ -277,7 +295,12 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       afe.die_temp_rise_k =
           tt->quantity("die_rise", Dimension::kTemperatureDifference, Need::kOptional)
               .value_or(afe.die_temp_rise_k);
-      for (auto& st : tt->tables("sensor")) {
+      auto placed = tt->tables("sensor");
+      if (!placed.empty()) {
+        out.afe_keys.sensors = {tt->key_path("sensor"), std::to_string(placed.size()) + " sensors",
+                                placed.front().where()};
+      }
+      for (auto& st : placed) {
         model::NtcPlacement placement;
         const auto cells = st.numbers("cells", Need::kRequired);
         const auto weights = st.numbers("weights");

@@ -358,6 +358,18 @@ struct BoundSite {
   std::string key_path;
 };
 
+// What an indexed source is indexed by: the pack's cells (voltage channels), its temperature
+// sensors or its AFE modules; kNone for pack-level and frame-level sources.
+enum class Item { kNone, kCell, kSensor, kModule };
+
+// What the frames or masks of a profile leave out of a pack, read as a fault of the pack's:
+// modules larger than the profile's (the same positions missing at the end of every module), or
+// more items than it carries at all (the first `total` carried, none after them).
+struct Shortfall {
+  int per_module = -1;  // positions of each module carried; -1: not a gap at the modules' end
+  int total = -1;       // items carried; -1: not a gap at the pack's end either
+};
+
 struct Context {
   const ProfileLayout& layout;
   can::Profile& profile;
@@ -365,11 +377,8 @@ struct Context {
   std::set<std::uint64_t> used_ids;  // (extended << 32 | id) of every generated frame id
   std::map<std::string, std::shared_ptr<const can::MessageCodec>> codecs;
   std::map<can::Source, BoundSite> bound;  // first binding of each indexed source
+  std::map<Item, Shortfall> shortfalls;    // the narrowest gap of each kind, for the pack's key
 };
-
-// What an indexed source is indexed by: the pack's cells (voltage channels), its temperature
-// sensors or its AFE modules; kNone for pack-level and frame-level sources.
-enum class Item { kNone, kCell, kSensor, kModule };
 
 Item item_of(can::Source source) {
   switch (source) {
@@ -440,6 +449,127 @@ std::pair<std::string, std::string> uncovered(Item item, const std::vector<char>
                     (missing > 1 ? " and " + std::to_string(missing - 1) + " more" : "")};
 }
 
+int per_module(Item item, const ProfileLayout& layout) {
+  return item == Item::kCell     ? layout.cells_per_module
+         : item == Item::kSensor ? layout.sensors_per_module
+                                 : 0;
+}
+
+Shortfall shortfall_of(Item item, const std::vector<char>& seen, const ProfileLayout& layout) {
+  Shortfall s;
+  const auto n = static_cast<int>(seen.size());
+  auto seen_at = [&seen](int k) { return seen[static_cast<std::size_t>(k)] != 0; };
+  if (const int per = per_module(item, layout); per > 0) {
+    int carried = per;
+    for (int k = 0; k < n; ++k) {
+      if (!seen_at(k)) carried = std::min(carried, k % per);
+    }
+    bool same_in_every_module = carried > 0;
+    for (int k = 0; k < n && same_in_every_module; ++k) {
+      same_in_every_module = seen_at(k) == (k % per < carried);
+    }
+    if (same_in_every_module) {
+      s.per_module = carried;
+      return s;
+    }
+  }
+  int prefix = 0;
+  while (prefix < n && seen_at(prefix)) ++prefix;
+  bool none_after = true;
+  for (int k = prefix; k < n; ++k) none_after = none_after && !seen_at(k);
+  if (none_after) s.total = prefix;
+  return s;
+}
+
+// The pack's key behind a shortfall, or nullptr when the layout has no keys (a layout built in
+// code) or the gap is neither at the modules' end nor at the pack's.
+const KeyRef* shortfall_key(const ProfileLayout& layout, Item item, const Shortfall& s) {
+  const KeyRef* k = nullptr;
+  if (s.per_module >= 0) {
+    k = item == Item::kSensor ? &layout.keys.sensors : &layout.keys.cells_per_module;
+  } else if (s.total >= 0) {
+    k = item == Item::kSensor   ? &layout.keys.sensors
+        : item == Item::kModule ? &layout.keys.cells_per_module
+                                : &layout.keys.series;
+  }
+  return k && !k->empty() ? k : nullptr;
+}
+
+std::string where_text(const SourceLocation& w) {
+  return w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.column);
+}
+
+// Records a coverage gap for the message at the pack's key, and returns what to add to the
+// message at the profile's binding: the pack's key that the profile cannot carry.
+std::string note_shortfall(Context& ctx, Item item, const std::vector<char>& seen) {
+  const Shortfall s = shortfall_of(item, seen, ctx.layout);
+  const KeyRef* key = shortfall_key(ctx.layout, item, s);
+  if (!key) return {};
+  auto [it, fresh] = ctx.shortfalls.try_emplace(item, s);
+  if (!fresh) {
+    // Several bindings fall short: the pack must fit the narrowest.
+    if (s.per_module >= 0 && (it->second.per_module < 0 || s.per_module < it->second.per_module))
+      it->second.per_module = s.per_module;
+    if (s.total >= 0 && (it->second.total < 0 || s.total < it->second.total))
+      it->second.total = s.total;
+  }
+  const char* noun = item == Item::kSensor   ? " sensors"
+                     : item == Item::kModule ? " modules"
+                                             : " cells";
+  return "; the pack's " + key->key + " = " + key->value + " (" + where_text(key->where) + ") " +
+         (s.per_module >= 0
+              ? "makes modules of " + std::to_string(per_module(item, ctx.layout)) + noun +
+                    ", more than this profile's " + std::to_string(s.per_module)
+              : "is more than this profile carries (" + std::to_string(s.total) + noun + ")");
+}
+
+// One message at the pack's key per kind of item, naming the change that makes the pack fit.
+void report_shortfalls(Context& ctx) {
+  const ProfileLayout& l = ctx.layout;
+  const std::string profile = "profile '" + ctx.profile.name + "' (" + ctx.profile.file + ")";
+  for (const auto& [item, s] : ctx.shortfalls) {
+    const KeyRef* key = shortfall_key(l, item, s);
+    if (!key) continue;
+    const char* noun = item == Item::kCell     ? "cells"
+                       : item == Item::kSensor ? "sensors"
+                                               : "modules";
+    std::string text;
+    if (s.per_module >= 0) {
+      const int per = per_module(item, l);
+      const std::string most = std::to_string(s.per_module);
+      std::string fix;
+      if (key->key == "afe.cells_per_module") {
+        fix = "set cells_per_module to " + most + " or fewer";
+      } else if (key->key == "pack.groups_per_module") {
+        fix = "set [afe] cells_per_module (or groups_per_module) to " + most + " or fewer";
+      } else if (key->key == "afe.temperature.sensors_per_module") {
+        fix = "set sensors_per_module to " + most + " or fewer";
+      } else if (item == Item::kSensor) {
+        fix = "place at most " + most + " sensors in a module";
+      } else {
+        fix = "set [afe] cells_per_module to " + most + " or fewer";
+      }
+      text = std::to_string(per) + " " + noun + " per module exceed the " + most + " a module of " +
+             profile + " carries; " + fix + ", or use a profile whose modules carry " +
+             std::to_string(per);
+    } else {
+      const int n = item == Item::kCell     ? l.n_channels
+                    : item == Item::kSensor ? l.n_sensors
+                                            : l.n_modules;
+      text = "the pack's " + std::to_string(n) + " " +
+             (item == Item::kCell     ? "cells (series groups)"
+              : item == Item::kModule ? "AFE modules"
+                                      : noun) +
+             " are more than " + profile + " carries (" + std::to_string(s.total) + "); use " +
+             (item == Item::kModule ? "larger modules, at most " + std::to_string(s.total) + ","
+                                    : "at most " + std::to_string(s.total) + " " +
+                                          (item == Item::kCell ? "series groups" : noun)) +
+             " or a profile that carries " + std::to_string(n);
+    }
+    ctx.diags.error(key->where, key->key + ": " + text);
+  }
+}
+
 // Every cell, sensor or module must be in some frame of each indexed quantity the profile sends:
 // a pack whose modules are larger than the frames were laid out for would otherwise leave cells
 // unmeasured (the BMS sees them as never received) without a word.
@@ -458,7 +588,8 @@ void check_tx_coverage(Context& ctx) {
     if (!what.empty()) {
       ctx.diags.error(site.where, site.key_path + ": the frames carry this for " + what + ": " +
                                       missing +
-                                      " in no frame; expected signals or mux rows for every one");
+                                      " in no frame; expected signals or mux rows for every one" +
+                                      note_shortfall(ctx, item_of(source), seen));
     }
   }
 }
@@ -985,7 +1116,8 @@ void read_rx(Context& ctx, TableReader& t) {
         const auto [what, missing] = uncovered(Item::kCell, seen, ctx.layout);
         if (!what.empty()) {
           t.error_at(v, signals->key_path(key) + ": the masks reach " + what + ": " + missing +
-                            " can never be balanced; expected a mask as wide as a module");
+                            " can never be balanced; expected a mask as wide as a module" +
+                            note_shortfall(ctx, Item::kCell, seen));
         }
       }
     }
@@ -1048,8 +1180,9 @@ void read_rx(Context& ctx, TableReader& t) {
 }  // namespace
 
 ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& afe,
-                             std::int64_t tick_ns) {
+                             std::int64_t tick_ns, const model::AfeLayoutKeys& keys) {
   ProfileLayout l;
+  l.keys = keys;
   l.n_channels = pack.series;
   l.cells_per_module = model::afe_cells_per_module(afe, pack.series, pack.groups_per_module);
   l.n_modules = (pack.series + l.cells_per_module - 1) / l.cells_per_module;
@@ -1073,7 +1206,7 @@ bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
     return false;
   }
   sc.bms.profile_file = path.string();
-  sc.profile = load_profile(path, profile_layout(sc.pack, sc.afe, sc.tick_ns), diags);
+  sc.profile = load_profile(path, profile_layout(sc.pack, sc.afe, sc.tick_ns, sc.afe_keys), diags);
   sc.profile_tick_ns = sc.tick_ns;
   return sc.profile != nullptr;
 }
@@ -1122,12 +1255,13 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
     root.finish();
     return nullptr;
   }
-  Context ctx{layout, *profile, diags, {}, {}, {}};
+  Context ctx{layout, *profile, diags, {}, {}, {}, {}};
   int counter_keys = 0;
   for (auto& t : root.tables("tx")) read_tx(ctx, t, counter_keys);
   // Only over frames that were all built: a binding that failed would show as a gap too.
   if (diags.size() == errors_before) check_tx_coverage(ctx);
   for (auto& t : root.tables("rx")) read_rx(ctx, t);
+  report_shortfalls(ctx);
   root.finish();
   if (diags.size() != errors_before) return nullptr;
   return profile;

@@ -571,8 +571,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       diags.error(root.where("bms"), "bms.profile: " + profile_path.string() + " " + problem);
     } else {
       sc.bms.profile_file = profile_path.string();
-      sc.profile =
-          load_profile(profile_path, profile_layout(pack->spec, pack->afe, sc.tick_ns), diags);
+      sc.profile = load_profile(
+          profile_path, profile_layout(pack->spec, pack->afe, sc.tick_ns, pack->afe_keys), diags);
       sc.profile_tick_ns = sc.tick_ns;
     }
   }
@@ -608,6 +608,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   sc.cell = std::move(pack->cell);
   sc.afe = pack->afe;
   sc.shunt = pack->shunt;
+  sc.afe_keys = pack->afe_keys;
   sc.pack_file = pack->file;
   sc.cell_file = pack->cell_file;
   return sc;

@@ -119,6 +119,28 @@ grep -q "profile.toml:[0-9]*:[0-9]*: tx\[2\].signals.CellStatus{k}: the frames c
   fail "coverage message: $(cat "$TMP/err")"
 grep -q "rx\[1\].signals.BalanceMask: the masks reach 18 of the pack's 20 cells" "$TMP/err" ||
   fail "balancing coverage message: $(cat "$TMP/err")"
+# ... and the fix is the pack's: the profile's messages name the pack's key, and the key has its
+# own message, once, saying what to change.
+grep -q "BalanceMask: .*; the pack's pack.groups_per_module = 20 ($TMP/m20.toml:7:1) makes modules of 20 cells, more than this profile's 18" "$TMP/err" ||
+  fail "coverage message names the pack's key: $(cat "$TMP/err")"
+[ "$(grep -c "^$TMP/m20.toml:7:1: pack.groups_per_module: 20 cells per module exceed the 18 a module of profile 'packsim' (.*profiles/packsim/profile.toml) carries; set \[afe\] cells_per_module (or groups_per_module) to 18 or fewer, or use a profile whose modules carry 20$" "$TMP/err")" -eq 1 ] ||
+  fail "one message at the pack's key: $(cat "$TMP/err")"
+# With the AFE's own module size, and too many sensors per module, each key says so.
+sed -e 's/^groups_per_module = 20/groups_per_module = 10/' -e 's/^\[afe\]/[afe]\ncells_per_module = 20/' \
+  -e 's/^sensors_per_module = 2/sensors_per_module = 14/' "$TMP/m20.toml" >"$TMP/a20.toml"
+sed -e "s|m20.toml|a20.toml|" "$TMP/m20_scenario.toml" >"$TMP/a20_scenario.toml"
+expect_rc 2 "$PACKSIM" check "$TMP/a20_scenario.toml"
+grep -q "^$TMP/a20.toml:18:1: afe.cells_per_module: 20 cells per module exceed the 18 a module of profile 'packsim' (.*) carries; set cells_per_module to 18 or fewer, or use a profile whose modules carry 20$" "$TMP/err" ||
+  fail "afe.cells_per_module message: $(cat "$TMP/err")"
+grep -q "^$TMP/a20.toml:23:1: afe.temperature.sensors_per_module: 14 sensors per module exceed the 12 a module of profile 'packsim' (.*) carries; set sensors_per_module to 12 or fewer" "$TMP/err" ||
+  fail "sensors_per_module message: $(cat "$TMP/err")"
+# A pack with more cells than a string-indexed profile carries at all is told so at its series.
+sed -e 's/^series = 18/series = 252/' -e 's|"../models/|"'"$PWD"'/models/|' configs/foxbms2_18s1p.toml \
+  >"$TMP/fx.toml"
+sed -e 's|^pack = .*|pack = "'"$TMP"'/fx.toml"|' scenarios/foxbms2_bench.toml >"$TMP/fx_scenario.toml"
+expect_rc 2 "$PACKSIM" check "$TMP/fx_scenario.toml"
+grep -q "^$TMP/fx.toml:13:1: pack.series: the pack's 252 cells (series groups) are more than profile 'foxbms2' (.*) carries (216); use at most 216 series groups or a profile that carries 252$" "$TMP/err" ||
+  fail "foxbms2 count message: $(cat "$TMP/err")"
 
 # --bms none on a scenario written for a BMS runs the pack alone with its contactors closed (the
 # load draws current), and a folder reused from a CAN run keeps no can.log that is not this run's.

@@ -28,6 +28,7 @@ struct LoadedPack {
   model::ShuntSpec shunt;  // [current_sensor]
   std::string file;
   std::string cell_file;
+  model::AfeLayoutKeys afe_keys;  // where the file set the AFE layout, for profile messages
 };
 std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnostics& diags);
 
@@ -67,6 +68,7 @@ struct ProfileLayout {
   int cells_per_module = 0;
   int sensors_per_module = 0;
   std::int64_t tick_ns = 1'000'000;
+  model::AfeLayoutKeys keys;  // where the pack set the sizes above, for messages
 };
 
 // A profile named like "packsim" is looked up as profiles/packsim/profile.toml in the data
@@ -81,7 +83,8 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
 bool resolve_scenario_profile(sim::Scenario& scenario, Diagnostics& diags);
 
 // The layout a pack presents on the bus: channels = series groups, modules of the AFE, sensors.
+// With the pack's keys, a profile that cannot carry the layout names the key to change.
 ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& afe,
-                             std::int64_t tick_ns);
+                             std::int64_t tick_ns, const model::AfeLayoutKeys& keys = {});
 
 }  // namespace packsim::config
