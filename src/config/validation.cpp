@@ -189,7 +189,7 @@ std::optional<ValidationResult> run_validation_case(const ValidationCase& c,
     if (!c.thermal) temp_k = kC + col(col_temp, row);
     if (c.thermal && col_amb >= 0) ambient_k = kC + col(col_amb, row);
     const model::CellLookup p = model::lookup_cell(t, st.z, temp_k);
-    r.table_clamps += static_cast<std::uint64_t>(p.clamps);
+    r.table_clamps += static_cast<std::uint64_t>(model::clamped_lookups(p));
     const model::CellStepResult res = model::advance_cell(t, p, st, inv_q, i, temp_k);
     if (c.thermal) {
       const double cdt = heat_cap / c.dt_s;

@@ -108,6 +108,52 @@ expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "2 s" --out "$TMP/insi
 python3 -c "import json,sys; w=json.load(open(sys.argv[1]))['model_range_warnings']; assert w == [], w" \
   "$TMP/inside/summary.json"
 
+# Table lookups that clamp for most of a run are warned about, naming the table, the axis, its
+# range and what the run needed: NCR18650PF cells at -10 degC, below its dynamic table's 15 degC;
+# the same run at 25 degC is not.
+cat >"$TMP/ncr4s.toml" <<EOF
+[pack]
+name = "4s1p NCR18650PF"
+cell = "$PWD/models/panasonic_ncr18650pf.toml"
+series = 4
+parallel = 1
+EOF
+for t in -10 25; do
+  cat >"$TMP/cold$t.toml" <<EOF
+[scenario]
+name = "NCR18650PF at $t degC"
+pack = "$TMP/ncr4s.toml"
+duration = "2 min"
+tick = "100 ms"
+[initial]
+temperature = "$t degC"
+[bms]
+mode = "none"
+[[load]]
+kind = "current"
+current = "1 C"
+EOF
+done
+expect_rc 0 "$PACKSIM" run "$TMP/cold-10.toml" --out "$TMP/cold-10"
+grep -q "warning: table lookups clamped: the cell model's dynamic table (R0, RC pairs) covers temperature 15..45 degC, the run needed -10..-[0-9.]* degC (100 % of cell-ticks)" \
+  "$TMP/err" || fail "no table clamp warning at -10 degC: $(cat "$TMP/err")"
+expect_rc 0 "$PACKSIM" run "$TMP/cold25.toml" --out "$TMP/cold25"
+! grep -q "table lookups clamped" "$TMP/err" || fail "a table clamp warning at 25 degC: $(cat "$TMP/err")"
+python3 - "$TMP/cold-10/summary.json" "$TMP/cold25/summary.json" <<'PY'
+import json, sys
+cold = json.load(open(sys.argv[1]))
+w = cold["table_clamp_warnings"]
+assert len(w) == 1, w
+w = w[0]
+assert (w["table"], w["axis"], w["unit"]) == ("dynamic", "temperature", "degC"), w
+assert w["range"] == [15, 45], w
+assert abs(w["needed"][0] + 10) < 1e-9 and -10 < w["needed"][1] < 15, w
+assert w["share"] == 1.0, w
+assert cold["counters"]["table_clamps"] == 4 * 1200, cold["counters"]
+warm = json.load(open(sys.argv[2]))
+assert warm["table_clamp_warnings"] == [] and warm["counters"]["table_clamps"] == 0, warm
+PY
+
 # A profile must cover the pack it runs on: modules of 20 cells are more than packsim's frames
 # carry (18), so check refuses the scenario, naming the binding and the first cell left out.
 sed -e 's/^series = 12/series = 20/' -e 's/^groups_per_module = 6/groups_per_module = 20/' \
