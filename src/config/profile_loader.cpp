@@ -801,8 +801,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     } else if (const auto* tbl = v.as_table()) {
       TableReader sub(*tbl, signals->key_path(k.str()), t.file(), ctx.diags);
       text = sub.string("source", Need::kRequired).value_or("");
-      b.scale = sub.number("scale").value_or(1.0);
-      b.offset = sub.number("offset").value_or(0.0);
+      // Unit conversions (1000 for mA, 273.15 for K): a million either way is plenty.
+      b.scale = sub.number("scale", Need::kOptional, between(-1e6, 1e6)).value_or(1.0);
+      b.offset = sub.number("offset", Need::kOptional, between(-1e6, 1e6)).value_or(0.0);
       b.raw = sub.boolean("raw").value_or(false);
       sub.finish();
     } else {
@@ -987,8 +988,10 @@ void read_rx(Context& ctx, TableReader& t) {
   const auto bus = t.string("bus").value_or("can");
   const auto per = t.choice("per", {"pack", "module"}).value_or("pack");
   const auto id_step = t.integer("id_step", Need::kOptional, 0, 0x1FFFFFFF);
-  const auto period = t.duration_ns("period", Need::kOptional, 1);
-  const auto timeout = t.duration_ns("timeout", Need::kOptional, 1);
+  // At most an hour, as TX periods: a command that comes once a day is not supervised.
+  constexpr std::int64_t kHourNs = 3'600'000'000'000;
+  const auto period = t.duration_ns("period", Need::kOptional, 1, kHourNs);
+  const auto timeout = t.duration_ns("timeout", Need::kOptional, 1, kHourNs);
   const auto on_timeout = t.choice("on_timeout", {"open", "hold"}).value_or("open");
   auto signals = t.table("signals", Need::kRequired);
   if (!codec) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "packsim/config/toml_reader.hpp"
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/scenario.hpp"
@@ -44,11 +45,13 @@ enum class FileKind { kUnknown, kCell, kPack, kScenario, kProfile };
 // Looks at a file's top-level tables ([cell], [pack], [scenario], [profile]) to tell what it is.
 FileKind detect_kind(const std::filesystem::path& path, Diagnostics& diags);
 
-// Reads a CSV load profile: a header row, then numbers. Errors carry file:line:col.
+// Reads a CSV load profile: a header row, then numbers. Each value times `scale` must lie in
+// `value_range` (in `unit`, for messages). Errors carry file:line:col.
 std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
                                              const std::string& time_column,
                                              const std::string& value_column, double scale,
-                                             Diagnostics& diags);
+                                             Diagnostics& diags, Range value_range = {},
+                                             const char* unit = "");
 
 }  // namespace packsim::config
 
