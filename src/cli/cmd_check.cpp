@@ -48,7 +48,7 @@ int check(const std::vector<std::string>& files, bool quiet) {
         // modules of 12, two sensors per module, 1 ms ticks). Scenarios check it for their own
         // pack.
         what = "protocol profile";
-        const config::ProfileLayout layout{96, 16, 8, 12, 2, 1'000'000};
+        const config::ProfileLayout layout{96, 16, 8, 12, 2, 1'000'000, {}};
         config::load_profile(f, layout, diags);
         break;
       }

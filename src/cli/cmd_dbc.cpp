@@ -115,8 +115,8 @@ std::optional<can::Database> load_database(const std::string& dbc_file, const Db
   }
   // Without a pack, a one-channel layout: the DBC as written, no per-module copies.
   const config::ProfileLayout layout =
-      pack ? config::profile_layout(pack->spec, pack->afe, 1'000'000)
-           : config::ProfileLayout{1, 1, 1, 1, 1, 1'000'000};
+      pack ? config::profile_layout(pack->spec, pack->afe, 1'000'000, pack->afe_keys)
+           : config::ProfileLayout{1, 1, 1, 1, 1, 1'000'000, {}};
   auto p = config::load_profile(path, layout, diags);
   if (!p) {
     std::fputs(diags.format().c_str(), stderr);

@@ -14,8 +14,8 @@ int info(const std::string& file, bool json) {
   const config::FileKind kind = config::detect_kind(file, diags);
   if (kind == config::FileKind::kScenario) {
     if (auto sc = config::load_scenario(file, diags)) {
-      pack =
-          config::LoadedPack{sc->pack, sc->cell, sc->afe, sc->shunt, sc->pack_file, sc->cell_file};
+      pack = config::LoadedPack{sc->pack,      sc->cell,      sc->afe,     sc->shunt,
+                                sc->pack_file, sc->cell_file, sc->afe_keys};
     }
   } else if (kind == config::FileKind::kPack) {
     pack = config::load_pack(file, diags);

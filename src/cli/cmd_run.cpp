@@ -216,6 +216,8 @@ int run(const RunArgs& a, const Context& ctx) {
   if (!a.quiet) {
     for (const auto& w : r.model_warnings)
       spdlog::warn("outside the cell model: {}; results beyond this are extrapolation", w);
+    for (const auto& w : r.table_warnings)
+      spdlog::warn("table lookups clamped: {}; the table's edge stood in for those values", w);
   }
   switch (r.status) {
     case sim::RunStatus::kCompleted:

@@ -53,10 +53,11 @@ std::optional<UniformAxis> read_axis(TableReader& t, std::string_view key, doubl
   return axis;
 }
 
-// A [temp][soc] matrix with the given shape and every value in range.
+// A [temp][soc] matrix with the given shape and every value in range (in `unit`).
 std::optional<std::vector<std::vector<double>>> read_matrix(TableReader& t, std::string_view key,
                                                             const UniformAxis& soc,
                                                             const UniformAxis& temp, Range range,
+                                                            const char* unit,
                                                             Need need = Need::kRequired) {
   auto m = t.matrix(key, need);
   if (!m) return std::nullopt;
@@ -75,8 +76,10 @@ std::optional<std::vector<std::vector<double>>> read_matrix(TableReader& t, std:
       const bool low = range.min_exclusive ? !(v > range.min) : !(v >= range.min);
       if (low || !(v <= range.max)) {
         t.error(key, "value " + format_number(v) + " in row " + std::to_string(r) +
-                         " is out of range (expected " + (range.min_exclusive ? "> " : ">= ") +
-                         format_number(range.min) + ")");
+                         " is out of range; expected " +
+                         (range.min_exclusive ? "above " : "between ") + format_number(range.min) +
+                         (range.min_exclusive ? " up to " : " and ") + format_number(range.max) +
+                         " " + unit);
         return std::nullopt;
       }
     }
@@ -85,6 +88,9 @@ std::optional<std::vector<std::vector<double>>> read_matrix(TableReader& t, std:
 }
 
 constexpr double kEntropicSpanK = 100.0;  // single-row OCV + entropic: rows at T_row -/+ this
+constexpr double kMaxEntropicVPerK = 0.01;
+// A cell's R0 or RC resistance: a coin cell's tens of ohms, with room.
+constexpr Range kCellOhm{0.0, 1e3, false};
 
 }  // namespace
 
@@ -101,26 +107,34 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
     c.chemistry = t->string("chemistry").value_or("");
     c.format = t->string("format").value_or("");
     c.source = t->string("source").value_or("");
+    // 1 mAh (a hearing-aid cell) to 10 kAh (ten times the largest prismatic cells).
     c.capacity_as =
-        t->quantity("capacity", Dimension::kCharge, Need::kRequired, positive()).value_or(1.0);
-    c.coulombic_efficiency =
-        t->quantity("coulombic_efficiency", Dimension::kRatio, Need::kOptional, {0.0, 1.0, true})
+        t->quantity("capacity", Dimension::kCharge, Need::kRequired, between(3.6, 3.6e7))
             .value_or(1.0);
-    c.v_min = t->quantity("v_min", Dimension::kVoltage, Need::kRequired, positive()).value_or(0.0);
-    c.v_max = t->quantity("v_max", Dimension::kVoltage, Need::kRequired, positive()).value_or(0.0);
-    c.v_nominal = t->quantity("nominal_voltage", Dimension::kVoltage, Need::kOptional, positive())
+    c.coulombic_efficiency =
+        t->quantity("coulombic_efficiency", Dimension::kRatio, Need::kOptional, between(0.5, 1.0))
+            .value_or(1.0);
+    c.v_min = t->quantity("v_min", Dimension::kVoltage, Need::kRequired, plausible::cell_voltage())
+                  .value_or(0.0);
+    c.v_max = t->quantity("v_max", Dimension::kVoltage, Need::kRequired, plausible::cell_voltage())
+                  .value_or(0.0);
+    c.v_nominal = t->quantity("nominal_voltage", Dimension::kVoltage, Need::kOptional,
+                              plausible::cell_voltage())
                       .value_or(0.5 * (c.v_min + c.v_max));
     if (c.v_max <= c.v_min && c.v_max > 0.0) t->error("v_max", "must be above v_min");
     t->finish();
   }
   if (auto t = root.table("thermal", Need::kRequired)) {
-    c.mass_kg = t->quantity("mass", Dimension::kMass, Need::kRequired, positive()).value_or(0.0);
+    // One cell: 1 g .. 100 kg, 0.1 cm2 .. 10 m2; specific heats of solids; still air to boiling.
+    c.mass_kg =
+        t->quantity("mass", Dimension::kMass, Need::kRequired, between(1e-3, 100.0)).value_or(0.0);
     c.specific_heat =
-        t->quantity("specific_heat", Dimension::kSpecificHeat, Need::kRequired, positive())
+        t->quantity("specific_heat", Dimension::kSpecificHeat, Need::kRequired, between(100.0, 1e4))
             .value_or(0.0);
     c.surface_area_m2 =
-        t->quantity("surface_area", Dimension::kArea, Need::kRequired, positive()).value_or(0.0);
-    c.h_conv = t->quantity("h_conv", Dimension::kHeatTransfer, Need::kRequired, non_negative())
+        t->quantity("surface_area", Dimension::kArea, Need::kRequired, between(1e-5, 10.0))
+            .value_or(0.0);
+    c.h_conv = t->quantity("h_conv", Dimension::kHeatTransfer, Need::kRequired, between(0.0, 1e5))
                    .value_or(0.0);
     t->finish();
   }
@@ -133,13 +147,23 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
       t->node("ocv_v");  // not checked without its axes, but not unknown either
       t->node("entropic_v_per_k");
     } else {
-      ocv = read_matrix(*t, "ocv_v", *soc, *temp, positive());
+      ocv = read_matrix(*t, "ocv_v", *soc, *temp, plausible::cell_voltage(), "V");
       entropic = t->numbers("entropic_v_per_k");
       if (entropic && static_cast<int>(entropic->size()) != soc->count) {
         t->error("entropic_v_per_k", "has " + std::to_string(entropic->size()) +
                                          " values; expected one per SOC point (" +
                                          std::to_string(soc->count) + ")");
         entropic.reset();
+      }
+      // Cells' dOCV/dT is a fraction of a millivolt per kelvin; 10 mV/K is a unit slip.
+      for (std::size_t i = 0; entropic && i < entropic->size(); ++i) {
+        if (!(std::fabs((*entropic)[i]) <= kMaxEntropicVPerK)) {
+          t->error("entropic_v_per_k",
+                   "value " + format_number((*entropic)[i]) + " at point " + std::to_string(i) +
+                       " is out of range; expected between " + format_number(-kMaxEntropicVPerK) +
+                       " and " + format_number(kMaxEntropicVPerK) + " V/K");
+          entropic.reset();
+        }
       }
     }
     if (ocv) {
@@ -191,14 +215,14 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
       t->node("r0_discharge_ohm");
       t->node("r0_charge_ohm");
     } else {
-      const auto r0d = read_matrix(*t, "r0_discharge_ohm", *soc, *temp, non_negative());
-      auto r0c = read_matrix(*t, "r0_charge_ohm", *soc, *temp, non_negative(), Need::kOptional);
+      const auto r0d = read_matrix(*t, "r0_discharge_ohm", *soc, *temp, kCellOhm, "Ohm");
+      auto r0c = read_matrix(*t, "r0_charge_ohm", *soc, *temp, kCellOhm, "Ohm", Need::kOptional);
       c.rc_pairs = static_cast<int>(rc_tables.size());
       c.dynamic = GridTable(*soc, *temp, model::kRcBase + model::kRcSourceFields * c.rc_pairs);
       for (std::size_t j = 0; j < rc_tables.size(); ++j) {
         auto& rt = rc_tables[j];
-        const auto r = read_matrix(rt, "r_ohm", *soc, *temp, non_negative());
-        const auto tau = read_matrix(rt, "tau_s", *soc, *temp, positive());
+        const auto r = read_matrix(rt, "r_ohm", *soc, *temp, kCellOhm, "Ohm");
+        const auto tau = read_matrix(rt, "tau_s", *soc, *temp, above(0.0, 1e6), "s");
         rt.finish();
         if (!r || !tau) continue;
         for (int iy = 0; iy < temp->count; ++iy)
@@ -221,9 +245,12 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
     t->finish();
   }
   if (auto t = root.table("hysteresis")) {
-    c.hyst_gamma = t->number("gamma", Need::kRequired, non_negative()).value_or(0.0);
-    c.hyst_m = t->quantity("m", Dimension::kVoltage, Need::kRequired).value_or(0.0);
-    c.hyst_m0 = t->quantity("m0", Dimension::kVoltage, Need::kOptional).value_or(0.0);
+    // Fitted gammas are tens to hundreds; hysteresis voltages tens of millivolts.
+    c.hyst_gamma = t->number("gamma", Need::kRequired, between(0.0, 1e6)).value_or(0.0);
+    c.hyst_m =
+        t->quantity("m", Dimension::kVoltage, Need::kRequired, between(-1.0, 1.0)).value_or(0.0);
+    c.hyst_m0 =
+        t->quantity("m0", Dimension::kVoltage, Need::kOptional, between(-1.0, 1.0)).value_or(0.0);
     t->finish();
   }
   root.finish();

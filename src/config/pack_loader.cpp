@@ -32,6 +32,16 @@ std::optional<int> read_cell_ref(TableReader& t, std::string_view index_key, int
   return std::nullopt;
 }
 
+// An integer key as written, for messages about a profile that cannot carry its value.
+KeyRef integer_key(const TableReader& t, std::string_view key) {
+  KeyRef k;
+  k.key = t.key_path(key);
+  k.where = t.where(key);
+  if (const auto* n = t.table_ref().get(key); n && n->as_integer())
+    k.value = std::to_string(n->as_integer()->get());
+  return k;
+}
+
 }  // namespace
 
 std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnostics& diags) {
@@ -68,8 +78,15 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     }
     s.groups_per_module =
         static_cast<int>(t->integer("groups_per_module", Need::kOptional, 1, 10000).value_or(0));
+    // The AFE's module size is its own key, else the pack's modules, else one module of every
+    // group; each is the key a profile too small for the pack must name.
+    out.afe_keys.series = integer_key(*t, "series");
+    out.afe_keys.cells_per_module =
+        integer_key(*t, s.groups_per_module > 0 ? std::string_view("groups_per_module") : "series");
+    // Enclosure and electronics: up to a 100 t container.
     s.extra_mass_kg =
-        t->quantity("extra_mass", Dimension::kMass, Need::kOptional, non_negative()).value_or(0.0);
+        t->quantity("extra_mass", Dimension::kMass, Need::kOptional, between(0.0, 1e5))
+            .value_or(0.0);
     t->finish();
   }
   const int ns = s.series, np = s.parallel;
@@ -108,7 +125,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       o.r0_scale = v;
     if (auto v = t.quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0)))
       o.soc = v;
-    if (auto v = t.quantity("temperature", Dimension::kTemperature, Need::kOptional, positive()))
+    if (auto v = t.quantity("temperature", Dimension::kTemperature, Need::kOptional,
+                            plausible::cell_temperature()))
       o.temp_k = v;
     if (!t.has("capacity") && !t.has("r0") && !t.has("soc") && !t.has("temperature")) {
       t.error_here("an override changes nothing; expected capacity, r0, soc or temperature");
@@ -123,14 +141,15 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     s.overrides.push_back(o);
   }
   if (auto t = root.table("interconnect")) {
-    s.busbar_segment_ohm =
-        t->quantity("busbar_segment", Dimension::kResistance, Need::kOptional, non_negative())
-            .value_or(0.0);
+    s.busbar_segment_ohm = t->quantity("busbar_segment", Dimension::kResistance, Need::kOptional,
+                                       plausible::conductor())
+                               .value_or(0.0);
     s.group_link_ohm =
-        t->quantity("group_link", Dimension::kResistance, Need::kOptional, non_negative())
+        t->quantity("group_link", Dimension::kResistance, Need::kOptional, plausible::conductor())
             .value_or(0.0);
     s.lead_ohm =
-        t->quantity("leads", Dimension::kResistance, Need::kOptional, non_negative()).value_or(0.0);
+        t->quantity("leads", Dimension::kResistance, Need::kOptional, plausible::conductor())
+            .value_or(0.0);
     t->finish();
   }
   s.link.contactor_ohm = 1e-4;
@@ -138,14 +157,15 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
   s.link.dc_link_f = 0.0;
   if (auto t = root.table("contactors")) {
     s.link.contactor_ohm =
-        t->quantity("resistance", Dimension::kResistance, Need::kOptional, non_negative())
+        t->quantity("resistance", Dimension::kResistance, Need::kOptional, plausible::conductor())
             .value_or(s.link.contactor_ohm);
-    s.link.precharge_ohm =
-        t->quantity("precharge_resistor", Dimension::kResistance, Need::kOptional, positive())
-            .value_or(s.link.precharge_ohm);
-    s.link.dc_link_f =
-        t->quantity("dc_link_capacitance", Dimension::kCapacitance, Need::kOptional, non_negative())
-            .value_or(0.0);
+    s.link.precharge_ohm = t->quantity("precharge_resistor", Dimension::kResistance,
+                                       Need::kOptional, plausible::resistor())
+                               .value_or(s.link.precharge_ohm);
+    // DC links are millifarads; 100 F is a supercapacitor bank.
+    s.link.dc_link_f = t->quantity("dc_link_capacitance", Dimension::kCapacitance, Need::kOptional,
+                                   between(0.0, 100.0))
+                           .value_or(0.0);
     t->finish();
   }
   if (auto t = root.table("thermal")) {
@@ -234,28 +254,35 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
   if (auto t = root.table("afe")) {
     afe.cells_per_module =
         static_cast<int>(t->integer("cells_per_module", Need::kOptional, 1, 64).value_or(0));
-    afe.v_lsb = t->quantity("resolution", Dimension::kVoltage, Need::kOptional, non_negative())
+    if (afe.cells_per_module > 0)
+      out.afe_keys.cells_per_module = integer_key(*t, "cells_per_module");
+    // One channel measures one cell group: its range, steps and errors are a cell's voltages.
+    const double cell_v = plausible::kCellVoltageV;
+    afe.v_lsb = t->quantity("resolution", Dimension::kVoltage, Need::kOptional, between(0.0, 1.0))
                     .value_or(afe.v_lsb);
     afe.v_min =
-        t->quantity("min_voltage", Dimension::kVoltage, Need::kOptional).value_or(afe.v_min);
-    afe.v_max = t->quantity("max_voltage", Dimension::kVoltage, Need::kOptional, positive())
-                    .value_or(afe.v_max);
+        t->quantity("min_voltage", Dimension::kVoltage, Need::kOptional, between(-cell_v, cell_v))
+            .value_or(afe.v_min);
+    afe.v_max =
+        t->quantity("max_voltage", Dimension::kVoltage, Need::kOptional, plausible::cell_voltage())
+            .value_or(afe.v_max);
     afe.v_noise_sigma =
-        t->quantity("noise", Dimension::kVoltage, Need::kOptional, non_negative()).value_or(0.0);
+        t->quantity("noise", Dimension::kVoltage, Need::kOptional, between(0.0, 1.0)).value_or(0.0);
     afe.v_gain_sigma =
         t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(0, 0.1))
             .value_or(0.0);
     afe.v_offset_sigma =
-        t->quantity("offset_error", Dimension::kVoltage, Need::kOptional, non_negative())
+        t->quantity("offset_error", Dimension::kVoltage, Need::kOptional, between(0.0, 1.0))
             .value_or(0.0);
-    afe.ov_threshold = t->quantity("ov_threshold", Dimension::kVoltage, Need::kOptional, positive())
-                           .value_or(afe.ov_threshold);
+    afe.ov_threshold =
+        t->quantity("ov_threshold", Dimension::kVoltage, Need::kOptional, plausible::cell_voltage())
+            .value_or(afe.ov_threshold);
     afe.uv_threshold =
-        t->quantity("uv_threshold", Dimension::kVoltage, Need::kOptional, non_negative())
+        t->quantity("uv_threshold", Dimension::kVoltage, Need::kOptional, between(0.0, cell_v))
             .value_or(afe.uv_threshold);
-    afe.balance_ohm =
-        t->quantity("balance_resistor", Dimension::kResistance, Need::kOptional, positive())
-            .value_or(afe.balance_ohm);
+    afe.balance_ohm = t->quantity("balance_resistor", Dimension::kResistance, Need::kOptional,
+                                  plausible::resistor())
+                          .value_or(afe.balance_ohm);
     afe.balance_heat_to_cell =
         t->quantity("balance_heat_to_cell", Dimension::kRatio, Need::kOptional, between(0, 1))
             .value_or(0.0);
@@ -263,21 +290,29 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     if (auto tt = t->table("temperature")) {
       afe.sensors_per_module =
           static_cast<int>(tt->integer("sensors_per_module", Need::kOptional, 0, 64).value_or(0));
-      afe.ntc_tau_s = tt->quantity("time_constant", Dimension::kTime, Need::kOptional, positive())
-                          .value_or(afe.ntc_tau_s);
+      if (afe.sensors_per_module > 0) out.afe_keys.sensors = integer_key(*tt, "sensors_per_module");
+      // An NTC lags by seconds to minutes; its errors are kelvins, not hundreds of them.
+      afe.ntc_tau_s =
+          tt->quantity("time_constant", Dimension::kTime, Need::kOptional, above(0.0, 3600.0))
+              .value_or(afe.ntc_tau_s);
       afe.t_lsb = tt->quantity("resolution", Dimension::kTemperatureDifference, Need::kOptional,
-                               non_negative())
+                               between(0.0, 10.0))
                       .value_or(afe.t_lsb);
-      afe.t_noise_sigma =
-          tt->quantity("noise", Dimension::kTemperatureDifference, Need::kOptional, non_negative())
-              .value_or(0.0);
+      afe.t_noise_sigma = tt->quantity("noise", Dimension::kTemperatureDifference, Need::kOptional,
+                                       between(0.0, 100.0))
+                              .value_or(0.0);
       afe.t_offset_sigma = tt->quantity("offset_error", Dimension::kTemperatureDifference,
-                                        Need::kOptional, non_negative())
+                                        Need::kOptional, between(0.0, 100.0))
                                .value_or(0.0);
-      afe.die_temp_rise_k =
-          tt->quantity("die_rise", Dimension::kTemperatureDifference, Need::kOptional)
-              .value_or(afe.die_temp_rise_k);
-      for (auto& st : tt->tables("sensor")) {
+      afe.die_temp_rise_k = tt->quantity("die_rise", Dimension::kTemperatureDifference,
+                                         Need::kOptional, between(-100.0, 100.0))
+                                .value_or(afe.die_temp_rise_k);
+      auto placed = tt->tables("sensor");
+      if (!placed.empty()) {
+        out.afe_keys.sensors = {tt->key_path("sensor"), std::to_string(placed.size()) + " sensors",
+                                placed.front().where()};
+      }
+      for (auto& st : placed) {
         model::NtcPlacement placement;
         const auto cells = st.numbers("cells", Need::kRequired);
         const auto weights = st.numbers("weights");
@@ -313,19 +348,21 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
   }
   if (auto t = root.table("current_sensor")) {
     model::ShuntSpec& sh = out.shunt;
-    sh.i_lsb = t->quantity("resolution", Dimension::kCurrent, Need::kOptional, non_negative())
+    // A shunt's step, offset and noise are amperes (a thousand at most); its voltages a pack's.
+    sh.i_lsb = t->quantity("resolution", Dimension::kCurrent, Need::kOptional, between(0.0, 100.0))
                    .value_or(sh.i_lsb);
-    sh.i_offset_a = t->quantity("offset", Dimension::kCurrent, Need::kOptional).value_or(0.0);
+    sh.i_offset_a = t->quantity("offset", Dimension::kCurrent, Need::kOptional, between(-1e3, 1e3))
+                        .value_or(0.0);
     sh.i_gain_error =
         t->quantity("gain_error", Dimension::kRatio, Need::kOptional, between(-0.1, 0.1))
             .value_or(0.0);
     sh.i_noise_sigma =
-        t->quantity("noise", Dimension::kCurrent, Need::kOptional, non_negative()).value_or(0.0);
+        t->quantity("noise", Dimension::kCurrent, Need::kOptional, between(0.0, 1e3)).value_or(0.0);
     sh.v_lsb =
-        t->quantity("voltage_resolution", Dimension::kVoltage, Need::kOptional, non_negative())
+        t->quantity("voltage_resolution", Dimension::kVoltage, Need::kOptional, between(0.0, 100.0))
             .value_or(sh.v_lsb);
     sh.v_noise_sigma =
-        t->quantity("voltage_noise", Dimension::kVoltage, Need::kOptional, non_negative())
+        t->quantity("voltage_noise", Dimension::kVoltage, Need::kOptional, between(0.0, 100.0))
             .value_or(0.0);
     t->finish();
   }

@@ -14,6 +14,7 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
 #include "packsim/util/input_file.hpp"
+#include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 namespace {
@@ -136,8 +137,13 @@ class Expr {
       const auto it = vars_.find(name);
       if (it == vars_.end()) {
         std::string known;
-        for (const auto& [k, v] : vars_) known += (known.empty() ? "" : ", ") + k;
-        fail("unknown variable '" + name + "' (known: " + known + ")");
+        std::vector<std::string> names;
+        for (const auto& [k, v] : vars_) {
+          known += (known.empty() ? "" : ", ") + k;
+          names.push_back(k);
+        }
+        fail("unknown variable '" + name + "'" + did_you_mean(name, names) + " (known: " + known +
+             ")");
         return 0;
       }
       return it->second;
@@ -168,7 +174,8 @@ class Expr {
                                          : nullptr;
     const char* total = name == "cell" ? "n_cells" : "n_sensors";
     if (!per) {
-      fail("unknown function '" + name + "' (known: cell, sensor)");
+      fail("unknown function '" + name + "'" + did_you_mean(name, {"cell", "sensor"}) +
+           " (known: cell, sensor)");
       return 0;
     }
     const long long per_module = vars_.at(per);
@@ -351,6 +358,18 @@ struct BoundSite {
   std::string key_path;
 };
 
+// What an indexed source is indexed by: the pack's cells (voltage channels), its temperature
+// sensors or its AFE modules; kNone for pack-level and frame-level sources.
+enum class Item { kNone, kCell, kSensor, kModule };
+
+// What the frames or masks of a profile leave out of a pack, read as a fault of the pack's:
+// modules larger than the profile's (the same positions missing at the end of every module), or
+// more items than it carries at all (the first `total` carried, none after them).
+struct Shortfall {
+  int per_module = -1;  // positions of each module carried; -1: not a gap at the modules' end
+  int total = -1;       // items carried; -1: not a gap at the pack's end either
+};
+
 struct Context {
   const ProfileLayout& layout;
   can::Profile& profile;
@@ -358,11 +377,8 @@ struct Context {
   std::set<std::uint64_t> used_ids;  // (extended << 32 | id) of every generated frame id
   std::map<std::string, std::shared_ptr<const can::MessageCodec>> codecs;
   std::map<can::Source, BoundSite> bound;  // first binding of each indexed source
+  std::map<Item, Shortfall> shortfalls;    // the narrowest gap of each kind, for the pack's key
 };
-
-// What an indexed source is indexed by: the pack's cells (voltage channels), its temperature
-// sensors or its AFE modules; kNone for pack-level and frame-level sources.
-enum class Item { kNone, kCell, kSensor, kModule };
 
 Item item_of(can::Source source) {
   switch (source) {
@@ -433,6 +449,127 @@ std::pair<std::string, std::string> uncovered(Item item, const std::vector<char>
                     (missing > 1 ? " and " + std::to_string(missing - 1) + " more" : "")};
 }
 
+int per_module(Item item, const ProfileLayout& layout) {
+  return item == Item::kCell     ? layout.cells_per_module
+         : item == Item::kSensor ? layout.sensors_per_module
+                                 : 0;
+}
+
+Shortfall shortfall_of(Item item, const std::vector<char>& seen, const ProfileLayout& layout) {
+  Shortfall s;
+  const auto n = static_cast<int>(seen.size());
+  auto seen_at = [&seen](int k) { return seen[static_cast<std::size_t>(k)] != 0; };
+  if (const int per = per_module(item, layout); per > 0) {
+    int carried = per;
+    for (int k = 0; k < n; ++k) {
+      if (!seen_at(k)) carried = std::min(carried, k % per);
+    }
+    bool same_in_every_module = carried > 0;
+    for (int k = 0; k < n && same_in_every_module; ++k) {
+      same_in_every_module = seen_at(k) == (k % per < carried);
+    }
+    if (same_in_every_module) {
+      s.per_module = carried;
+      return s;
+    }
+  }
+  int prefix = 0;
+  while (prefix < n && seen_at(prefix)) ++prefix;
+  bool none_after = true;
+  for (int k = prefix; k < n; ++k) none_after = none_after && !seen_at(k);
+  if (none_after) s.total = prefix;
+  return s;
+}
+
+// The pack's key behind a shortfall, or nullptr when the layout has no keys (a layout built in
+// code) or the gap is neither at the modules' end nor at the pack's.
+const KeyRef* shortfall_key(const ProfileLayout& layout, Item item, const Shortfall& s) {
+  const KeyRef* k = nullptr;
+  if (s.per_module >= 0) {
+    k = item == Item::kSensor ? &layout.keys.sensors : &layout.keys.cells_per_module;
+  } else if (s.total >= 0) {
+    k = item == Item::kSensor   ? &layout.keys.sensors
+        : item == Item::kModule ? &layout.keys.cells_per_module
+                                : &layout.keys.series;
+  }
+  return k && !k->empty() ? k : nullptr;
+}
+
+std::string where_text(const SourceLocation& w) {
+  return w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.column);
+}
+
+// Records a coverage gap for the message at the pack's key, and returns what to add to the
+// message at the profile's binding: the pack's key that the profile cannot carry.
+std::string note_shortfall(Context& ctx, Item item, const std::vector<char>& seen) {
+  const Shortfall s = shortfall_of(item, seen, ctx.layout);
+  const KeyRef* key = shortfall_key(ctx.layout, item, s);
+  if (!key) return {};
+  auto [it, fresh] = ctx.shortfalls.try_emplace(item, s);
+  if (!fresh) {
+    // Several bindings fall short: the pack must fit the narrowest.
+    if (s.per_module >= 0 && (it->second.per_module < 0 || s.per_module < it->second.per_module))
+      it->second.per_module = s.per_module;
+    if (s.total >= 0 && (it->second.total < 0 || s.total < it->second.total))
+      it->second.total = s.total;
+  }
+  const char* noun = item == Item::kSensor   ? " sensors"
+                     : item == Item::kModule ? " modules"
+                                             : " cells";
+  return "; the pack's " + key->key + " = " + key->value + " (" + where_text(key->where) + ") " +
+         (s.per_module >= 0
+              ? "makes modules of " + std::to_string(per_module(item, ctx.layout)) + noun +
+                    ", more than this profile's " + std::to_string(s.per_module)
+              : "is more than this profile carries (" + std::to_string(s.total) + noun + ")");
+}
+
+// One message at the pack's key per kind of item, naming the change that makes the pack fit.
+void report_shortfalls(Context& ctx) {
+  const ProfileLayout& l = ctx.layout;
+  const std::string profile = "profile '" + ctx.profile.name + "' (" + ctx.profile.file + ")";
+  for (const auto& [item, s] : ctx.shortfalls) {
+    const KeyRef* key = shortfall_key(l, item, s);
+    if (!key) continue;
+    const char* noun = item == Item::kCell     ? "cells"
+                       : item == Item::kSensor ? "sensors"
+                                               : "modules";
+    std::string text;
+    if (s.per_module >= 0) {
+      const int per = per_module(item, l);
+      const std::string most = std::to_string(s.per_module);
+      std::string fix;
+      if (key->key == "afe.cells_per_module") {
+        fix = "set cells_per_module to " + most + " or fewer";
+      } else if (key->key == "pack.groups_per_module") {
+        fix = "set [afe] cells_per_module (or groups_per_module) to " + most + " or fewer";
+      } else if (key->key == "afe.temperature.sensors_per_module") {
+        fix = "set sensors_per_module to " + most + " or fewer";
+      } else if (item == Item::kSensor) {
+        fix = "place at most " + most + " sensors in a module";
+      } else {
+        fix = "set [afe] cells_per_module to " + most + " or fewer";
+      }
+      text = std::to_string(per) + " " + noun + " per module exceed the " + most + " a module of " +
+             profile + " carries; " + fix + ", or use a profile whose modules carry " +
+             std::to_string(per);
+    } else {
+      const int n = item == Item::kCell     ? l.n_channels
+                    : item == Item::kSensor ? l.n_sensors
+                                            : l.n_modules;
+      text = "the pack's " + std::to_string(n) + " " +
+             (item == Item::kCell     ? "cells (series groups)"
+              : item == Item::kModule ? "AFE modules"
+                                      : noun) +
+             " are more than " + profile + " carries (" + std::to_string(s.total) + "); use " +
+             (item == Item::kModule ? "larger modules, at most " + std::to_string(s.total) + ","
+                                    : "at most " + std::to_string(s.total) + " " +
+                                          (item == Item::kCell ? "series groups" : noun)) +
+             " or a profile that carries " + std::to_string(n);
+    }
+    ctx.diags.error(key->where, key->key + ": " + text);
+  }
+}
+
 // Every cell, sensor or module must be in some frame of each indexed quantity the profile sends:
 // a pack whose modules are larger than the frames were laid out for would otherwise leave cells
 // unmeasured (the BMS sees them as never received) without a word.
@@ -451,7 +588,8 @@ void check_tx_coverage(Context& ctx) {
     if (!what.empty()) {
       ctx.diags.error(site.where, site.key_path + ": the frames carry this for " + what + ": " +
                                       missing +
-                                      " in no frame; expected signals or mux rows for every one");
+                                      " in no frame; expected signals or mux rows for every one" +
+                                      note_shortfall(ctx, item_of(source), seen));
     }
   }
 }
@@ -470,7 +608,10 @@ std::shared_ptr<const can::MessageCodec> codec_for(Context& ctx, TableReader& t,
   if (!name) return nullptr;
   msg = ctx.profile.dbc.find_message(*name);
   if (!msg) {
-    t.error("message", "no message '" + *name + "' in " + ctx.profile.dbc_file);
+    std::vector<std::string> names;
+    for (const auto& m : ctx.profile.dbc.messages) names.push_back(m.name);
+    t.error("message", "no message '" + *name + "'" + did_you_mean(*name, names) + " in " +
+                           ctx.profile.dbc_file);
     return nullptr;
   }
   auto& slot = ctx.codecs[*name];
@@ -508,6 +649,12 @@ std::optional<std::int64_t> read_tick_time(TableReader& t, std::string_view key,
   return v;
 }
 
+std::vector<std::string> signal_names(const can::MessageCodec& codec) {
+  std::vector<std::string> names;
+  for (std::size_t k = 0; k < codec.signal_count(); ++k) names.push_back(codec.signal_name(k));
+  return names;
+}
+
 struct E2ERead {
   bool on = false;
   std::size_t counter = 0, crc = 0;
@@ -527,10 +674,14 @@ E2ERead read_e2e(TableReader& t, const can::MessageCodec& codec) {
   if (!counter || !crc) return r;
   r.counter = codec.find(*counter);
   r.crc = codec.find(*crc);
-  if (r.counter == can::MessageCodec::npos)
-    e->error("counter", "no signal '" + *counter + "' in " + codec.name());
-  if (r.crc == can::MessageCodec::npos)
-    e->error("crc", "no signal '" + *crc + "' in " + codec.name());
+  if (r.counter == can::MessageCodec::npos) {
+    e->error("counter", "no signal '" + *counter + "'" +
+                            did_you_mean(*counter, signal_names(codec)) + " in " + codec.name());
+  }
+  if (r.crc == can::MessageCodec::npos) {
+    e->error("crc", "no signal '" + *crc + "'" + did_you_mean(*crc, signal_names(codec)) + " in " +
+                        codec.name());
+  }
   if (r.counter == can::MessageCodec::npos || r.crc == can::MessageCodec::npos) return r;
   r.config.data_id = static_cast<std::uint16_t>(data_id.value_or(0));
   r.config.max_delta_counter = static_cast<std::uint8_t>(max_delta.value_or(1));
@@ -650,8 +801,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     } else if (const auto* tbl = v.as_table()) {
       TableReader sub(*tbl, signals->key_path(k.str()), t.file(), ctx.diags);
       text = sub.string("source", Need::kRequired).value_or("");
-      b.scale = sub.number("scale").value_or(1.0);
-      b.offset = sub.number("offset").value_or(0.0);
+      // Unit conversions (1000 for mA, 273.15 for K): a million either way is plenty.
+      b.scale = sub.number("scale", Need::kOptional, between(-1e6, 1e6)).value_or(1.0);
+      b.offset = sub.number("offset", Need::kOptional, between(-1e6, 1e6)).value_or(0.0);
       b.raw = sub.boolean("raw").value_or(false);
       sub.finish();
     } else {
@@ -671,9 +823,13 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       }
       if (!info) {
         std::string list;
-        for (const auto& s : kSources) list += (list.empty() ? "" : ", ") + std::string(s.name);
-        t.error_at(v, signals->key_path(k.str()) + ": unknown source '" + name +
-                          "'; expected one of " + list);
+        std::vector<std::string> names;
+        for (const auto& s : kSources) {
+          list += (list.empty() ? "" : ", ") + std::string(s.name);
+          names.emplace_back(s.name);
+        }
+        t.error_at(v, signals->key_path(k.str()) + ": unknown source '" + name + "'" +
+                          did_you_mean(name, names) + "; expected one of " + list);
         continue;
       }
       if (info->indexed == b.expr.empty()) {
@@ -832,8 +988,10 @@ void read_rx(Context& ctx, TableReader& t) {
   const auto bus = t.string("bus").value_or("can");
   const auto per = t.choice("per", {"pack", "module"}).value_or("pack");
   const auto id_step = t.integer("id_step", Need::kOptional, 0, 0x1FFFFFFF);
-  const auto period = t.duration_ns("period", Need::kOptional, 1);
-  const auto timeout = t.duration_ns("timeout", Need::kOptional, 1);
+  // At most an hour, as TX periods: a command that comes once a day is not supervised.
+  constexpr std::int64_t kHourNs = 3'600'000'000'000;
+  const auto period = t.duration_ns("period", Need::kOptional, 1, kHourNs);
+  const auto timeout = t.duration_ns("timeout", Need::kOptional, 1, kHourNs);
   const auto on_timeout = t.choice("on_timeout", {"open", "hold"}).value_or("open");
   auto signals = t.table("signals", Need::kRequired);
   if (!codec) {
@@ -877,7 +1035,8 @@ void read_rx(Context& ctx, TableReader& t) {
     const std::string key(k.str());
     const std::size_t sig = codec->find(key);
     if (sig == can::MessageCodec::npos) {
-      t.error_at(v, signals->key_path(key) + ": no signal '" + key + "' in " + msg->name);
+      t.error_at(v, signals->key_path(key) + ": no signal '" + key + "'" +
+                        did_you_mean(key, signal_names(*codec)) + " in " + msg->name);
       continue;
     }
     can::RxBinding b;
@@ -905,9 +1064,13 @@ void read_rx(Context& ctx, TableReader& t) {
     }
     if (!info) {
       std::string list;
-      for (const auto& c : kCommands) list += (list.empty() ? "" : ", ") + std::string(c.name);
-      t.error_at(
-          v, signals->key_path(key) + ": unknown command '" + name + "'; expected one of " + list);
+      std::vector<std::string> names;
+      for (const auto& c : kCommands) {
+        list += (list.empty() ? "" : ", ") + std::string(c.name);
+        names.emplace_back(c.name);
+      }
+      t.error_at(v, signals->key_path(key) + ": unknown command '" + name + "'" +
+                        did_you_mean(name, names) + "; expected one of " + list);
       if (sub) sub->finish();
       continue;
     }
@@ -956,7 +1119,8 @@ void read_rx(Context& ctx, TableReader& t) {
         const auto [what, missing] = uncovered(Item::kCell, seen, ctx.layout);
         if (!what.empty()) {
           t.error_at(v, signals->key_path(key) + ": the masks reach " + what + ": " + missing +
-                            " can never be balanced; expected a mask as wide as a module");
+                            " can never be balanced; expected a mask as wide as a module" +
+                            note_shortfall(ctx, Item::kCell, seen));
         }
       }
     }
@@ -1019,8 +1183,9 @@ void read_rx(Context& ctx, TableReader& t) {
 }  // namespace
 
 ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& afe,
-                             std::int64_t tick_ns) {
+                             std::int64_t tick_ns, const model::AfeLayoutKeys& keys) {
   ProfileLayout l;
+  l.keys = keys;
   l.n_channels = pack.series;
   l.cells_per_module = model::afe_cells_per_module(afe, pack.series, pack.groups_per_module);
   l.n_modules = (pack.series + l.cells_per_module - 1) / l.cells_per_module;
@@ -1044,7 +1209,7 @@ bool resolve_scenario_profile(sim::Scenario& sc, Diagnostics& diags) {
     return false;
   }
   sc.bms.profile_file = path.string();
-  sc.profile = load_profile(path, profile_layout(sc.pack, sc.afe, sc.tick_ns), diags);
+  sc.profile = load_profile(path, profile_layout(sc.pack, sc.afe, sc.tick_ns, sc.afe_keys), diags);
   sc.profile_tick_ns = sc.tick_ns;
   return sc.profile != nullptr;
 }
@@ -1107,12 +1272,13 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
     root.finish();
     return nullptr;
   }
-  Context ctx{layout, *profile, diags, {}, {}, {}};
+  Context ctx{layout, *profile, diags, {}, {}, {}, {}};
   int counter_keys = 0;
   for (auto& t : root.tables("tx")) read_tx(ctx, t, counter_keys);
   // Only over frames that were all built: a binding that failed would show as a gap too.
   if (diags.size() == errors_before) check_tx_coverage(ctx);
   for (auto& t : root.tables("rx")) read_rx(ctx, t);
+  report_shortfalls(ctx);
   root.finish();
   if (diags.size() != errors_before) return nullptr;
   return profile;

@@ -5,6 +5,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <vector>
+
+#include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 namespace {
@@ -249,7 +253,14 @@ QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c
               (allow_c_rate && dim == Dimension::kCurrent ? ", C" : "");
     return r;
   }
-  r.error = "unknown unit '" + std::string(unit) + "'; expected " +
+  // Units of this dimension only: "mohms" suggests "mohm", never a unit the key would refuse.
+  std::vector<std::string> names;
+  for (const auto& u : kUnits) {
+    if (u.dim == dim ||
+        (dim == Dimension::kTemperatureDifference && u.dim == Dimension::kTemperature))
+      names.emplace_back(u.name);
+  }
+  r.error = "unknown unit '" + std::string(unit) + "'" + did_you_mean(unit, names) + "; expected " +
             with_article(dimension_name(dim)) + " in " + dimension_units(dim) +
             (allow_c_rate && dim == Dimension::kCurrent ? ", C" : "");
   return r;

@@ -10,6 +10,7 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
 #include "packsim/util/input_file.hpp"
+#include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 namespace {
@@ -34,7 +35,7 @@ constexpr WatchInfo kWatches[] = {
 
 // "cell_v_min < 2.5 V"
 std::optional<sim::StopCondition> parse_condition(const std::string& text, double c_rate_to_a,
-                                                  std::string& error) {
+                                                  int series, std::string& error) {
   // "name < value" with or without spaces around the operator.
   const std::size_t at = text.find_first_of("<>");
   auto trim = [](const std::string& x) {
@@ -51,8 +52,13 @@ std::optional<sim::StopCondition> parse_condition(const std::string& text, doubl
   }
   if (!w) {
     std::string list;
-    for (const auto& c : kWatches) list += (list.empty() ? "" : ", ") + std::string(c.name);
-    error = "condition \"" + text + "\": unknown quantity '" + name + "'; expected one of " + list;
+    std::vector<std::string> names;
+    for (const auto& c : kWatches) {
+      list += (list.empty() ? "" : ", ") + std::string(c.name);
+      names.emplace_back(c.name);
+    }
+    error = "condition \"" + text + "\": unknown quantity '" + name + "'" +
+            did_you_mean(name, names) + "; expected one of " + list;
     return std::nullopt;
   }
   if (op != "<" && op != ">") {
@@ -64,6 +70,29 @@ std::optional<sim::StopCondition> parse_condition(const std::string& text, doubl
     error = "condition \"" + text + "\": " + q.error;
     return std::nullopt;
   }
+  const double value = q.is_c_rate ? *q.value * c_rate_to_a : *q.value;
+  if (w->dim != Dimension::kRatio) {
+    // What the watched quantity can plausibly be: a cell's voltage (any sign: a reversed cell),
+    // a pack's, a pack's current, a cell's temperature.
+    const double cell_v = plausible::kCellVoltageV;
+    const Range r =
+        w->dim == Dimension::kVoltage
+            ? (w->watch == sim::Watch::kPackV ? between(-cell_v * series, cell_v * series)
+                                              : between(-cell_v, cell_v))
+        : w->dim == Dimension::kCurrent ? plausible::pack_current()
+                                        : plausible::cell_temperature();
+    if (!(value >= r.min && value <= r.max)) {
+      const bool kelvin = w->dim == Dimension::kTemperature;
+      const char* unit = si_unit(w->dim);
+      auto limit = [&](double x) {
+        return format_number(x) + " " + unit +
+               (kelvin ? " (" + format_number(x - plausible::kZeroCelsius) + " degC)" : "");
+      };
+      error = "condition \"" + text + "\": threshold " + format_number(value) + " " + unit +
+              " out of range; expected between " + limit(r.min) + " and " + limit(r.max);
+      return std::nullopt;
+    }
+  }
   if (w->dim == Dimension::kRatio && (*q.value < 0.0 || *q.value > 1.0)) {
     error = "condition \"" + text + "\": " + format_number(*q.value * 100.0) +
             " % is not a state of charge; expected 0 % to 100 % (a bare number is a fraction: "
@@ -73,10 +102,12 @@ std::optional<sim::StopCondition> parse_condition(const std::string& text, doubl
   sim::StopCondition c;
   c.watch = w->watch;
   c.below = op == "<";
-  c.threshold = q.is_c_rate ? *q.value * c_rate_to_a : *q.value;
+  c.threshold = value;
   c.text = text;
   return c;
 }
+
+constexpr Range kPackPower{-plausible::kPackPowerW, plausible::kPackPowerW, false};
 
 std::optional<model::ContactorState> parse_contactors(TableReader& t, std::string_view key) {
   const auto s = t.choice(key, {"open", "closed", "precharge"});
@@ -102,9 +133,14 @@ void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
     while (k < p.tx.size() && p.tx[k].name != f.message) ++k;
     if (k == p.tx.size()) {
       std::string names;
-      for (const auto& tx : p.tx) names += (names.empty() ? "" : ", ") + tx.name;
+      std::vector<std::string> candidates;
+      for (const auto& tx : p.tx) {
+        names += (names.empty() ? "" : ", ") + tx.name;
+        candidates.push_back(tx.name);
+      }
       diags.error(f.where, "can_fault.message: profile '" + p.name + "' sends no '" + f.message +
-                               "'; expected one of: " + names);
+                               "'" + did_you_mean(f.message, candidates) +
+                               "; expected one of: " + names);
       continue;
     }
     f.tx_message = k;
@@ -133,7 +169,8 @@ void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
 std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
                                              const std::string& time_column,
                                              const std::string& value_column, double scale,
-                                             Diagnostics& diags) {
+                                             Diagnostics& diags, Range value_range,
+                                             const char* unit) {
   const std::string name = path.string();
   std::string text, problem;
   if (!read_input_file(path, text, problem)) {
@@ -236,8 +273,20 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
                                           " does not increase; times must be strictly increasing");
       continue;
     }
+    const double value = v * scale;
+    if (!(value >= value_range.min && value <= value_range.max)) {
+      diags.error({name, line_no, 1},
+                  "value " + format_number(v) +
+                      (scale != 1.0 ? " (x " + format_number(scale) + " = " + format_number(value) +
+                                          " " + unit + ")"
+                                    : std::string(" ") + unit) +
+                      " out of range; expected between " + format_number(value_range.min) + " " +
+                      unit + " and " + format_number(value_range.max) + " " + unit);
+      if (diags.size() - errors_before > 20) break;
+      continue;
+    }
     p.t_ns.push_back(t_ns);
-    p.value.push_back(v * scale);
+    p.value.push_back(value);
   }
   if (diags.size() != errors_before) return std::nullopt;
   if (p.t_ns.size() < 2) {
@@ -305,14 +354,17 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   const double capacity_ah =
       pack ? pack->cell.capacity_as / 3600.0 * pack->spec.parallel : 1.0;  // 1 C in amperes
   const int ns = pack ? pack->spec.series : 1;  // series groups = AFE channels
+  // Pack-scaled limits without a pack (its errors are reported) take the largest pack allowed,
+  // so that they add no error of their own.
+  const int limit_series = pack ? ns : 10000;
 
   std::vector<SourceLocation> contactor_keys;  // places that set contactors by hand
   if (auto t = root.table("initial")) {
     sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0))
                          .value_or(sc.initial_soc);
-    sc.initial_temp_k =
-        t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive())
-            .value_or(sc.initial_temp_k);
+    sc.initial_temp_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional,
+                                    plausible::cell_temperature())
+                            .value_or(sc.initial_temp_k);
     if (auto k = parse_contactors(*t, "contactors")) {
       sc.initial_contactors = *k;
       if (k->main_pos || k->main_neg || k->precharge)
@@ -322,7 +374,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   }
   sc.ambient_k = sc.initial_temp_k;
   if (auto t = root.table("ambient")) {
-    sc.ambient_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional, positive())
+    sc.ambient_k = t->quantity("temperature", Dimension::kTemperature, Need::kOptional,
+                               plausible::ambient_temperature())
                        .value_or(sc.ambient_k);
     t->finish();
   }
@@ -336,7 +389,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     if (const auto until = t.strings("until")) {
       for (const auto& text : *until) {
         std::string err;
-        if (auto c = parse_condition(text, capacity_ah, err)) {
+        if (auto c = parse_condition(text, capacity_ah, limit_series, err)) {
           seg.until.push_back(*c);
         } else {
           t.error("until", err);
@@ -353,20 +406,25 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       seg.kind = sim::SegmentKind::kRest;
     } else if (*kind == "current") {
       seg.kind = sim::SegmentKind::kCurrent;
-      seg.value = t.current("current", capacity_ah, Need::kRequired).value_or(0.0);
+      seg.value = t.current("current", capacity_ah, Need::kRequired, plausible::pack_current())
+                      .value_or(0.0);
     } else if (*kind == "power") {
       seg.kind = sim::SegmentKind::kPower;
-      seg.value = t.quantity("power", Dimension::kPower, Need::kRequired).value_or(0.0);
+      seg.value = t.quantity("power", Dimension::kPower, Need::kRequired, kPackPower).value_or(0.0);
     } else if (*kind == "resistance") {
       seg.kind = sim::SegmentKind::kResistance;
-      seg.value = t.quantity("resistance", Dimension::kResistance, Need::kRequired, positive())
-                      .value_or(1.0);
+      seg.value =
+          t.quantity("resistance", Dimension::kResistance, Need::kRequired, plausible::resistor())
+              .value_or(1.0);
     } else if (*kind == "cccv") {
       seg.kind = sim::SegmentKind::kCcCv;
-      seg.value = t.current("current", capacity_ah, Need::kRequired, positive()).value_or(0.0);
-      const auto pack_v = t.quantity("voltage", Dimension::kVoltage, Need::kOptional, positive());
-      const auto cell_v =
-          t.quantity("cell_voltage", Dimension::kVoltage, Need::kOptional, positive());
+      seg.value =
+          t.current("current", capacity_ah, Need::kRequired, plausible::pack_current_magnitude())
+              .value_or(0.0);
+      const auto pack_v = t.quantity("voltage", Dimension::kVoltage, Need::kOptional,
+                                     above(0.0, plausible::kCellVoltageV * limit_series));
+      const auto cell_v = t.quantity("cell_voltage", Dimension::kVoltage, Need::kOptional,
+                                     plausible::cell_voltage());
       if (pack_v && cell_v)
         t.error("cell_voltage", "give either 'voltage' (pack) or 'cell_voltage', not both");
       if (!pack_v && !cell_v && !t.has("voltage") && !t.has("cell_voltage")) {
@@ -375,8 +433,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
             "count)");
       }
       seg.cv_voltage_v = pack_v ? *pack_v : cell_v.value_or(0.0) * ns;
-      seg.cell_limit_v =
-          t.quantity("cell_voltage_limit", Dimension::kVoltage, Need::kOptional, positive());
+      seg.cell_limit_v = t.quantity("cell_voltage_limit", Dimension::kVoltage, Need::kOptional,
+                                    plausible::cell_voltage());
       seg.series = ns;
     } else if (*kind == "profile") {
       seg.kind = sim::SegmentKind::kProfile;
@@ -389,8 +447,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
                             .value_or(quantity == "power"    ? "power_w"
                                       : quantity == "c_rate" ? "c_rate"
                                                              : "current_a");
-      const double scale =
-          t.number("scale").value_or(1.0) * (quantity == "c_rate" ? capacity_ah : 1.0);
+      // Any sign (a charge profile from a discharge one), within a thousand times the file's.
+      const double scale = t.number("scale", Need::kOptional, between(-1e3, 1e3)).value_or(1.0) *
+                           (quantity == "c_rate" ? capacity_ah : 1.0);
       const auto interp = t.choice("interpolate", {"step", "linear"}).value_or("step");
       const int repeat =
           static_cast<int>(t.integer("repeat", Need::kOptional, 1, 1000000).value_or(1));
@@ -399,7 +458,10 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
         if (const auto problem = referenced_file_problem(resolved, file->directory(), *csv);
             !problem.empty()) {
           t.error("file", "profile '" + *csv + "' " + problem);
-        } else if (auto p = load_profile_csv(resolved, tcol, vcol, scale, diags)) {
+        } else if (auto p = load_profile_csv(
+                       resolved, tcol, vcol, scale, diags,
+                       quantity == "power" ? kPackPower : plausible::pack_current(),
+                       quantity == "power" ? "W" : "A")) {
           p->linear = interp == "linear";
           p->power = quantity == "power";
           p->repeat = repeat;
@@ -417,12 +479,15 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     e.at_ns = t.duration_ns("at", Need::kRequired).value_or(0);
     e.contactors = parse_contactors(t, "contactors");
     if (e.contactors) contactor_keys.push_back(t.where("contactors"));
-    e.ambient_k = t.quantity("ambient", Dimension::kTemperature, Need::kOptional, positive());
+    e.ambient_k = t.quantity("ambient", Dimension::kTemperature, Need::kOptional,
+                             plausible::ambient_temperature());
     e.label = t.string("label").value_or("");
     if (auto a = t.table("afe_offset")) {
       sim::AfeFault f;
       f.channel = static_cast<int>(a->integer("channel", Need::kRequired, 0, ns - 1).value_or(0));
-      f.offset_v = a->quantity("offset", Dimension::kVoltage, Need::kRequired).value_or(0.0);
+      f.offset_v = a->quantity("offset", Dimension::kVoltage, Need::kRequired,
+                               between(-plausible::kCellVoltageV, plausible::kCellVoltageV))
+                       .value_or(0.0);
       a->finish();
       e.afe = f;
     }
@@ -470,8 +535,10 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
                : 0;
       f.sensor = static_cast<int>(
           n->integer("sensor", Need::kRequired, 0, std::max(0, sensors - 1)).value_or(0));
-      f.offset_k =
-          n->quantity("offset", Dimension::kTemperatureDifference, Need::kRequired).value_or(0.0);
+      // A loose or broken NTC reads off by tens of kelvins; an open one reads its range's end.
+      f.offset_k = n->quantity("offset", Dimension::kTemperatureDifference, Need::kRequired,
+                               between(-200.0, 200.0))
+                       .value_or(0.0);
       n->finish();
       e.ntc = f;
     }
@@ -507,13 +574,19 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     b.period_ns =
         t->duration_ns("period", Need::kOptional, 100'000, 1'000'000'000).value_or(b.period_ns);
     b.drive = t->boolean("drive").value_or(true);
-    b.cell_ov_v = t->quantity("cell_ov", Dimension::kVoltage, Need::kOptional, positive());
-    b.cell_uv_v = t->quantity("cell_uv", Dimension::kVoltage, Need::kOptional, positive());
-    b.ot_k = t->quantity("over_temperature", Dimension::kTemperature, Need::kOptional, positive());
-    b.ut_k = t->quantity("under_temperature", Dimension::kTemperature, Need::kOptional, positive());
-    b.oc_discharge_a =
-        t->current("discharge_current_limit", capacity_ah, Need::kOptional, positive());
-    b.oc_charge_a = t->current("charge_current_limit", capacity_ah, Need::kOptional, positive());
+    b.cell_ov_v =
+        t->quantity("cell_ov", Dimension::kVoltage, Need::kOptional, plausible::cell_voltage());
+    b.cell_uv_v =
+        t->quantity("cell_uv", Dimension::kVoltage, Need::kOptional, plausible::cell_voltage());
+    // Thresholds on cell temperatures: a cell's range, not an ambient's.
+    b.ot_k = t->quantity("over_temperature", Dimension::kTemperature, Need::kOptional,
+                         plausible::cell_temperature());
+    b.ut_k = t->quantity("under_temperature", Dimension::kTemperature, Need::kOptional,
+                         plausible::cell_temperature());
+    b.oc_discharge_a = t->current("discharge_current_limit", capacity_ah, Need::kOptional,
+                                  plausible::pack_current_magnitude());
+    b.oc_charge_a = t->current("charge_current_limit", capacity_ah, Need::kOptional,
+                               plausible::pack_current_magnitude());
     // How long a condition must last before the BMS acts, and its supervision times.
     constexpr std::int64_t kHour = 3'600'000'000'000;
     auto delay = [&t](const char* key, std::int64_t min_ns = 0) {
@@ -560,8 +633,8 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       diags.error(root.where("bms"), "bms.profile: " + profile_path.string() + " " + problem);
     } else {
       sc.bms.profile_file = profile_path.string();
-      sc.profile =
-          load_profile(profile_path, profile_layout(pack->spec, pack->afe, sc.tick_ns), diags);
+      sc.profile = load_profile(
+          profile_path, profile_layout(pack->spec, pack->afe, sc.tick_ns, pack->afe_keys), diags);
       sc.profile_tick_ns = sc.tick_ns;
     }
   }
@@ -583,8 +656,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       // An array, or one string that may be a comma list like on the command line ("v,t").
       for (const auto& item : *listed) {
         for (const auto& bad : add_cell_columns(item, false, sc.record.cells)) {
-          t->error("cells",
-                   "unknown per-cell column set \"" + bad + "\"; expected v, t, soc, i or all");
+          t->error("cells", "unknown per-cell column set \"" + bad + "\"" +
+                                did_you_mean(bad, {"v", "t", "soc", "i", "all"}) +
+                                "; expected v, t, soc, i or all");
         }
       }
     }
@@ -596,6 +670,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   sc.cell = std::move(pack->cell);
   sc.afe = pack->afe;
   sc.shunt = pack->shunt;
+  sc.afe_keys = pack->afe_keys;
   sc.pack_file = pack->file;
   sc.cell_file = pack->cell_file;
   return sc;

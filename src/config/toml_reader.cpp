@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "packsim/util/input_file.hpp"
+#include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 
@@ -122,21 +123,27 @@ const toml::node* TableReader::fetch(std::string_view key, Need need) {
 const toml::node* TableReader::node(std::string_view key) { return fetch(key, Need::kOptional); }
 
 bool TableReader::check_range(std::string_view key, double v, Range range, const char* unit,
-                              const std::string& written) const {
+                              const std::string& written, bool absolute_temperature) const {
   const bool below = range.min_exclusive ? !(v > range.min) : !(v >= range.min);
   const bool above = !(v <= range.max);
   if (!below && !above) return true;
   // Values and limits in the SI unit packsim holds them in, with the text as written when it had
-  // another unit ("-300 degC" is 26.85 K below zero, which is what the limit is about).
+  // another unit ("-300 degC" is 26.85 K below zero, which is what the limit is about);
+  // temperature limits in degC too, the unit files are written in.
   const std::string u = *unit ? std::string(" ") + unit : std::string();
+  auto limit = [&](double x) {
+    std::string s = format_number(x) + u;
+    if (absolute_temperature) s += " (" + format_number(x - plausible::kZeroCelsius) + " degC)";
+    return s;
+  };
   std::string expect;
   if (std::isinf(range.max)) {
-    expect = std::string(range.min_exclusive ? "> " : ">= ") + format_number(range.min) + u;
+    expect = std::string(range.min_exclusive ? "> " : ">= ") + limit(range.min);
   } else if (std::isinf(range.min)) {
-    expect = "<= " + format_number(range.max) + u;
+    expect = "<= " + limit(range.max);
   } else {
-    expect = "between " + format_number(range.min) + u +
-             (range.min_exclusive ? " (exclusive)" : "") + " and " + format_number(range.max) + u;
+    expect = "between " + limit(range.min) + (range.min_exclusive ? " (exclusive)" : "") + " and " +
+             limit(range.max);
   }
   std::string value = format_number(v) + u;
   if (!written.empty() && written != value) value = "\"" + written + "\" (" + value + ")";
@@ -172,7 +179,7 @@ std::optional<std::string> TableReader::choice(std::string_view key,
   }
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("\"" + c + "\"");
-  error(key, "\"" + *s + "\" is not one of " + list);
+  error(key, "\"" + *s + "\" is not one of " + list + did_you_mean(*s, choices));
   return std::nullopt;
 }
 
@@ -253,7 +260,8 @@ std::optional<double> TableReader::quantity(std::string_view key, Dimension dim,
     if (!check_range(key, *q.value * 100.0, pct, "%", {})) return std::nullopt;
     return q.value;
   }
-  if (!check_range(key, *q.value, range, si_unit(dim), s->get())) return std::nullopt;
+  if (!check_range(key, *q.value, range, si_unit(dim), s->get(), dim == Dimension::kTemperature))
+    return std::nullopt;
   return q.value;
 }
 
@@ -415,12 +423,13 @@ std::optional<std::vector<std::string>> TableReader::strings(std::string_view ke
 }
 
 void TableReader::finish() {
+  const std::vector<std::string> known_keys(used_.begin(), used_.end());
   for (const auto& [k, v] : *table_) {
     if (used_.find(k.str()) != used_.end()) continue;
     std::string known;
     for (const auto& u : used_) known += (known.empty() ? "" : ", ") + u;
     diags_->error(location_of(*file_, k.source()),
-                  "unknown key '" + key_path(k.str()) + "'" +
+                  "unknown key '" + key_path(k.str()) + "'" + did_you_mean(k.str(), known_keys) +
                       (known.empty() ? std::string() : "; expected one of: " + known));
   }
 }

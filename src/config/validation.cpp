@@ -94,10 +94,11 @@ std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path
     c.profile = t.string("profile", Need::kRequired).value_or("");
     t.string("time_column");
     c.current_column = t.string("current_column", Need::kRequired).value_or("");
-    c.current_sign = t.number("current_sign").value_or(1.0);
+    // A sign, or a unit factor (mA to A) at most.
+    c.current_sign = t.number("current_sign", Need::kOptional, between(-1e3, 1e3)).value_or(1.0);
     c.voltage_column = t.string("voltage_column", Need::kRequired).value_or("");
-    c.dt_s = t.number("dt_s", Need::kRequired, positive()).value_or(1.0);
-    c.initial_soc = t.number("initial_soc").value_or(1.0);
+    c.dt_s = t.number("dt_s", Need::kRequired, above(0.0, 3600.0)).value_or(1.0);
+    c.initial_soc = t.number("initial_soc", Need::kOptional, between(-0.5, 1.5)).value_or(1.0);
     c.initial_h = t.number("initial_h", Need::kOptional, between(-1, 1)).value_or(0.0);
     c.initial_s = t.number("initial_s", Need::kOptional, between(-1, 1)).value_or(0.0);
     if (auto tt = t.table("temperature", Need::kRequired)) {
@@ -106,9 +107,9 @@ std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path
       c.thermal = mode == "thermal";
       c.temperature_column = tt->string("column").value_or("");
       c.ambient_column = tt->string("ambient_column").value_or("");
-      c.ambient_degc = tt->number("ambient_degc");
+      c.ambient_degc = tt->number("ambient_degc", Need::kOptional, between(-100.0, 200.0));
       c.ambient_from_first_row_of = tt->string("ambient_from_first_row_of").value_or("");
-      c.initial_degc = tt->number("initial_degc");
+      c.initial_degc = tt->number("initial_degc", Need::kOptional, between(-100.0, 1000.0));
       c.initial_from_first_row_of = tt->string("initial_from_first_row_of").value_or("");
       c.cell_temp_column = tt->string("cell_temp_column").value_or("");
       if (!c.thermal && c.temperature_column.empty())
@@ -122,9 +123,9 @@ std::vector<ValidationCase> load_validation_manifest(const std::filesystem::path
     }
     t.node("python");  // the Python reference's figures, for comparison by readers
     if (auto b = t.table("bound")) {
-      c.bound_rms_mv = b->number("rms_mv", Need::kOptional, positive());
-      c.bound_p999_mv = b->number("p999_mv", Need::kOptional, positive());
-      c.bound_rise_rms_k = b->number("rise_rms_k", Need::kOptional, positive());
+      c.bound_rms_mv = b->number("rms_mv", Need::kOptional, above(0.0, 1e4));
+      c.bound_p999_mv = b->number("p999_mv", Need::kOptional, above(0.0, 1e4));
+      c.bound_rise_rms_k = b->number("rise_rms_k", Need::kOptional, above(0.0, 1e3));
       b->finish();
     }
     t.finish();
@@ -189,7 +190,7 @@ std::optional<ValidationResult> run_validation_case(const ValidationCase& c,
     if (!c.thermal) temp_k = kC + col(col_temp, row);
     if (c.thermal && col_amb >= 0) ambient_k = kC + col(col_amb, row);
     const model::CellLookup p = model::lookup_cell(t, st.z, temp_k);
-    r.table_clamps += static_cast<std::uint64_t>(p.clamps);
+    r.table_clamps += static_cast<std::uint64_t>(model::clamped_lookups(p));
     const model::CellStepResult res = model::advance_cell(t, p, st, inv_q, i, temp_k);
     if (c.thermal) {
       const double cdt = heat_cap / c.dt_s;

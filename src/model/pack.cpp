@@ -241,6 +241,16 @@ inline CellState load_state(const PackModel& m, const PackData& d, std::size_t c
   return st;
 }
 
+// A lookup that clamped: per cell, in all, and by table and axis. Out of line and cold, so that the
+// lookup sweep, where nothing clamps in a run inside the tables, keeps its registers.
+[[gnu::noinline, gnu::cold]] void count_clamps(PackData& d, std::size_t c, const CellLookup& p,
+                                               double z) {
+  const int n = clamped_lookups(p);
+  d.clamps[c] += static_cast<std::uint32_t>(n);
+  d.clamp_total += static_cast<std::uint64_t>(n);
+  d.clamp_stats.add(p.clamped_axes, z, d.temp_k[c]);
+}
+
 // Thevenin sources of every cell and of every group, and the battery's (a - b I) as a whole.
 // On the first pass (fresh = true) the parameters are looked up here, cell by cell, and kept for
 // later passes and the advance: one sweep over the cells instead of a lookup sweep and a solve
@@ -273,10 +283,7 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
         p = lookup_cell(m.cell, st.z, d.temp_k[c]);
         p.r0_discharge *= m.r0_scale[c];
         p.r0_charge *= m.r0_scale[c];
-        if (p.clamps != 0) {
-          d.clamps[c] += static_cast<std::uint32_t>(p.clamps);
-          d.clamp_total += static_cast<std::uint64_t>(p.clamps);
-        }
+        if (p.clamped_axes != 0) count_clamps(d, c, p, st.z);
       }
       const Thevenin th = thevenin(m.cell, p, st, m.inv_capacity_as[c], d.sign_guess[c], m0_sign);
       d.e[c] = th.e;
@@ -488,6 +495,34 @@ void step(const PackModel& m, PackData& d) {
   d.t_min_k = t_min;
   d.t_max_k = t_max;
   d.t_mean_k = t_sum * inv_n;
+}
+
+std::vector<TableClampWarning> table_clamp_warnings(const PackModel& m, const PackData& d,
+                                                    double min_share) {
+  std::vector<TableClampWarning> out;
+  const double cell_ticks = static_cast<double>(d.tick) * m.n_cells;
+  if (!(cell_ticks > 0.0)) return out;
+  for (int a = 0; a < kClampAxes; ++a) {
+    const auto k = static_cast<std::size_t>(a);
+    const double share = static_cast<double>(d.clamp_stats.count[k]) / cell_ticks;
+    if (!(share > min_share)) continue;
+    const bool ocv = a == kOcvSoc || a == kOcvTemp;
+    const bool temperature = a == kOcvTemp || a == kDynTemp;
+    const GridTable& table = ocv ? m.cell.ocv : m.cell.dyn;
+    const UniformAxis& axis = temperature ? table.y() : table.x();
+    TableClampWarning w;
+    w.table = ocv ? "ocv" : "dynamic";
+    w.fields = ocv ? "OCV, entropic" : "R0, RC pairs";
+    w.axis = temperature ? "temperature" : "soc";
+    w.temperature = temperature;
+    w.axis_lo = axis.start;
+    w.axis_hi = axis.end();
+    w.needed_lo = d.clamp_stats.lo[k];
+    w.needed_hi = d.clamp_stats.hi[k];
+    w.share = share;
+    out.push_back(w);
+  }
+  return out;
 }
 
 }  // namespace packsim::model

@@ -373,6 +373,7 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   }
   result.ticks = session.data().tick;
   result.model_warnings = session.range_warnings();
+  result.table_warnings = session.table_warnings();
   result.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   const SetupResult closed = session.finish(result, opt.version);
   if (!closed.ok && result.status != RunStatus::kFailed) {

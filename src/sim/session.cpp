@@ -482,6 +482,30 @@ std::vector<std::string> Session::range_warnings() const {
   return out;
 }
 
+namespace {
+constexpr double kZeroCelsius = 273.15;
+// A table axis value as the files write it: SOC as a fraction, temperatures in degC.
+double axis_value(const model::TableClampWarning& w, double v) {
+  return w.temperature ? v - kZeroCelsius : v;
+}
+}  // namespace
+
+std::vector<std::string> Session::table_warnings() const {
+  std::vector<std::string> out;
+  for (const auto& w : model::table_clamp_warnings(model_, data_)) {
+    const char* unit = w.temperature ? " degC" : "";
+    char text[320];
+    std::snprintf(text, sizeof text,
+                  "the cell model's %s table (%s) covers %s %.4g..%.4g%s, the run needed "
+                  "%.4g..%.4g%s (%.3g %% of cell-ticks)",
+                  w.table, w.fields, w.axis, axis_value(w, w.axis_lo), axis_value(w, w.axis_hi),
+                  unit, axis_value(w, w.needed_lo), axis_value(w, w.needed_hi), unit,
+                  w.share * 100.0);
+    out.emplace_back(text);
+  }
+  return out;
+}
+
 bool Session::done() const {
   return diverged_ || data_.tick >= total_ticks_ ||
          (sc_.stop_when_load_done && driver_.load_done());
@@ -589,6 +613,19 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.end_object();
   j.key("model_range_warnings").begin_array();
   for (const auto& w : range_warnings()) j.value(w);
+  j.end_array();
+  j.key("table_clamp_warnings").begin_array();
+  for (const auto& w : model::table_clamp_warnings(m, d)) {
+    j.begin_object();
+    j.field("table", w.table).field("holds", w.fields).field("axis", w.axis);
+    j.field("unit", w.temperature ? "degC" : "ratio");
+    j.key("range").begin_array().value(axis_value(w, w.axis_lo)).value(axis_value(w, w.axis_hi));
+    j.end_array();
+    j.key("needed").begin_array();
+    j.value(axis_value(w, w.needed_lo)).value(axis_value(w, w.needed_hi)).end_array();
+    j.field("share", w.share);
+    j.end_object();
+  }
   j.end_array();
 
   j.key("segments").begin_array();

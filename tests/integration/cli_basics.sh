@@ -8,6 +8,17 @@ expect_rc 0 "$PACKSIM" --version
 grep -q '^packsim [0-9]' "$TMP/out" || fail "--version prints 'packsim X.Y.Z'"
 expect_rc 2 "$PACKSIM" run
 expect_rc 2 "$PACKSIM" frobnicate
+grep -q "^packsim: unknown subcommand 'frobnicate'; expected one of: run, check, info, bench, dbc" \
+  "$TMP/err" || fail "unknown subcommand message: $(cat "$TMP/err")"
+# A typo of a subcommand is named, with the one meant (packsim's and dbc's); exit 2.
+expect_rc 2 "$PACKSIM" runn scenarios/demo.toml
+grep -q "^packsim: unknown subcommand 'runn' (did you mean 'run'?); expected one of: run, check" \
+  "$TMP/err" || fail "runn: $(cat "$TMP/err")"
+expect_rc 2 "$PACKSIM" dbc exprt --profile packsim
+grep -q "^packsim dbc: unknown subcommand 'exprt' (did you mean 'export'?); expected one of: export" \
+  "$TMP/err" || fail "dbc exprt: $(cat "$TMP/err")"
+expect_rc 2 "$PACKSIM" chek scenarios/demo.toml
+grep -q "unknown subcommand 'chek' (did you mean 'check'?)" "$TMP/err" || fail "chek: $(cat "$TMP/err")"
 expect_rc 2 "$PACKSIM" run no/such/scenario.toml --out "$TMP/x"
 grep -q 'no/such/scenario.toml: no such file' "$TMP/err" || fail "missing-file message"
 expect_rc 2 "$PACKSIM" run scenarios/ev_1c_discharge.toml --tick "5 A" --out "$TMP/x"
@@ -37,7 +48,7 @@ grep -q "overrun at tick" "$TMP/err" || fail "--overrun abort message: $(cat "$T
 printf '[scenario]\nname = "t"\npack = "%s/configs/lfp_16s1p.toml"\nduration = "1 s"\n[initial]\ntemperature = "-300 degC"\n' \
   "$PWD" >"$TMP/cold.toml"
 expect_rc 2 "$PACKSIM" check "$TMP/cold.toml"
-grep -q 'initial.temperature: value "-300 degC" (-26.85 K) out of range; expected > 0 K' "$TMP/err" ||
+grep -q 'initial.temperature: value "-300 degC" (-26.85 K) out of range; expected between 173.15 K (-100 degC) and 1273.15 K (1000 degC)' "$TMP/err" ||
   fail "temperature range message: $(cat "$TMP/err")"
 expect_rc 0 "$PACKSIM" info configs/ev_96s2p_nmc.toml --json
 python3 - "$TMP/out" <<'PY'
@@ -50,8 +61,8 @@ assert abs(d["capacity_ah"] - 55.52) < 1e-9, d
 assert abs(d["energy_kwh"] - 355.2 * 55.52 / 1000) < 1e-9, d
 assert abs(d["mass_kg"] - (192 * 0.72 + 65)) < 1e-9, d
 PY
-# A model that blows up (here an absurd 1e300 A load) fails the run (exit 1) with a clear reason
-# instead of completing with NaN; the outputs are still complete.
+# An absurd 1e300 A load is refused before anything runs (it once ran and failed on a non-finite
+# state; a model that blows up still fails its run: tests/unit/sim/test_run_outcomes.cpp).
 cat >"$TMP/diverge.toml" <<EOF
 [scenario]
 name = "diverge"
@@ -67,10 +78,10 @@ contactors = "closed"
 kind = "current"
 current = "1e300 A"
 EOF
-expect_rc 1 "$PACKSIM" run "$TMP/diverge.toml" --out "$TMP/diverge"
-grep -q "the model state became non-finite at t = 1.000000 s" "$TMP/err" || fail "divergence message"
-[ "$(json_get "$TMP/diverge/summary.json" '["status"]')" = failed ] || fail "divergence status"
-[ "$(wc -l <"$TMP/diverge/signals.csv")" -eq 3 ] || fail "divergence: header + 2 rows expected"
+expect_rc 2 "$PACKSIM" run "$TMP/diverge.toml" --out "$TMP/diverge"
+grep -q 'load\[0\].current: value "1e300 A" (1e+300 A) out of range; expected between -100000 A and 100000 A' \
+  "$TMP/err" || fail "absurd load message: $(cat "$TMP/err")"
+[ ! -e "$TMP/diverge/summary.json" ] || fail "a refused scenario wrote outputs"
 
 # A run that drives the cells past what their model describes completes, and says so: an LFP
 # module charged at 2C for 20 min goes past full and above the cell's v_max.
@@ -97,6 +108,52 @@ expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "2 s" --out "$TMP/insi
 python3 -c "import json,sys; w=json.load(open(sys.argv[1]))['model_range_warnings']; assert w == [], w" \
   "$TMP/inside/summary.json"
 
+# Table lookups that clamp for most of a run are warned about, naming the table, the axis, its
+# range and what the run needed: NCR18650PF cells at -10 degC, below its dynamic table's 15 degC;
+# the same run at 25 degC is not.
+cat >"$TMP/ncr4s.toml" <<EOF
+[pack]
+name = "4s1p NCR18650PF"
+cell = "$PWD/models/panasonic_ncr18650pf.toml"
+series = 4
+parallel = 1
+EOF
+for t in -10 25; do
+  cat >"$TMP/cold$t.toml" <<EOF
+[scenario]
+name = "NCR18650PF at $t degC"
+pack = "$TMP/ncr4s.toml"
+duration = "2 min"
+tick = "100 ms"
+[initial]
+temperature = "$t degC"
+[bms]
+mode = "none"
+[[load]]
+kind = "current"
+current = "1 C"
+EOF
+done
+expect_rc 0 "$PACKSIM" run "$TMP/cold-10.toml" --out "$TMP/cold-10"
+grep -q "warning: table lookups clamped: the cell model's dynamic table (R0, RC pairs) covers temperature 15..45 degC, the run needed -10..-[0-9.]* degC (100 % of cell-ticks)" \
+  "$TMP/err" || fail "no table clamp warning at -10 degC: $(cat "$TMP/err")"
+expect_rc 0 "$PACKSIM" run "$TMP/cold25.toml" --out "$TMP/cold25"
+! grep -q "table lookups clamped" "$TMP/err" || fail "a table clamp warning at 25 degC: $(cat "$TMP/err")"
+python3 - "$TMP/cold-10/summary.json" "$TMP/cold25/summary.json" <<'PY'
+import json, sys
+cold = json.load(open(sys.argv[1]))
+w = cold["table_clamp_warnings"]
+assert len(w) == 1, w
+w = w[0]
+assert (w["table"], w["axis"], w["unit"]) == ("dynamic", "temperature", "degC"), w
+assert w["range"] == [15, 45], w
+assert abs(w["needed"][0] + 10) < 1e-9 and -10 < w["needed"][1] < 15, w
+assert w["share"] == 1.0, w
+assert cold["counters"]["table_clamps"] == 4 * 1200, cold["counters"]
+warm = json.load(open(sys.argv[2]))
+assert warm["table_clamp_warnings"] == [] and warm["counters"]["table_clamps"] == 0, warm
+PY
+
 # A profile must cover the pack it runs on: modules of 20 cells are more than packsim's frames
 # carry (18), so check refuses the scenario, naming the binding and the first cell left out.
 sed -e 's/^series = 12/series = 20/' -e 's/^groups_per_module = 6/groups_per_module = 20/' \
@@ -108,6 +165,28 @@ grep -q "profile.toml:[0-9]*:[0-9]*: tx\[2\].signals.CellStatus{k}: the frames c
   fail "coverage message: $(cat "$TMP/err")"
 grep -q "rx\[1\].signals.BalanceMask: the masks reach 18 of the pack's 20 cells" "$TMP/err" ||
   fail "balancing coverage message: $(cat "$TMP/err")"
+# ... and the fix is the pack's: the profile's messages name the pack's key, and the key has its
+# own message, once, saying what to change.
+grep -q "BalanceMask: .*; the pack's pack.groups_per_module = 20 ($TMP/m20.toml:7:1) makes modules of 20 cells, more than this profile's 18" "$TMP/err" ||
+  fail "coverage message names the pack's key: $(cat "$TMP/err")"
+[ "$(grep -c "^$TMP/m20.toml:7:1: pack.groups_per_module: 20 cells per module exceed the 18 a module of profile 'packsim' (.*profiles/packsim/profile.toml) carries; set \[afe\] cells_per_module (or groups_per_module) to 18 or fewer, or use a profile whose modules carry 20$" "$TMP/err")" -eq 1 ] ||
+  fail "one message at the pack's key: $(cat "$TMP/err")"
+# With the AFE's own module size, and too many sensors per module, each key says so.
+sed -e 's/^groups_per_module = 20/groups_per_module = 10/' -e 's/^\[afe\]/[afe]\ncells_per_module = 20/' \
+  -e 's/^sensors_per_module = 2/sensors_per_module = 14/' "$TMP/m20.toml" >"$TMP/a20.toml"
+sed -e "s|m20.toml|a20.toml|" "$TMP/m20_scenario.toml" >"$TMP/a20_scenario.toml"
+expect_rc 2 "$PACKSIM" check "$TMP/a20_scenario.toml"
+grep -q "^$TMP/a20.toml:18:1: afe.cells_per_module: 20 cells per module exceed the 18 a module of profile 'packsim' (.*) carries; set cells_per_module to 18 or fewer, or use a profile whose modules carry 20$" "$TMP/err" ||
+  fail "afe.cells_per_module message: $(cat "$TMP/err")"
+grep -q "^$TMP/a20.toml:23:1: afe.temperature.sensors_per_module: 14 sensors per module exceed the 12 a module of profile 'packsim' (.*) carries; set sensors_per_module to 12 or fewer" "$TMP/err" ||
+  fail "sensors_per_module message: $(cat "$TMP/err")"
+# A pack with more cells than a string-indexed profile carries at all is told so at its series.
+sed -e 's/^series = 18/series = 252/' -e 's|"../models/|"'"$PWD"'/models/|' configs/foxbms2_18s1p.toml \
+  >"$TMP/fx.toml"
+sed -e 's|^pack = .*|pack = "'"$TMP"'/fx.toml"|' scenarios/foxbms2_bench.toml >"$TMP/fx_scenario.toml"
+expect_rc 2 "$PACKSIM" check "$TMP/fx_scenario.toml"
+grep -q "^$TMP/fx.toml:13:1: pack.series: the pack's 252 cells (series groups) are more than profile 'foxbms2' (.*) carries (216); use at most 216 series groups or a profile that carries 252$" "$TMP/err" ||
+  fail "foxbms2 count message: $(cat "$TMP/err")"
 
 # --bms none on a scenario written for a BMS runs the pack alone with its contactors closed (the
 # load draws current), and a folder reused from a CAN run keeps no can.log that is not this run's.

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "packsim/config/toml_reader.hpp"
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/scenario.hpp"
@@ -28,6 +29,7 @@ struct LoadedPack {
   model::ShuntSpec shunt;  // [current_sensor]
   std::string file;
   std::string cell_file;
+  model::AfeLayoutKeys afe_keys;  // where the file set the AFE layout, for profile messages
 };
 std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnostics& diags);
 
@@ -43,11 +45,13 @@ enum class FileKind { kUnknown, kCell, kPack, kScenario, kProfile };
 // Looks at a file's top-level tables ([cell], [pack], [scenario], [profile]) to tell what it is.
 FileKind detect_kind(const std::filesystem::path& path, Diagnostics& diags);
 
-// Reads a CSV load profile: a header row, then numbers. Errors carry file:line:col.
+// Reads a CSV load profile: a header row, then numbers. Each value times `scale` must lie in
+// `value_range` (in `unit`, for messages). Errors carry file:line:col.
 std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
                                              const std::string& time_column,
                                              const std::string& value_column, double scale,
-                                             Diagnostics& diags);
+                                             Diagnostics& diags, Range value_range = {},
+                                             const char* unit = "");
 
 }  // namespace packsim::config
 
@@ -67,6 +71,7 @@ struct ProfileLayout {
   int cells_per_module = 0;
   int sensors_per_module = 0;
   std::int64_t tick_ns = 1'000'000;
+  model::AfeLayoutKeys keys;  // where the pack set the sizes above, for messages
 };
 
 // A profile named like "packsim" is looked up as profiles/packsim/profile.toml in the data
@@ -85,7 +90,8 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
 bool resolve_scenario_profile(sim::Scenario& scenario, Diagnostics& diags);
 
 // The layout a pack presents on the bus: channels = series groups, modules of the AFE, sensors.
+// With the pack's keys, a profile that cannot carry the layout names the key to change.
 ProfileLayout profile_layout(const model::PackSpec& pack, const model::AfeSpec& afe,
-                             std::int64_t tick_ns);
+                             std::int64_t tick_ns, const model::AfeLayoutKeys& keys = {});
 
 }  // namespace packsim::config

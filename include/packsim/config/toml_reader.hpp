@@ -36,6 +36,32 @@ struct Range {
 inline Range positive() { return {0.0, std::numeric_limits<double>::infinity(), true}; }
 inline Range non_negative() { return {0.0, std::numeric_limits<double>::infinity(), false}; }
 inline Range between(double lo, double hi) { return {lo, hi, false}; }
+// Above lo (exclusive), up to hi.
+inline Range above(double lo, double hi) { return {lo, hi, true}; }
+
+// Physically plausible values, shared by the loaders (SI units). Generous on purpose: a value
+// outside one is a typo, a wrong unit or an exponent too many, which `check` must refuse rather
+// than leave for the run to fail on (or, worse, to complete with).
+namespace plausible {
+inline constexpr double kZeroCelsius = 273.15;
+// A cell's voltage: limits, thresholds, setpoints (a pack's scale with its series count).
+inline constexpr double kCellVoltageV = 10.0;
+// A pack's current: 100 kA is far beyond any traction or storage pack's short-circuit current.
+inline constexpr double kPackCurrentA = 1e5;
+// A pack's power: a million 280 Ah cells at 3 C.
+inline constexpr double kPackPowerW = 1e9;
+// A cell's state: from arctic storage to thermal runaway (a cell at 800 degC is a scenario).
+inline Range cell_temperature() { return between(kZeroCelsius - 100.0, kZeroCelsius + 1000.0); }
+// What the cells are cooled towards: an ambient or a coolant, an oven test at most.
+inline Range ambient_temperature() { return between(kZeroCelsius - 100.0, kZeroCelsius + 200.0); }
+inline Range cell_voltage() { return above(0.0, kCellVoltageV); }
+inline Range pack_current() { return between(-kPackCurrentA, kPackCurrentA); }
+inline Range pack_current_magnitude() { return above(0.0, kPackCurrentA); }
+// A resistor (a load, a precharge or balancing resistor): 1 uOhm .. 1 GOhm.
+inline Range resistor() { return between(1e-6, 1e9); }
+// A conductor in the current path (busbar, lead, contactor): 0 .. 10 Ohm.
+inline Range conductor() { return between(0.0, 10.0); }
+}  // namespace plausible
 
 // A parsed TOML file. Owns the toml++ document.
 class TomlFile {
@@ -113,7 +139,7 @@ class TableReader {
  private:
   const toml::node* fetch(std::string_view key, Need need);
   bool check_range(std::string_view key, double v, Range range, const char* unit,
-                   const std::string& written) const;
+                   const std::string& written, bool absolute_temperature = false) const;
 
   const toml::table* table_;
   std::string prefix_;

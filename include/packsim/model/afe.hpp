@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "packsim/model/pack.hpp"
+#include "packsim/util/diagnostic.hpp"
 
 namespace packsim::model {
 
@@ -39,6 +40,14 @@ struct AfeSpec {
   double t_noise_sigma = 0.0;
   double t_offset_sigma = 0.0;
   double die_temp_rise_k = 5.0;  // AFE die above its module's mean cell temperature
+};
+
+// Where a pack file set the AFE layout (module size, sensors, channels), so that a protocol profile
+// too small for the pack can name the pack's key to change. Empty keys for packs built in code.
+struct AfeLayoutKeys {
+  KeyRef cells_per_module;  // afe.cells_per_module, else pack.groups_per_module, else pack.series
+  KeyRef sensors;           // afe.temperature.sensors_per_module or the first placed sensor
+  KeyRef series;            // pack.series: the number of channels
 };
 
 struct AfeModel {

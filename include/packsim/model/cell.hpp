@@ -4,8 +4,11 @@
 // Current is positive on discharge. The functions are inline: the pack step calls them per cell
 // per tick, and the single-cell tests and validation call the very same code.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "packsim/model/table.hpp"
@@ -61,6 +64,10 @@ struct CellTables {
 
 CellTables compile_cell(const CellType& type, double dt_s);
 
+// The axes a cell's two lookups can clamp on: the OCV table's (OCV, dOCV/dT) and the dynamic
+// table's (R0, RC pairs), each over SOC and temperature.
+enum ClampAxis : int { kOcvSoc = 0, kOcvTemp = 1, kDynSoc = 2, kDynTemp = 3, kClampAxes = 4 };
+
 // Parameters at one (z, T), read once per tick.
 struct CellLookup {
   double ocv = 0.0;
@@ -71,7 +78,38 @@ struct CellLookup {
   std::array<double, kMaxRcPairs> a{};
   std::array<double, kMaxRcPairs> r{};
   std::array<double, kMaxRcPairs> t1{};  // s, integral of exp(-t/tau) over the tick
-  int clamps = 0;                        // number of the two lookups that clamped an input
+  // Bit (1 << ClampAxis) for each axis whose input was clamped: the pack step tests this alone
+  // and counts (clamped_lookups) only when it is set.
+  unsigned clamped_axes = 0;
+};
+
+// How many of the two lookups (OCV, dynamic) clamped an input.
+inline int clamped_lookups(const CellLookup& p) {
+  return ((p.clamped_axes & ((1u << kOcvSoc) | (1u << kOcvTemp))) != 0 ? 1 : 0) +
+         ((p.clamped_axes & ((1u << kDynSoc) | (1u << kDynTemp))) != 0 ? 1 : 0);
+}
+
+// Lookups that clamped, per table and axis, and the span of the query coordinate among them (SOC,
+// or kelvin): what a run needed beyond its tables, counted for the whole pack rather than per cell.
+struct ClampStats {
+  std::array<std::uint64_t, kClampAxes> count{};
+  std::array<double, kClampAxes> lo{kInf, kInf, kInf, kInf};
+  std::array<double, kClampAxes> hi{-kInf, -kInf, -kInf, -kInf};
+
+  // Only for lookups that clamped (axes != 0): the common case pays for the test alone.
+  void add(unsigned axes, double z, double temp_k) {
+    for (int a = 0; a < kClampAxes; ++a) {
+      if ((axes & (1u << a)) == 0) continue;
+      const auto k = static_cast<std::size_t>(a);
+      const double v = (a == kOcvTemp || a == kDynTemp) ? temp_k : z;
+      ++count[k];
+      lo[k] = std::min(lo[k], v);  // a NaN query leaves lo/hi as they were
+      hi[k] = std::max(hi[k], v);
+    }
+  }
+
+ private:
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
 };
 
 // The state one cell carries from tick to tick.
@@ -97,7 +135,8 @@ inline CellLookup lookup_cell(const CellTables& t, double z, double temp_k) {
     p.r[static_cast<std::size_t>(j)] = t.dyn.value(gd, f + 1);
     p.t1[static_cast<std::size_t>(j)] = t.dyn.value(gd, f + 2);
   }
-  p.clamps = (go.clamped ? 1 : 0) + (gd.clamped ? 1 : 0);
+  p.clamped_axes = (go.x_clamped ? 1u << kOcvSoc : 0u) | (go.y_clamped ? 1u << kOcvTemp : 0u) |
+                   (gd.x_clamped ? 1u << kDynSoc : 0u) | (gd.y_clamped ? 1u << kDynTemp : 0u);
   return p;
 }
 

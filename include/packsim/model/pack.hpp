@@ -203,6 +203,7 @@ struct PackData {
 
   // counters
   std::uint64_t clamp_total = 0;
+  ClampStats clamp_stats;  // the same lookups by table and axis, with the span they needed
   std::uint64_t sign_iterations = 0;  // extra network solves after a current-sign change
   std::uint64_t power_limited_ticks = 0;
 
@@ -229,5 +230,21 @@ PackData make_data(const PackModel& model);
 // One tick: solve the network with the pack current, advance every cell, and (every thermal_every
 // ticks) the thermal network. No allocation.
 void step(const PackModel& model, PackData& data);
+
+// A table axis on which a run's lookups clamped for more than a small share of its cell-ticks:
+// the results there use the table's edge, not what the cell would do.
+struct TableClampWarning {
+  const char* table = "";   // "ocv" or "dynamic"
+  const char* fields = "";  // what the table holds: "OCV, entropic" or "R0, RC pairs"
+  const char* axis = "";    // "soc" or "temperature"
+  bool temperature = false;
+  double axis_lo = 0.0, axis_hi = 0.0;      // the table's axis (SOC, or K)
+  double needed_lo = 0.0, needed_hi = 0.0;  // the span of the clamped queries (SOC, or K)
+  double share = 0.0;                       // clamped lookups per cell-tick
+};
+
+// The axes of data.clamp_stats that clamped for more than `min_share` of the cell-ticks stepped.
+std::vector<TableClampWarning> table_clamp_warnings(const PackModel& model, const PackData& data,
+                                                    double min_share = 0.01);
 
 }  // namespace packsim::model

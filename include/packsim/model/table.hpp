@@ -29,6 +29,7 @@ struct GridPoint {
   double fy = 0.0;
   bool clamped = false;  // a query coordinate was outside its axis and was clamped
   bool x_clamped = false;
+  bool y_clamped = false;
 };
 
 // One axis: index of the lower node and the fraction, clamped to the axis.
@@ -89,6 +90,7 @@ class GridTable {
     g.fy = py.frac;
     g.clamped = px.clamped || py.clamped;
     g.x_clamped = px.clamped;
+    g.y_clamped = py.clamped;
     return g;
   }
 

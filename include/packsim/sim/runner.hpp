@@ -84,6 +84,7 @@ struct RunResult {
   std::optional<RealtimeReport> realtime;
   std::vector<LinkReport> links;
   std::vector<std::string> model_warnings;  // Session::range_warnings() at the end
+  std::vector<std::string> table_warnings;  // Session::table_warnings() at the end
 };
 
 // Runs the scenario. Failures to create the outputs are reported as kFailed with a message.

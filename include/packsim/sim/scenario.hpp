@@ -160,6 +160,7 @@ struct Scenario {
   model::CellType cell;
   model::AfeSpec afe;
   model::ShuntSpec shunt;
+  model::AfeLayoutKeys afe_keys;  // where the pack file set the AFE layout, for profile messages
   BmsSettings bms;
   std::shared_ptr<const can::Profile> profile;  // resolved for tick_ns; empty when mode is kNone
   std::int64_t profile_tick_ns = 0;

@@ -108,6 +108,9 @@ class Session {
   // voltage outside the cell's v_min..v_max), one sentence each; empty when it never did. The
   // results beyond those limits are extrapolation, which a run should not pass off as physics.
   std::vector<std::string> range_warnings() const;
+  // Where the cells' table lookups clamped for more than 1 % of the cell-ticks (a run at -10 degC
+  // on tables from 15 degC), one sentence each: the table, its axis and the span the run needed.
+  std::vector<std::string> table_warnings() const;
   const char* done_reason() const;
   bool uses_socketcan() const { return socketcan_; }
 

@@ -17,6 +17,15 @@ struct SourceLocation {
   int column = 0;  // 1-based; 0 = unknown
 };
 
+// A key as written in an input file, for a message about another file that depends on it:
+// "afe.cells_per_module = 20 (configs/x.toml:12:1)". An empty key: not written in any file.
+struct KeyRef {
+  std::string key;    // its path: "afe.cells_per_module"
+  std::string value;  // as written: "20"
+  SourceLocation where;
+  bool empty() const { return key.empty(); }
+};
+
 struct Diagnostic {
   SourceLocation where;
   std::string message;

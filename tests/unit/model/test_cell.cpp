@@ -150,16 +150,17 @@ TEST_CASE("Table lookups clamp out-of-range inputs and count them", "[cell][tabl
   SyntheticCellSpec s;
   s.ocv = [](double z) { return 3.0 + z; };
   const CellTables t = compile_cell(make_cell(s), 1.0);
-  CHECK(lookup_cell(t, 0.5, 298.15).clamps == 0);
+  CHECK(clamped_lookups(lookup_cell(t, 0.5, 298.15)) == 0);
   const CellLookup lo = lookup_cell(t, -0.2, 298.15);
   CHECK(lo.ocv == Approx(3.0));
-  CHECK(lo.clamps == 2);  // OCV and dynamic tables both clamped the SOC
+  CHECK(clamped_lookups(lo) == 2);  // OCV and dynamic tables both clamped the SOC
+  CHECK(lo.clamped_axes == ((1u << kOcvSoc) | (1u << kDynSoc)));
   CHECK(lo.ocv_slope == 0.0);
   const CellLookup hi = lookup_cell(t, 1.3, 298.15);
   CHECK(hi.ocv == Approx(4.0));
   const CellLookup nan = lookup_cell(t, std::nan(""), 298.15);
   CHECK(std::isfinite(nan.ocv));
-  CHECK(nan.clamps == 2);
+  CHECK(clamped_lookups(nan) == 2);
 }
 
 TEST_CASE("Bilinear interpolation is exact for bilinear functions", "[table]") {

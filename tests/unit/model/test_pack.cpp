@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "packsim/model/pack.hpp"
 #include "support/synthetic_cell.hpp"
@@ -258,4 +259,95 @@ TEST_CASE("A last module with fewer groups than the others joins the thermal net
   for (double t : d.temp_k) after += t;
   CHECK(after == Approx(before).epsilon(1e-9));
   CHECK(d.temp_k[25] > 298.15 + 1e-6);  // heat crossed from the partial module into the one before
+}
+
+namespace {
+// The synthetic cell with its dynamic table over 15 .. 45 degC (two rows of equal values), as
+// fitted models have: a run below 15 degC clamps every dynamic lookup on temperature.
+CellType cell_with_warm_dynamic_table() {
+  CellType c = make_cell(SyntheticCellSpec{});
+  const GridTable& src = c.dynamic;
+  GridTable dyn(src.x(), {288.15, 30.0, 2}, src.fields());
+  for (int iy = 0; iy < 2; ++iy)
+    for (int ix = 0; ix < src.x().count; ++ix)
+      for (int f = 0; f < src.fields(); ++f) dyn.at(ix, iy, f) = src.at(ix, 0, f);
+  c.dynamic = dyn;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("Clamped lookups are counted per table and axis, with the span the run needed",
+          "[pack][clamp]") {
+  PackSpec spec = simple_spec(2, 2);
+  const CellType cell = cell_with_warm_dynamic_table();
+  SECTION("at -10 degC every dynamic lookup clamps on temperature, and nothing else does") {
+    const PackModel m = build_pack_model(spec, cell, 1'000'000'000, {0.5, 263.15, 1});
+    PackData d = make_data(m);
+    close_with_current(d, 20.0);  // 5C: the cells warm, without cooling, while below the table
+    for (int k = 0; k < 100; ++k) step(m, d);
+    const ClampStats& s = d.clamp_stats;
+    CHECK(s.count[kDynTemp] == 400);  // 100 ticks x 4 cells
+    CHECK(s.count[kDynSoc] == 0);
+    CHECK(s.count[kOcvSoc] == 0);
+    CHECK(s.count[kOcvTemp] == 0);  // a single-row axis never clamps
+    CHECK(d.clamp_total == 400);
+    CHECK(s.lo[kDynTemp] == 263.15);  // the first tick looks up at the initial temperature
+    CHECK(s.hi[kDynTemp] > 263.2);    // ... and the last at a warmer cell
+    CHECK(s.hi[kDynTemp] == Approx(d.t_max_k).margin(1.0));
+    CHECK(s.hi[kDynTemp] < 288.15);
+    const auto w = table_clamp_warnings(m, d);
+    REQUIRE(w.size() == 1);
+    CHECK(std::string(w[0].table) == "dynamic");
+    CHECK(std::string(w[0].axis) == "temperature");
+    CHECK(w[0].temperature);
+    CHECK(w[0].axis_lo == 288.15);
+    CHECK(w[0].axis_hi == Approx(318.15));
+    CHECK(w[0].needed_lo == 263.15);
+    CHECK(w[0].needed_hi == s.hi[kDynTemp]);
+    CHECK(w[0].share == 1.0);
+  }
+  SECTION("at 25 degC nothing clamps and nothing is warned") {
+    const PackModel m = build_pack_model(spec, cell, 1'000'000'000, {0.5, 298.15, 1});
+    PackData d = make_data(m);
+    close_with_current(d, 20.0);
+    for (int k = 0; k < 100; ++k) step(m, d);
+    CHECK(d.clamp_total == 0);
+    for (int a = 0; a < kClampAxes; ++a)
+      CHECK(d.clamp_stats.count[static_cast<std::size_t>(a)] == 0);
+    CHECK(table_clamp_warnings(m, d).empty());
+  }
+  SECTION("a share of 1 % or less is not worth a warning") {
+    const PackModel m = build_pack_model(spec, cell, 1'000'000'000, {0.5, 298.15, 1});
+    PackData d = make_data(m);
+    for (int k = 0; k < 25; ++k) step(m, d);  // 100 cell-ticks
+    d.clamp_stats.add(1u << kOcvSoc, 1.02, 298.15);
+    CHECK(table_clamp_warnings(m, d).empty());  // 1 of 100
+    d.clamp_stats.add(1u << kOcvSoc, 1.04, 298.15);
+    const auto w = table_clamp_warnings(m, d);  // 2 of 100
+    REQUIRE(w.size() == 1);
+    CHECK(std::string(w[0].table) == "ocv");
+    CHECK(std::string(w[0].axis) == "soc");
+    CHECK_FALSE(w[0].temperature);
+    CHECK(w[0].axis_lo == 0.0);
+    CHECK(w[0].axis_hi == Approx(1.0));
+    CHECK(w[0].needed_lo == 1.02);
+    CHECK(w[0].needed_hi == 1.04);
+    CHECK(w[0].share == Approx(0.02));
+  }
+}
+
+TEST_CASE("Clamp statistics keep the span of what clamped, per axis", "[clamp]") {
+  ClampStats s;
+  s.add((1u << kOcvSoc) | (1u << kDynSoc), -0.1, 300.0);
+  s.add(1u << kDynTemp, 0.5, 250.0);
+  s.add(1u << kDynTemp, 0.5, 240.0);
+  s.add(1u << kOcvSoc, std::nan(""), 300.0);  // counted; the span stays what it was
+  CHECK(s.count[kOcvSoc] == 2);
+  CHECK(s.count[kDynSoc] == 1);
+  CHECK(s.count[kOcvTemp] == 0);
+  CHECK(s.count[kDynTemp] == 2);
+  CHECK(s.lo[kOcvSoc] == -0.1);
+  CHECK(s.hi[kOcvSoc] == -0.1);
+  CHECK(s.lo[kDynTemp] == 240.0);
+  CHECK(s.hi[kDynTemp] == 250.0);
 }
