@@ -244,6 +244,9 @@ int run(const RunArgs& a, const Context& ctx) {
       return 128 + r.signal;
     case sim::RunStatus::kFailed:
       spdlog::error("run failed: {}", r.stop_reason);
+      for (const auto& e : r.output_errors) {
+        if (r.stop_reason.rfind(e, 0) != 0) spdlog::error("also: {}", e);
+      }
       return kExitRuntime;
   }
   return kExitRuntime;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 
 #include "packsim/sim/json.hpp"
@@ -16,27 +15,6 @@ const char* contactor_name(const model::ContactorState& k) {
   if (k.main_neg && k.precharge) return "precharge";
   if (!k.main_pos && !k.main_neg && !k.precharge) return "open";
   return "partial";
-}
-
-bool write_file_atomic(const std::filesystem::path& path, const std::string& text,
-                       std::string& err) {
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      err = "cannot write " + tmp;
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    err = "cannot rename " + tmp + ": " + ec.message();
-    return false;
-  }
-  return true;
 }
 
 double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
@@ -239,20 +217,45 @@ SetupResult Session::validate_bms() const {
   return reference_bms_config(sc_, afe_model_, cfg, layout);
 }
 
-SetupResult Session::open(const SessionOptions& opt) {
+SetupResult Session::prepare(const SessionOptions& opt) {
+  if (prepared_) return {true, ""};
+  prepared_ = true;
   out_dir_ = opt.out_dir;
   std::error_code ec;
   std::filesystem::create_directories(out_dir_, ec);
-  if (ec)
-    return {false, "cannot create output directory " + out_dir_.string() + ": " + ec.message()};
+  if (ec) {
+    return {false,
+            "cannot create output directory " + out_dir_.string() + ": " + errno_text(ec.value())};
+  }
   // An earlier run's outputs in the same folder must not pass for this run's: its summary until
   // this run writes one, its can.log when this run logs no CAN.
-  for (const char* stale : {"summary.json", "can.log"}) {
-    std::filesystem::remove(out_dir_ / stale, ec);
-    if (ec) return {false, "cannot remove " + (out_dir_ / stale).string() + ": " + ec.message()};
+  for (const auto& path : {out_dir_ / "summary.json", out_dir_ / "can.log"}) {
+    // Only what is there: unlink() on a read-only file system fails even for a missing file.
+    if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) continue;
+    std::filesystem::remove(path, ec);
+    if (ec) return {false, "cannot remove " + path.string() + ": " + errno_text(ec.value())};
   }
+  // The placeholder is a whole summary of a run that has not ended, so a run killed outright
+  // (SIGKILL, power) still leaves a parseable summary.json that says so. The reservation has room
+  // for what the final one adds (segment ends, buses, real-time statistics, an error) and a spare
+  // for signals.csv and can.log to flush their 64 KiB buffers and the final state's row into when
+  // the disk fills up.
+  const std::string placeholder = render_summary(RunResult{}, opt.version, true);
+  const std::size_t content = std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size());
+  const std::size_t row = 256 + 16 * sample_.cells.size();
+  const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;
-  if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err))
+  if (!summary_.create(out_dir_ / "summary.json", placeholder, content, spare, err)) {
+    summary_unwritable_ = true;  // the run does not start; finish() need not try again
+    return {false, err};
+  }
+  return {true, ""};
+}
+
+SetupResult Session::open(const SessionOptions& opt) {
+  if (SetupResult r = prepare(opt); !r.ok) return r;
+  std::string err;
+  if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err, &space_))
     return {false, err};
 
   if (protocol_) {
@@ -309,7 +312,7 @@ SetupResult Session::open(const SessionOptions& opt) {
       bms_node_->drive_request = host_.drive;
     }
     log_can_ = true;
-    if (!can_log_.open(out_dir_ / "can.log", err)) return {false, err};
+    if (!can_log_.open(out_dir_ / "can.log", err, &space_)) return {false, err};
     sink_ = std::make_unique<Sink>(*this);
   }
   // The initial state is the first row.
@@ -411,7 +414,22 @@ std::size_t Session::drain() {
     can_log_.write(r.timestamp_ns, interfaces_[r.bus]->name().c_str(), r.frame);
     ++n;
   }
+  note_outputs();
   return n;
+}
+
+void Session::note_outputs() {
+  if (!stop_cause_.empty()) return;
+  if (space_.tripped()) {
+    stop_cause_ = space_.message();
+  } else if (csv_.failed()) {
+    stop_cause_ = csv_.error_message();
+  } else if (can_log_.failed()) {
+    stop_cause_ = can_log_.error_message();
+  } else {
+    return;
+  }
+  outputs_stopped_.store(true, std::memory_order_relaxed);
 }
 
 void Session::write(std::int64_t wall_ns) {
@@ -435,6 +453,7 @@ void Session::write(std::int64_t wall_ns) {
     for (const auto& bus : interfaces_) worst = hil::worse_state(worst, bus->state());
     bus_state_pub_.store(static_cast<std::uint8_t>(worst), std::memory_order_relaxed);
   }
+  if (!threaded_) note_outputs();  // the tick thread leaves this to the writer's drain()
 }
 
 void Session::record() {
@@ -483,7 +502,7 @@ std::vector<std::string> Session::range_warnings() const {
 }
 
 bool Session::done() const {
-  return diverged_ || data_.tick >= total_ticks_ ||
+  return diverged_ || outputs_stopped() || data_.tick >= total_ticks_ ||
          (sc_.stop_when_load_done && driver_.load_done());
 }
 
@@ -491,7 +510,7 @@ const char* Session::done_reason() const {
   return data_.tick >= total_ticks_ ? "duration" : "load done";
 }
 
-SetupResult Session::finish(const RunResult& r, const std::string& version) {
+SetupResult Session::finish(RunResult& r, const std::string& version) {
   if (finished_) return {true, ""};
   finished_ = true;
   // The last state is always in the file, whatever stopped the run: empty the rings first (the
@@ -499,10 +518,32 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   drain();
   threaded_ = false;
   if (last_recorded_ns_ != data_.time_ns) record();
-  SetupResult result;
-  if (!csv_.close()) result = {false, "writing signals.csv failed"};
-  if (log_can_ && !can_log_.close()) result = {false, "writing can.log failed"};
+  csv_.close();
+  if (log_can_) can_log_.close();
+  note_outputs();
+  if (!stop_cause_.empty()) {
+    char when[80];
+    std::snprintf(when, sizeof when, "; the run stopped at t = %.3f s", seconds(data_.time_ns));
+    std::string message = stop_cause_ + when;
+    if (r.status == RunStatus::kInterrupted) message += " (stopping on " + r.stop_reason + ")";
+    // Outputs that are not whole make a failed run, whatever else stopped it; an earlier failure
+    // keeps its own reason.
+    if (r.status != RunStatus::kFailed) {
+      r.status = RunStatus::kFailed;
+      r.stop_reason = message;
+    }
+  }
+  if (csv_.failed()) r.output_errors.push_back(csv_.error_message());
+  if (can_log_.failed()) r.output_errors.push_back(can_log_.error_message());
+  // No output directory, or no room for a summary before the run: nothing to write into.
+  if (summary_.path().empty() || summary_unwritable_) return {true, ""};
+  std::string err;
+  if (!summary_.commit(render_summary(r, version, false), err)) return {false, err};
+  return {true, ""};
+}
 
+std::string Session::render_summary(const RunResult& r, const std::string& version,
+                                    bool running) const {
   const Scenario& sc = sc_;
   const model::PackModel& m = model_;
   const model::PackData& d = data_;
@@ -530,14 +571,17 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.field("capacity_ah", sc.cell.capacity_as * m.np / 3600.0);
   j.end_object();
 
-  j.field("status", r.status == RunStatus::kCompleted     ? "completed"
+  j.field("status", running                               ? "running"
+                    : r.status == RunStatus::kCompleted   ? "completed"
                     : r.status == RunStatus::kInterrupted ? "interrupted"
                                                           : "failed");
-  j.field("completed", r.status == RunStatus::kCompleted);
-  j.field("stop_reason", r.stop_reason);
+  j.field("completed", !running && r.status == RunStatus::kCompleted);
+  j.field("stop_reason", running ? "the run has not ended; if packsim is no longer running, it was "
+                                   "killed before it could write this summary"
+                                 : r.stop_reason);
   j.field("simulated_s", seconds(d.time_ns));
   j.field("ticks", static_cast<std::uint64_t>(d.tick));
-  j.field("rows_recorded", csv_.rows());
+  j.field("rows_recorded", csv_.rows_in_file());
 
   j.key("final").begin_object();
   j.field("current_a", d.pack_current_a)
@@ -712,11 +756,42 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.field("cell_steps_per_s", r.wall_s > 0 ? cell_steps / r.wall_s : 0.0);
   j.field("ns_per_cell_step", cell_steps > 0 ? r.wall_s * 1e9 / cell_steps : 0.0);
   j.end_object();
+  outputs_summary(j, running);
+  j.end_object();
+  return j.str();
+}
+
+void Session::outputs_summary(JsonWriter& j, bool running) const {
+  j.key("outputs").begin_object();
+  j.field("directory", out_dir_.string());
+  if (!running)
+    j.field("summary_reserved_bytes", static_cast<std::uint64_t>(summary_.reserved_bytes()));
+  if (space_.tripped()) {
+    // The first write that found the disk full; the space held back let the others finish.
+    j.key("disk_full").begin_object();
+    j.field("file", space_.path()).field("error", errno_text(space_.code()));
+    j.field("message", space_.message());
+    j.end_object();
+  }
+  auto status = [&](bool failed) { return running ? "writing" : failed ? "failed" : "complete"; };
+  j.key("signals_csv").begin_object();
+  j.field("status", status(csv_.failed()));
+  j.field("rows", csv_.rows_in_file()).field("bytes", csv_.bytes());
+  if (csv_.failed()) j.field("error", csv_.error_message());
   j.end_object();
 
-  std::string err;
-  if (!write_file_atomic(out_dir_ / "summary.json", j.str(), err)) result = {false, err};
-  return result;
+  j.key("can_log").begin_object();
+  if (!protocol_) {
+    j.field("status", "none");  // no CAN in this run
+  } else if (!log_can_ && !running) {
+    j.field("status", "not opened");  // the run failed before it got there
+  } else {
+    j.field("status", status(can_log_.failed()));
+    j.field("frames", can_log_.frames_in_file()).field("bytes", can_log_.bytes());
+    if (can_log_.failed()) j.field("error", can_log_.error_message());
+  }
+  j.end_object();
+  j.end_object();
 }
 
 }  // namespace packsim::sim
