@@ -17,6 +17,14 @@ const char* contactor_name(const model::ContactorState& k) {
   return "partial";
 }
 
+// can.log.1, can.log.2, ...: what a rotated log leaves.
+bool is_rotated_can_log(const std::string& name) {
+  constexpr std::string_view kPrefix = "can.log.";
+  return name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0 &&
+         std::all_of(name.begin() + static_cast<std::ptrdiff_t>(kPrefix.size()), name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
 double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
 void extreme(JsonWriter& j, std::string_view name, const Extreme& e, double offset = 0.0) {
@@ -168,7 +176,8 @@ class Session::Sink final : public can::FrameSink {
     const bool ok = s_.buses_[bus]->send(frame) == hil::TxResult::kOk;
     if (ok) {
       ++s_.frames_last_tick_;
-      s_.log_frame(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, s_.bus_interface_[bus], frame);
+      s_.log_frame(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, s_.bus_interface_[bus], frame,
+                   false);
     } else {
       ++s_.frames_not_sent_;
     }
@@ -228,8 +237,12 @@ SetupResult Session::prepare(const SessionOptions& opt) {
             "cannot create output directory " + out_dir_.string() + ": " + errno_text(ec.value())};
   }
   // An earlier run's outputs in the same folder must not pass for this run's: its summary until
-  // this run writes one, its can.log when this run logs no CAN.
-  for (const auto& path : {out_dir_ / "summary.json", out_dir_ / "can.log"}) {
+  // this run writes one, its can.log and rotated logs when this run logs less or no CAN.
+  std::vector<std::filesystem::path> stale{out_dir_ / "summary.json", out_dir_ / "can.log"};
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir_, ec)) {
+    if (is_rotated_can_log(entry.path().filename().string())) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) {
     // Only what is there: unlink() on a read-only file system fails even for a missing file.
     if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) continue;
     std::filesystem::remove(path, ec);
@@ -237,11 +250,14 @@ SetupResult Session::prepare(const SessionOptions& opt) {
   }
   // The placeholder is a whole summary of a run that has not ended, so a run killed outright
   // (SIGKILL, power) still leaves a parseable summary.json that says so. The reservation has room
-  // for what the final one adds (segment ends, buses, real-time statistics, an error) and a spare
-  // for signals.csv and can.log to flush their 64 KiB buffers and the final state's row into when
-  // the disk fills up.
+  // for what the final one adds (segment ends, buses, real-time statistics, an error, the list of
+  // rotated logs) and a spare for signals.csv and can.log to flush their 64 KiB buffers and the
+  // final state's row into when the disk fills up.
   const std::string placeholder = render_summary(RunResult{}, opt.version, true);
-  const std::size_t content = std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size());
+  const std::size_t files =
+      sc_.record.can_log_max_bytes > 0 ? static_cast<std::size_t>(sc_.record.can_log_keep) + 1 : 1;
+  const std::size_t content =
+      std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size()) + 192 * files;
   const std::size_t row = 256 + 16 * sample_.cells.size();
   const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;
@@ -311,8 +327,14 @@ SetupResult Session::open(const SessionOptions& opt) {
       bms_node_ = std::make_unique<bms::RefBmsNode>(sc_.profile, cfg, layout, sc_.bms.period_ns);
       bms_node_->drive_request = host_.drive;
     }
-    log_can_ = true;
-    if (!can_log_.open(out_dir_ / "can.log", err, &space_)) return {false, err};
+    const CanLogMode mode = sc_.record.can_log;
+    log_rx_ = mode == CanLogMode::kAll || mode == CanLogMode::kRx;
+    log_tx_ = mode == CanLogMode::kAll || mode == CanLogMode::kTx;
+    if (mode != CanLogMode::kOff) {
+      log_can_ = true;
+      const hil::CanLogLimits limits{sc_.record.can_log_max_bytes, sc_.record.can_log_keep};
+      if (!can_log_.open(out_dir_ / "can.log", limits, err, &space_)) return {false, err};
+    }
     sink_ = std::make_unique<Sink>(*this);
   }
   // The initial state is the first row.
@@ -334,7 +356,8 @@ void Session::read(std::int64_t wall_ns) {
         const std::size_t n = bus.receive(rx_.data(), rx_.size());
         for (std::size_t k = 0; k < n; ++k) {
           const can::CanFrame& f = rx_[k].frame;
-          log_frame(socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now, i, f);
+          log_frame(socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now, i, f,
+                    true);
           protocol_->receive(i, f, now);
         }
         if (n < rx_.size()) break;
@@ -374,8 +397,12 @@ void Session::update() {
   }
 }
 
-void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame) {
-  if (!log_can_) return;
+void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame,
+                        bool received) {
+  if (!(received ? log_rx_ : log_tx_)) {
+    ++frames_not_logged_;
+    return;
+  }
   if (!threaded_) {
     can_log_.write(timestamp_ns, interfaces_[iface]->name().c_str(), frame);
     return;
@@ -781,13 +808,42 @@ void Session::outputs_summary(JsonWriter& j, bool running) const {
   j.end_object();
 
   j.key("can_log").begin_object();
+  j.field("mode", can_log_mode_name(sc_.record.can_log));
   if (!protocol_) {
     j.field("status", "none");  // no CAN in this run
+  } else if (sc_.record.can_log == CanLogMode::kOff) {
+    j.field("status", "off");
+    j.field("frames_not_logged", frames_not_logged_);
   } else if (!log_can_ && !running) {
     j.field("status", "not opened");  // the run failed before it got there
   } else {
     j.field("status", status(can_log_.failed()));
-    j.field("frames", can_log_.frames_in_file()).field("bytes", can_log_.bytes());
+    const RecordSpec& rec = sc_.record;
+    if (rec.can_log_max_bytes > 0) {
+      j.field("max_bytes", rec.can_log_max_bytes)
+          .field("keep", static_cast<std::int64_t>(rec.can_log_keep));
+    } else {
+      j.key("max_bytes").null();
+    }
+    const auto files = can_log_.files();
+    std::uint64_t frames = 0, bytes = 0;
+    for (const auto& f : files) {
+      frames += f.frames;
+      bytes += f.bytes;
+    }
+    j.field("frames", frames).field("bytes", bytes);
+    // Frames the mode leaves out (rx: those sent, tx: those received).
+    j.field("frames_not_logged", frames_not_logged_);
+    j.field("rotations", can_log_.rotations());
+    j.field("deleted_files", can_log_.deleted_files())
+        .field("deleted_frames", can_log_.deleted_frames())
+        .field("deleted_bytes", can_log_.deleted_bytes());
+    j.key("files").begin_array();
+    for (const auto& f : files) {
+      j.begin_object().field("file", f.path.filename().string());
+      j.field("bytes", f.bytes).field("frames", f.frames).end_object();
+    }
+    j.end_array();
     if (can_log_.failed()) j.field("error", can_log_.error_message());
   }
   j.end_object();

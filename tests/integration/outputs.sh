@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Outputs that cannot swallow a disk: runs on a full or read-only file system (a 2 MiB tmpfs), past
-# a file-size limit (ulimit -f), each ending as a failure (exit 1) that names the file and the
-# cause, with a parseable summary.
+# Outputs that cannot swallow a disk: --can-log off|all|rx|tx, can.log rotation at a size limit,
+# and runs on a full or read-only file system (a 2 MiB tmpfs), past a file-size limit (ulimit -f),
+# each ending as a failure (exit 1) that names the file and the cause, with a parseable summary.
 # $2: packsim-refbms. Runs in its own mount namespace (unshare; as root, or as a user namespace's
 # root otherwise), so its tmpfs mounts vanish with it.
 if [ -z "${PACKSIM_OUTPUTS_NS:-}" ]; then
@@ -16,6 +16,112 @@ expect_rc() { local want=$1; shift; set +e; "$@" >"$TMP/out" 2>"$TMP/err"; local
   [ $rc -eq "$want" ] || { cat "$TMP/err" >&2; fail "'$*' exit code $rc, expected $want"; }; }
 # mount_tmpfs NAME SIZE [OPTIONS]: a tmpfs of SIZE at $TMP/mnt-NAME.
 mount_tmpfs() { mkdir -p "$TMP/mnt-$1"; mount -t tmpfs -o "size=$2${3:+,$3}" tmpfs "$TMP/mnt-$1"; }
+
+# --- what can.log holds: all, rx, tx, off (the same deterministic run each time) ---
+for mode in all rx tx off; do
+  expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "5 s" --can-log $mode --out "$TMP/$mode" -q
+done
+[ ! -e "$TMP/off/can.log" ] || fail "--can-log off wrote a can.log"
+"$PACKSIM" dbc decode --profile packsim --json "$TMP/rx/can.log" >"$TMP/rx.jsonl"
+"$PACKSIM" dbc decode --profile packsim --json "$TMP/tx/can.log" >"$TMP/tx.jsonl"
+python3 - "$TMP" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+logs = {m: open(f"{tmp}/{m}/can.log").read().splitlines() for m in ("all", "rx", "tx")}
+s = {m: json.load(open(f"{tmp}/{m}/summary.json")) for m in ("all", "rx", "tx", "off")}
+sim = s["all"]["can"]["simulator"]
+# The CAN statistics do not depend on what is logged.
+for m in ("rx", "tx", "off"):
+    assert s[m]["can"] == s["all"]["can"], m
+assert len(logs["all"]) == sim["rx_frames"] + sim["tx_frames"]
+assert len(logs["rx"]) == sim["rx_frames"] > 0 and len(logs["tx"]) == sim["tx_frames"] > 0
+# The rx and tx logs are exactly the all log's received and sent lines, in its order: merged by
+# one walk through it, every line is the next of one of them.
+i = j = 0
+for line in logs["all"]:
+    if i < len(logs["rx"]) and line == logs["rx"][i]:
+        i += 1
+    elif j < len(logs["tx"]) and line == logs["tx"][j]:
+        j += 1
+    else:
+        raise AssertionError(f"{line!r} is the next line of neither the rx nor the tx log")
+assert i == len(logs["rx"]) and j == len(logs["tx"])
+ids = {m: {l.split()[2].split("#")[0] for l in logs[m]} for m in ("rx", "tx")}
+assert not ids["rx"] & ids["tx"], ids
+# What the reference BMS sends is received, what the simulated AFEs send is sent.
+names = {m: {json.loads(l).get("message") for l in open(f"{tmp}/{m}.jsonl")} for m in ("rx", "tx")}
+assert "BMS_Command" in names["rx"] and "BMS_Command" not in names["tx"], names
+c = {m: s[m]["outputs"]["can_log"] for m in s}
+assert c["off"]["mode"] == "off" and c["off"]["status"] == "off", c["off"]
+assert c["off"]["frames_not_logged"] == len(logs["all"]), c["off"]
+assert c["rx"]["mode"] == "rx" and c["rx"]["frames"] == len(logs["rx"]), c["rx"]
+assert c["rx"]["frames_not_logged"] == len(logs["tx"]), c["rx"]
+assert c["all"]["frames_not_logged"] == 0 and c["all"]["max_bytes"] is None, c["all"]
+print("can_log modes:", {m: len(logs[m]) for m in logs}, "frames")
+PY
+# The scenario's [record] can_log, and the command line over it.
+sed -e "s|^pack = .*|pack = \"$PWD/configs/ev_96s2p_nmc.toml\"|" \
+  -e "s|^file = \"profiles/|file = \"$PWD/scenarios/profiles/|" \
+  -e 's|^every = "100 ms"|every = "100 ms"\ncan_log = "rx"|' scenarios/demo.toml >"$TMP/rx.toml"
+expect_rc 0 "$PACKSIM" run "$TMP/rx.toml" --duration "5 s" --out "$TMP/key" -q
+cmp -s "$TMP/key/can.log" "$TMP/rx/can.log" || fail "[record] can_log = \"rx\" is not the rx log"
+expect_rc 0 "$PACKSIM" run "$TMP/rx.toml" --duration "5 s" --can-log tx --out "$TMP/key" -q
+cmp -s "$TMP/key/can.log" "$TMP/tx/can.log" || fail "--can-log tx does not override the scenario"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --can-log both --out "$TMP/x"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --can-log-max "1 kB" --out "$TMP/x"
+grep -q -- "--can-log-max: 1000 bytes is too small; expected at least 4096 bytes" "$TMP/err" ||
+  fail "--can-log-max minimum: $(cat "$TMP/err")"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --can-log-max "10 mb" --out "$TMP/x"
+grep -q -- "--can-log-max: unknown unit 'mb'" "$TMP/err" || fail "--can-log-max unit message"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --can-log-keep 2 --out "$TMP/x"
+grep -q -- "--can-log-keep does nothing without --can-log-max" "$TMP/err" || fail "keep alone"
+expect_rc 2 "$PACKSIM" run scenarios/demo.toml --can-log off --can-log-max "1 MB" --out "$TMP/x"
+
+# --- rotation: bounded files, each a candump log, together the unrotated log or its tail ---
+# 5 s of the demo is 212 kB of can.log: 20 kB files, 3 kept, lose the oldest; 50 kB files, 5 kept,
+# lose nothing.
+expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "5 s" --can-log-max "20 kB" \
+  --can-log-keep 3 --out "$TMP/rot" -q
+expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "5 s" --can-log-max "50 kB" \
+  --can-log-keep 5 --out "$TMP/rot-whole" -q
+for d in rot rot-whole; do
+  for f in "$TMP/$d"/can.log*; do
+    "$PACKSIM" dbc decode --profile packsim "$f" >/dev/null || fail "$f is not a candump log"
+  done
+done
+python3 - "$TMP" <<'PY'
+import json, os, sys
+tmp = sys.argv[1]
+full = open(f"{tmp}/all/can.log", "rb").read()
+for d, limit, keep, whole in (("rot", 20000, 3, False), ("rot-whole", 50000, 5, True)):
+    s = json.load(open(f"{tmp}/{d}/summary.json"))
+    c = s["outputs"]["can_log"]
+    assert c["max_bytes"] == limit and c["keep"] == keep and c["status"] == "complete", c
+    names = [f["file"] for f in c["files"]]
+    on_disk = sorted(n for n in os.listdir(f"{tmp}/{d}") if n.startswith("can.log"))
+    assert sorted(names) == on_disk, (names, on_disk)
+    assert len(names) <= keep + 1 and names[-1] == "can.log", names
+    assert names[:-1] == [f"can.log.{k}" for k in range(len(names) - 1, 0, -1)], names
+    parts = []
+    for f in c["files"]:
+        data = open(f"{tmp}/{d}/{f['file']}", "rb").read()
+        assert len(data) == f["bytes"] <= limit and data.endswith(b"\n"), (f, len(data))
+        assert data.count(b"\n") == f["frames"], f
+        parts.append(data)
+    joined = b"".join(parts)
+    assert sum(len(p) for p in parts) <= (keep + 1) * limit
+    assert c["bytes"] == len(joined) and c["frames"] == joined.count(b"\n"), c
+    assert c["frames"] + c["deleted_frames"] == full.count(b"\n"), c
+    assert c["bytes"] + c["deleted_bytes"] == len(full), c
+    if whole:
+        assert c["deleted_files"] == 0 and joined == full, c
+    else:
+        assert c["deleted_files"] > 0 and full.endswith(joined), c
+    print(d, ":", len(names), "files,", c["rotations"], "rotations,", c["deleted_files"], "deleted")
+PY
+# A rerun into the same folder without rotation leaves no rotated file of the earlier run.
+expect_rc 0 "$PACKSIM" run scenarios/demo.toml --duration "1 s" --out "$TMP/rot" -q
+[ -z "$(ls "$TMP/rot" | grep '^can\.log\.')" ] || fail "rotated logs of an earlier run survived"
 
 # check_failed DIR FILE CAUSE: the run in DIR failed on FILE with CAUSE ("no space left on device
 # (ENOSPC)"): the message on stderr, summary.json parseable and saying so, the CSV and the CAN log
@@ -38,7 +144,7 @@ rows = list(csv.reader(raw.splitlines()))
 assert all(len(r) == len(rows[0]) for r in rows[1:]), "a row cut short"
 assert len(rows) - 1 == s["rows_recorded"] == s["outputs"]["signals_csv"]["rows"] > 0
 c = s["outputs"]["can_log"]
-if c["status"] != "none":
+if c["status"] not in ("none", "off"):
     log = open(f"{d}/can.log").read()
     assert log.endswith("\n") and log.count("\n") == c["frames"], c
     assert all(re.fullmatch(r"\(\d+\.\d{6}\) \w+ [0-9A-F]+#[0-9A-F]*", l) for l in log.splitlines())

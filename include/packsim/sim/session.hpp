@@ -183,7 +183,10 @@ class Session {
   std::string stop_cause_;  // the first output failure, as a message
   CsvRecorder csv_;
   hil::CanLogWriter can_log_;
-  bool log_can_ = false;
+  bool log_can_ = false;                 // can.log is open
+  bool log_rx_ = false;                  // frames the simulator received go into it
+  bool log_tx_ = false;                  // frames it sent
+  std::uint64_t frames_not_logged_ = 0;  // left out by the can_log mode
   Sample sample_;
   RunStats stats_;
   std::uint64_t every_ticks_ = 1;
@@ -195,7 +198,8 @@ class Session {
     std::uint32_t bus = 0;
     can::CanFrame frame;
   };
-  void log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame);
+  void log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame,
+                 bool received);
   bool threaded_ = false;
   std::int64_t last_recorded_ns_ = -1;
   std::unique_ptr<hil::SpscRing<Sample>> sample_ring_;
