@@ -603,8 +603,8 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
                     : r.status == RunStatus::kInterrupted ? "interrupted"
                                                           : "failed");
   j.field("completed", !running && r.status == RunStatus::kCompleted);
-  j.field("stop_reason", running ? "the run has not ended; if packsim is no longer running, it was "
-                                   "killed before it could write this summary"
+  j.field("stop_reason", running ? "the run has not ended; if packsim is no longer running, it "
+                                   "could not write this summary (killed, or the disk was full)"
                                  : r.stop_reason);
   j.field("simulated_s", seconds(d.time_ns));
   j.field("ticks", static_cast<std::uint64_t>(d.tick));

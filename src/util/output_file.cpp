@@ -138,6 +138,7 @@ bool ReservedFile::commit(std::string_view content, std::string& error) {
   bool ok = true;
   // Grow first, with spaces at the end: the old text stays valid until the new one is in place.
   if (content.size() > size) ok = write_spaces(fd_, size, content.size());
+  const bool overwriting = ok;  // from here on a failure may leave neither text whole
   if (ok) ok = pwrite_all(fd_, content.data(), content.size(), 0);
   if (ok && size > content.size()) {
     // Overwrite what is left of the old text before cutting it off: if the truncation failed,
@@ -162,8 +163,9 @@ bool ReservedFile::commit(std::string_view content, std::string& error) {
                ? " (more than the " + bytes_text(size) + " reserved for it)"
                : std::string());
   close_fd();
-  // A file that holds neither the old text nor the new one would be worse than none.
-  if (created_now || content.size() > size) {
+  // A file that holds neither the old text nor the new one would be worse than none; a
+  // placeholder that could not grow stays (it says the run did not write its summary).
+  if (created_now || overwriting) {
     std::error_code ec;
     std::filesystem::remove(path_, ec);
   }

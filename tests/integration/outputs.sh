@@ -5,7 +5,11 @@
 # $2: packsim-refbms. Runs in its own mount namespace (unshare; as root, or as a user namespace's
 # root otherwise), so its tmpfs mounts vanish with it.
 if [ -z "${PACKSIM_OUTPUTS_NS:-}" ]; then
-  if [ "$(id -u)" = 0 ]; then ns=(unshare -m --propagation private); else ns=(unshare -rm); fi
+  # Root without CAP_SYS_ADMIN (a container) may still have user namespaces.
+  ns=(unshare -rm)
+  if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+    ns=(unshare -m --propagation private)
+  fi
   "${ns[@]}" true || { echo "FAIL: cannot make a mount namespace with ${ns[*]}" >&2; exit 1; }
   PACKSIM_OUTPUTS_NS=1 exec "${ns[@]}" bash "$0" "$@"
 fi
