@@ -24,6 +24,9 @@ struct RunArgs {
   std::string seed;
   std::string can;
   std::string bms;
+  std::string can_log;
+  std::string can_log_max;
+  int can_log_keep = 0;
   std::uint32_t bitrate = 0;
   std::uint32_t sample_point = 0;
   std::int64_t restart_ms = -1;
@@ -55,6 +58,43 @@ bool time_override(const std::string& option, const std::string& text, std::int6
     return false;
   }
   target = static_cast<std::int64_t>(ns);
+  return true;
+}
+
+// --can-log, --can-log-max, --can-log-keep over the scenario's [record] keys. A limit that cannot
+// act (with --can-log off, a keep without any limit) is refused, as the scenario file refuses it.
+bool can_log_overrides(const RunArgs& a, sim::RecordSpec& record) {
+  if (!a.can_log.empty()) {
+    record.can_log = a.can_log == "off"  ? sim::CanLogMode::kOff
+                     : a.can_log == "rx" ? sim::CanLogMode::kRx
+                     : a.can_log == "tx" ? sim::CanLogMode::kTx
+                                         : sim::CanLogMode::kAll;
+    if (record.can_log == sim::CanLogMode::kOff) record.can_log_max_bytes = 0;
+  }
+  if (!a.can_log_max.empty()) {
+    const auto size = config::parse_byte_size(a.can_log_max);
+    if (!size.value) {
+      spdlog::error("--can-log-max: {}", size.error);
+      return false;
+    }
+    if (*size.value < sim::kMinCanLogMaxBytes) {
+      spdlog::error("--can-log-max: {} bytes is too small; expected at least {} bytes", *size.value,
+                    sim::kMinCanLogMaxBytes);
+      return false;
+    }
+    if (record.can_log == sim::CanLogMode::kOff) {
+      spdlog::error("--can-log-max does nothing with --can-log off");
+      return false;
+    }
+    record.can_log_max_bytes = *size.value;
+  }
+  if (a.can_log_keep > 0) {
+    if (record.can_log_max_bytes == 0) {
+      spdlog::error("--can-log-keep does nothing without --can-log-max (can.log is not rotated)");
+      return false;
+    }
+    record.can_log_keep = a.can_log_keep;
+  }
   return true;
 }
 
@@ -94,6 +134,7 @@ int run(const RunArgs& a, const Context& ctx) {
   }
   if (sc.record.every_ns == 0)
     sc.record.every_ns = std::max(sim::kDefaultRecordEveryNs, sc.tick_ns);
+  if (!can_log_overrides(a, sc.record)) return kExitBadInput;
 
   // CAN: `--can can0` puts every logical bus on can0; `--can afe=can0,sensor=can1` maps them.
   std::vector<sim::BusAssignment> interfaces;
@@ -246,6 +287,9 @@ int run(const RunArgs& a, const Context& ctx) {
       return 128 + r.signal;
     case sim::RunStatus::kFailed:
       spdlog::error("run failed: {}", r.stop_reason);
+      for (const auto& e : r.output_errors) {
+        if (r.stop_reason.rfind(e, 0) != 0) spdlog::error("also: {}", e);
+      }
       return kExitRuntime;
   }
   return kExitRuntime;
@@ -268,6 +312,14 @@ void add_run_command(CLI::App& app, Context& ctx) {
       "Decimate signals.csv: one row per this interval (default: the scenario's, else 1 s)");
   sub->add_option("--cells", args->cells,
                   "Per-cell columns: comma list of v, t, soc, i, all, none");
+  sub->add_option("--can-log", args->can_log,
+                  "Frames in can.log: all (default), rx (received), tx (sent), off (no can.log)")
+      ->check(CLI::IsMember({"all", "rx", "tx", "off"}));
+  sub->add_option("--can-log-max", args->can_log_max,
+                  "Rotate can.log at this size, e.g. \"100 MB\", \"1 GiB\" (default: no limit)");
+  sub->add_option("--can-log-keep", args->can_log_keep,
+                  "Rotated logs kept besides can.log (default 3; with --can-log-max)")
+      ->check(CLI::Range(1, sim::kMaxCanLogKeep));
   sub->add_option("--can", args->can,
                   "SocketCAN instead of the loopback: IFACE, or BUS=IFACE,... for several buses");
   sub->add_option("--bms", args->bms, "BMS: reference (in-process), external (on --can), none")

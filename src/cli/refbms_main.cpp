@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
-#include <fstream>
 
 #include "commands.hpp"
 #include "packsim/bms/node.hpp"
@@ -19,6 +18,7 @@
 #include "packsim/model/afe.hpp"
 #include "packsim/sim/json.hpp"
 #include "packsim/sim/session.hpp"
+#include "packsim/util/output_file.hpp"
 
 namespace {
 
@@ -53,6 +53,90 @@ std::string faults_text(bms::Fault faults) {
     if (bms::has_fault(faults, f)) out += (out.empty() ? "" : ",") + std::string(bms::to_string(f));
   }
   return out;
+}
+
+// refbms.json: claimed with a placeholder before the bus is touched, so that the report can be
+// written however the run ends (a full disk included), and said to be missing up front when it
+// cannot.
+struct Report {
+  std::string version;
+  std::string interface;
+  std::string profile;
+  std::string status = "running";
+  std::string stopped_by;
+  std::string error;
+  ReservedFile file;
+};
+
+std::string render_report(const Report& r, const bms::RefBmsNode* node,
+                          const std::vector<std::unique_ptr<hil::CanBus>>& interfaces,
+                          const std::vector<Transition>& transitions) {
+  sim::JsonWriter j;
+  j.begin_object();
+  j.field("packsim_version", r.version).field("interface", r.interface).field("profile", r.profile);
+  j.field("status", r.status);
+  if (!r.stopped_by.empty()) j.field("stopped_by", r.stopped_by);
+  if (!r.error.empty()) j.field("error", r.error);
+  if (r.status == "running") {
+    j.field("note",
+            "the BMS has not stopped; if packsim-refbms is no longer running, it was killed "
+            "before it could write this report");
+  }
+  if (node) {
+    const bms::BmsOutputs& o = node->outputs();
+    j.field("state", bms::to_string(o.state)).field("faults", faults_text(o.faults));
+    j.field("first_fault", bms::to_string(o.first_fault));
+    if (o.first_fault != bms::Fault::kNone) {
+      j.field("first_fault_onset_s", static_cast<double>(o.first_fault_onset_ns) / 1e9);
+      j.field("first_fault_s", static_cast<double>(o.first_fault_ns) / 1e9);
+      j.field("first_fault_cell", o.first_fault_cell)
+          .field("first_fault_module", o.first_fault_module);
+    }
+    j.field("soc_estimate", o.soc).field("cycles", node->cycles());
+    const auto& st = node->protocol().stats();
+    j.key("decoder").begin_object();
+    j.field("rx_frames", st.rx_frames)
+        .field("rx_unknown", st.rx_unknown)
+        .field("rx_malformed", st.rx_malformed);
+    j.field("e2e_bad_crc", st.e2e_bad_crc)
+        .field("e2e_repeated", st.e2e_repeated)
+        .field("e2e_lost", st.e2e_lost);
+    j.field("tx_frames", st.tx_frames).field("tx_dropped", st.tx_dropped);
+    j.end_object();
+  }
+  j.key("buses").begin_array();
+  for (const auto& bus : interfaces) {
+    j.begin_object().field("interface", bus->name());
+    j.field("state", hil::bus_state_name(bus->state()))
+        .field("rx_dropped", bus->stats().rx_dropped);
+    j.field("tx_queue_full", bus->stats().tx_queue_full)
+        .field("error_frames", bus->stats().error_frames);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("transitions").begin_array();
+  for (const auto& t : transitions) {
+    j.begin_object()
+        .field("time_s", t.time_s)
+        .field("state", t.state)
+        .field("faults", t.faults)
+        .end_object();
+  }
+  j.end_array();
+  j.end_object();
+  return j.str();
+}
+
+// Writes the report into its reservation (nothing without --out). False, with the message on
+// stderr, when it cannot be written.
+bool write_report(Report& r, const bms::RefBmsNode* node,
+                  const std::vector<std::unique_ptr<hil::CanBus>>& interfaces,
+                  const std::vector<Transition>& transitions) {
+  if (!r.file.is_open()) return true;
+  std::string error;
+  if (r.file.commit(render_report(r, node, interfaces, transitions), error)) return true;
+  spdlog::error("{}", error);
+  return false;
 }
 
 int run(const Args& a, const std::string& version) {
@@ -107,6 +191,27 @@ int run(const Args& a, const std::string& version) {
     return cli::kExitBadInput;
   }
   std::vector<std::unique_ptr<hil::CanBus>> interfaces;
+  std::vector<Transition> transitions;
+  Report report;
+  report.version = version;
+  report.interface = a.can;
+  report.profile = sc->profile->name;
+  if (!a.out.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(a.out, ec);
+    if (ec) {
+      spdlog::error("cannot create output directory {}: {}", a.out, errno_text(ec.value()));
+      return cli::kExitRuntime;
+    }
+    // 256 KiB: a few thousand state transitions.
+    std::string reserve_error;
+    if (!report.file.create(std::filesystem::path(a.out) / "refbms.json",
+                            render_report(report, nullptr, interfaces, transitions),
+                            std::size_t{256} << 10, 0, reserve_error)) {
+      spdlog::error("{}; the BMS did not start", reserve_error);
+      return cli::kExitRuntime;
+    }
+  }
   std::string opened_text;
   for (const auto& iface : plan.interfaces) {
     hil::SocketCanOptions so;
@@ -114,6 +219,9 @@ int run(const Args& a, const std::string& version) {
     auto opened = hil::open_socketcan(so);
     if (!opened.bus) {
       spdlog::error("cannot open {}: {}", iface, opened.message);
+      report.status = "failed";
+      report.error = "cannot open " + iface + ": " + opened.message;
+      write_report(report, nullptr, interfaces, transitions);
       return cli::kExitRuntime;
     }
     opened_text += (opened_text.empty() ? "" : ", ") + iface + " " + opened.message;
@@ -130,7 +238,6 @@ int run(const Args& a, const std::string& version) {
                  static_cast<double>(sc->bms.period_ns) / 1e6);
   }
 
-  std::vector<Transition> transitions;
   bms::BmsState last_state = node.outputs().state;
   bms::Fault last_faults = node.outputs().faults;
   transitions.push_back({0.0, bms::to_string(last_state), ""});
@@ -166,57 +273,9 @@ int run(const Args& a, const std::string& version) {
       deadline = now_abs + sc->bms.period_ns - (now_abs - start) % sc->bms.period_ns;
   }
 
-  if (!a.out.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(a.out, ec);
-    const bms::BmsOutputs& o = node.outputs();
-    sim::JsonWriter j;
-    j.begin_object();
-    j.field("packsim_version", version)
-        .field("interface", a.can)
-        .field("profile", sc->profile->name);
-    j.field("stopped_by", stop_signal != 0 ? "signal" : "duration");
-    j.field("state", bms::to_string(o.state)).field("faults", faults_text(o.faults));
-    j.field("first_fault", bms::to_string(o.first_fault));
-    if (o.first_fault != bms::Fault::kNone) {
-      j.field("first_fault_onset_s", static_cast<double>(o.first_fault_onset_ns) / 1e9);
-      j.field("first_fault_s", static_cast<double>(o.first_fault_ns) / 1e9);
-      j.field("first_fault_cell", o.first_fault_cell)
-          .field("first_fault_module", o.first_fault_module);
-    }
-    j.field("soc_estimate", o.soc).field("cycles", node.cycles());
-    const auto& st = node.protocol().stats();
-    j.key("decoder").begin_object();
-    j.field("rx_frames", st.rx_frames)
-        .field("rx_unknown", st.rx_unknown)
-        .field("rx_malformed", st.rx_malformed);
-    j.field("e2e_bad_crc", st.e2e_bad_crc)
-        .field("e2e_repeated", st.e2e_repeated)
-        .field("e2e_lost", st.e2e_lost);
-    j.field("tx_frames", st.tx_frames).field("tx_dropped", st.tx_dropped);
-    j.end_object();
-    j.key("buses").begin_array();
-    for (const auto& bus : interfaces) {
-      j.begin_object().field("interface", bus->name());
-      j.field("state", hil::bus_state_name(bus->state()))
-          .field("rx_dropped", bus->stats().rx_dropped);
-      j.field("tx_queue_full", bus->stats().tx_queue_full)
-          .field("error_frames", bus->stats().error_frames);
-      j.end_object();
-    }
-    j.end_array();
-    j.key("transitions").begin_array();
-    for (const auto& t : transitions) {
-      j.begin_object()
-          .field("time_s", t.time_s)
-          .field("state", t.state)
-          .field("faults", t.faults)
-          .end_object();
-    }
-    j.end_array();
-    j.end_object();
-    std::ofstream(std::filesystem::path(a.out) / "refbms.json") << j.str();
-  }
+  report.status = stop_signal != 0 ? "interrupted" : "completed";
+  report.stopped_by = stop_signal != 0 ? "signal" : "duration";
+  if (!write_report(report, &node, interfaces, transitions)) return cli::kExitRuntime;
   return stop_signal != 0 ? 128 + stop_signal : cli::kExitOk;
 }
 

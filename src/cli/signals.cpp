@@ -20,6 +20,9 @@ extern "C" void on_stop_signal(int sig) {
 }  // namespace
 
 int guarded_main(int (*body)(int, char**), int argc, char** argv) noexcept {
+  // Past a file-size limit (ulimit -f) write() must fail with EFBIG, which the outputs report,
+  // instead of SIGXFSZ killing the process with its outputs half-written.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body(argc, argv);
   } catch (const std::exception& e) {

@@ -266,4 +266,57 @@ QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c
   return r;
 }
 
+ByteSizeResult parse_byte_size(std::string_view text) {
+  struct SizeUnit {
+    std::string_view name;
+    double scale;
+  };
+  static constexpr std::array<SizeUnit, 10> kSizeUnits = {{{"B", 1.0},
+                                                           {"kB", 1e3},
+                                                           {"KB", 1e3},
+                                                           {"MB", 1e6},
+                                                           {"GB", 1e9},
+                                                           {"TB", 1e12},
+                                                           {"KiB", 1024.0},
+                                                           {"MiB", 1048576.0},
+                                                           {"GiB", 1073741824.0},
+                                                           {"TiB", 1099511627776.0}}};
+  ByteSizeResult r;
+  const std::string_view s = trim(text);
+  double number = 0.0;
+  const char* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, number);
+  const std::string expected =
+      "expected a size such as \"100 MB\" or \"1 GiB\" (B, kB, MB, GB, TB, "
+      "KiB, MiB, GiB, TiB, or a whole number of bytes)";
+  if (ec != std::errc() || !std::isfinite(number)) {
+    r.error = "\"" + std::string(text) + "\" is not a size; " + expected;
+    return r;
+  }
+  const std::string_view unit = trim(std::string_view(ptr, static_cast<std::size_t>(end - ptr)));
+  double scale = 0.0;
+  for (const auto& u : kSizeUnits) {
+    if (u.name == unit) scale = u.scale;
+  }
+  if (unit.empty()) scale = 1.0;
+  if (scale == 0.0) {
+    r.error =
+        "unknown unit '" + std::string(unit) + "' in \"" + std::string(text) + "\"; " + expected;
+    return r;
+  }
+  const double bytes = number * scale;
+  if (number < 0.0 || bytes > 4.611686018427387904e18) {
+    r.error = "\"" + std::string(text) + "\" is out of range; expected 0 to 2^62 bytes";
+    return r;
+  }
+  // "1.1 kB" is 1100 bytes give or take a rounding error; "1.5 B" is no size at all.
+  const double whole = std::round(bytes);
+  if (std::abs(bytes - whole) > 1e-3) {
+    r.error = "\"" + std::string(text) + "\" is not a whole number of bytes";
+    return r;
+  }
+  r.value = static_cast<std::uint64_t>(whole);
+  return r;
+}
+
 }  // namespace packsim::config

@@ -164,6 +164,44 @@ void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
   }
 }
 
+// [record] can_log, can_log_max, can_log_keep.
+void read_can_log_keys(TableReader& t, sim::RecordSpec& record) {
+  if (const auto mode = t.choice("can_log", {"all", "rx", "tx", "off"})) {
+    record.can_log = *mode == "rx"    ? sim::CanLogMode::kRx
+                     : *mode == "tx"  ? sim::CanLogMode::kTx
+                     : *mode == "off" ? sim::CanLogMode::kOff
+                                      : sim::CanLogMode::kAll;
+  }
+  if (const toml::node* n = t.node("can_log_max")) {
+    // A size with its unit, or a whole number of bytes.
+    ByteSizeResult size;
+    if (const auto* i = n->as_integer()) {
+      if (i->get() >= 0) size.value = static_cast<std::uint64_t>(i->get());
+    } else if (const auto* text = n->as_string()) {
+      size = parse_byte_size(text->get());
+    }
+    if (!size.value) {
+      t.error("can_log_max",
+              size.error.empty() ? "expected a size such as \"100 MB\"" : size.error);
+    } else if (*size.value < sim::kMinCanLogMaxBytes) {
+      t.error("can_log_max", std::to_string(*size.value) +
+                                 " bytes is too small; expected at least " +
+                                 std::to_string(sim::kMinCanLogMaxBytes) + " bytes");
+    } else if (record.can_log == sim::CanLogMode::kOff) {
+      t.error("can_log_max", "does nothing with can_log = \"off\"");
+    } else {
+      record.can_log_max_bytes = *size.value;
+    }
+  }
+  if (const auto keep = t.integer("can_log_keep", Need::kOptional, 1, sim::kMaxCanLogKeep)) {
+    if (!t.has("can_log_max")) {
+      t.error("can_log_keep", "does nothing without can_log_max (can.log is not rotated)");
+    } else {
+      record.can_log_keep = static_cast<int>(*keep);
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
@@ -662,6 +700,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
         }
       }
     }
+    read_can_log_keys(*t, sc.record);
     t->finish();
   }
   root.finish();

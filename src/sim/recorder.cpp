@@ -29,8 +29,9 @@ void append_time(std::string& out, std::int64_t time_ns, int decimals) {
 }
 
 bool CsvRecorder::open(const std::filesystem::path& path, const model::PackModel& model,
-                       const CellColumns& columns, std::int64_t tick_ns, std::string& error) {
-  if (!file_.open(path, error)) return false;
+                       const CellColumns& columns, std::int64_t tick_ns, std::string& error,
+                       OutOfSpace* space) {
+  if (!file_.open(path, error, space)) return false;
   time_decimals_ = time_decimals_for(tick_ns);
   std::string h =
       "time_s,current_a,pack_v,link_v,soc_mean,soc_min,soc_max,cell_v_min,cell_v_max,cell_v_mean,"

@@ -323,6 +323,18 @@ void run_realtime(Session& session, const Scenario& sc, const RunOptions& opt, R
 RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   RunResult result;
   Session session(sc);
+  SessionOptions so;
+  so.out_dir = opt.out_dir;
+  so.interfaces = opt.interfaces;
+  so.version = opt.version;
+  // The output folder and summary.json's space first: whatever fails from here on is reported
+  // there.
+  if (const SetupResult prepared = session.prepare(so); !prepared.ok) {
+    result.status = RunStatus::kFailed;
+    result.stop_reason = prepared.message;
+    session.finish(result, opt.version);
+    return result;
+  }
   if (opt.link && !opt.interfaces.empty() && sc.profile) {
     // Bit timing and queue length before any socket opens; netlink, so never on the tick thread.
     InterfacePlan plan;
@@ -341,9 +353,6 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
       return result;
     }
   }
-  SessionOptions so;
-  so.out_dir = opt.out_dir;
-  so.interfaces = opt.interfaces;
   const SetupResult setup = session.open(so);
   if (!setup.ok) {
     result.status = RunStatus::kFailed;
@@ -376,9 +385,13 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   result.table_warnings = session.table_warnings();
   result.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   const SetupResult closed = session.finish(result, opt.version);
-  if (!closed.ok && result.status != RunStatus::kFailed) {
-    result.status = RunStatus::kFailed;
-    result.stop_reason = closed.message;
+  if (!closed.ok) {
+    if (result.status != RunStatus::kFailed) {
+      result.status = RunStatus::kFailed;
+      result.stop_reason = closed.message;
+    } else {
+      result.output_errors.push_back(closed.message);
+    }
   }
   return result;
 }

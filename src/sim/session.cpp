@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 
 #include "packsim/sim/json.hpp"
@@ -18,25 +17,12 @@ const char* contactor_name(const model::ContactorState& k) {
   return "partial";
 }
 
-bool write_file_atomic(const std::filesystem::path& path, const std::string& text,
-                       std::string& err) {
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      err = "cannot write " + tmp;
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    err = "cannot rename " + tmp + ": " + ec.message();
-    return false;
-  }
-  return true;
+// can.log.1, can.log.2, ...: what a rotated log leaves.
+bool is_rotated_can_log(const std::string& name) {
+  constexpr std::string_view kPrefix = "can.log.";
+  return name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0 &&
+         std::all_of(name.begin() + static_cast<std::ptrdiff_t>(kPrefix.size()), name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
 }
 
 double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
@@ -190,7 +176,8 @@ class Session::Sink final : public can::FrameSink {
     const bool ok = s_.buses_[bus]->send(frame) == hil::TxResult::kOk;
     if (ok) {
       ++s_.frames_last_tick_;
-      s_.log_frame(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, s_.bus_interface_[bus], frame);
+      s_.log_frame(s_.socketcan_ ? s_.wall_ns_ : s_.data_.time_ns, s_.bus_interface_[bus], frame,
+                   false);
     } else {
       ++s_.frames_not_sent_;
     }
@@ -239,20 +226,52 @@ SetupResult Session::validate_bms() const {
   return reference_bms_config(sc_, afe_model_, cfg, layout);
 }
 
-SetupResult Session::open(const SessionOptions& opt) {
+SetupResult Session::prepare(const SessionOptions& opt) {
+  if (prepared_) return {true, ""};
+  prepared_ = true;
   out_dir_ = opt.out_dir;
   std::error_code ec;
   std::filesystem::create_directories(out_dir_, ec);
-  if (ec)
-    return {false, "cannot create output directory " + out_dir_.string() + ": " + ec.message()};
-  // An earlier run's outputs in the same folder must not pass for this run's: its summary until
-  // this run writes one, its can.log when this run logs no CAN.
-  for (const char* stale : {"summary.json", "can.log"}) {
-    std::filesystem::remove(out_dir_ / stale, ec);
-    if (ec) return {false, "cannot remove " + (out_dir_ / stale).string() + ": " + ec.message()};
+  if (ec) {
+    return {false,
+            "cannot create output directory " + out_dir_.string() + ": " + errno_text(ec.value())};
   }
+  // An earlier run's outputs in the same folder must not pass for this run's: its summary until
+  // this run writes one, its can.log and rotated logs when this run logs less or no CAN.
+  std::vector<std::filesystem::path> stale{out_dir_ / "summary.json", out_dir_ / "can.log"};
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir_, ec)) {
+    if (is_rotated_can_log(entry.path().filename().string())) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) {
+    // Only what is there: unlink() on a read-only file system fails even for a missing file.
+    if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) continue;
+    std::filesystem::remove(path, ec);
+    if (ec) return {false, "cannot remove " + path.string() + ": " + errno_text(ec.value())};
+  }
+  // The placeholder is a whole summary of a run that has not ended, so a run killed outright
+  // (SIGKILL, power) still leaves a parseable summary.json that says so. The reservation has room
+  // for what the final one adds (segment ends, buses, real-time statistics, an error, the list of
+  // rotated logs) and a spare for signals.csv and can.log to flush their 64 KiB buffers and the
+  // final state's row into when the disk fills up.
+  const std::string placeholder = render_summary(RunResult{}, opt.version, true);
+  const std::size_t files =
+      sc_.record.can_log_max_bytes > 0 ? static_cast<std::size_t>(sc_.record.can_log_keep) + 1 : 1;
+  const std::size_t content =
+      std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size()) + 192 * files;
+  const std::size_t row = 256 + 16 * sample_.cells.size();
+  const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;
-  if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err))
+  if (!summary_.create(out_dir_ / "summary.json", placeholder, content, spare, err)) {
+    summary_unwritable_ = true;  // the run does not start; finish() need not try again
+    return {false, err};
+  }
+  return {true, ""};
+}
+
+SetupResult Session::open(const SessionOptions& opt) {
+  if (SetupResult r = prepare(opt); !r.ok) return r;
+  std::string err;
+  if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err, &space_))
     return {false, err};
 
   if (protocol_) {
@@ -308,8 +327,14 @@ SetupResult Session::open(const SessionOptions& opt) {
       bms_node_ = std::make_unique<bms::RefBmsNode>(sc_.profile, cfg, layout, sc_.bms.period_ns);
       bms_node_->drive_request = host_.drive;
     }
-    log_can_ = true;
-    if (!can_log_.open(out_dir_ / "can.log", err)) return {false, err};
+    const CanLogMode mode = sc_.record.can_log;
+    log_rx_ = mode == CanLogMode::kAll || mode == CanLogMode::kRx;
+    log_tx_ = mode == CanLogMode::kAll || mode == CanLogMode::kTx;
+    if (mode != CanLogMode::kOff) {
+      log_can_ = true;
+      const hil::CanLogLimits limits{sc_.record.can_log_max_bytes, sc_.record.can_log_keep};
+      if (!can_log_.open(out_dir_ / "can.log", limits, err, &space_)) return {false, err};
+    }
     sink_ = std::make_unique<Sink>(*this);
   }
   // The initial state is the first row.
@@ -331,7 +356,8 @@ void Session::read(std::int64_t wall_ns) {
         const std::size_t n = bus.receive(rx_.data(), rx_.size());
         for (std::size_t k = 0; k < n; ++k) {
           const can::CanFrame& f = rx_[k].frame;
-          log_frame(socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now, i, f);
+          log_frame(socketcan_ ? (rx_[k].timestamp_ns ? rx_[k].timestamp_ns : wall_ns) : now, i, f,
+                    true);
           protocol_->receive(i, f, now);
         }
         if (n < rx_.size()) break;
@@ -371,8 +397,12 @@ void Session::update() {
   }
 }
 
-void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame) {
-  if (!log_can_) return;
+void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame,
+                        bool received) {
+  if (!(received ? log_rx_ : log_tx_)) {
+    ++frames_not_logged_;
+    return;
+  }
   if (!threaded_) {
     can_log_.write(timestamp_ns, interfaces_[iface]->name().c_str(), frame);
     return;
@@ -411,7 +441,22 @@ std::size_t Session::drain() {
     can_log_.write(r.timestamp_ns, interfaces_[r.bus]->name().c_str(), r.frame);
     ++n;
   }
+  note_outputs();
   return n;
+}
+
+void Session::note_outputs() {
+  if (!stop_cause_.empty()) return;
+  if (space_.tripped()) {
+    stop_cause_ = space_.message();
+  } else if (csv_.failed()) {
+    stop_cause_ = csv_.error_message();
+  } else if (can_log_.failed()) {
+    stop_cause_ = can_log_.error_message();
+  } else {
+    return;
+  }
+  outputs_stopped_.store(true, std::memory_order_relaxed);
 }
 
 void Session::write(std::int64_t wall_ns) {
@@ -435,6 +480,7 @@ void Session::write(std::int64_t wall_ns) {
     for (const auto& bus : interfaces_) worst = hil::worse_state(worst, bus->state());
     bus_state_pub_.store(static_cast<std::uint8_t>(worst), std::memory_order_relaxed);
   }
+  if (!threaded_) note_outputs();  // the tick thread leaves this to the writer's drain()
 }
 
 void Session::record() {
@@ -507,7 +553,7 @@ std::vector<std::string> Session::table_warnings() const {
 }
 
 bool Session::done() const {
-  return diverged_ || data_.tick >= total_ticks_ ||
+  return diverged_ || outputs_stopped() || data_.tick >= total_ticks_ ||
          (sc_.stop_when_load_done && driver_.load_done());
 }
 
@@ -515,7 +561,7 @@ const char* Session::done_reason() const {
   return data_.tick >= total_ticks_ ? "duration" : "load done";
 }
 
-SetupResult Session::finish(const RunResult& r, const std::string& version) {
+SetupResult Session::finish(RunResult& r, const std::string& version) {
   if (finished_) return {true, ""};
   finished_ = true;
   // The last state is always in the file, whatever stopped the run: empty the rings first (the
@@ -523,10 +569,32 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   drain();
   threaded_ = false;
   if (last_recorded_ns_ != data_.time_ns) record();
-  SetupResult result;
-  if (!csv_.close()) result = {false, "writing signals.csv failed"};
-  if (log_can_ && !can_log_.close()) result = {false, "writing can.log failed"};
+  csv_.close();
+  if (log_can_) can_log_.close();
+  note_outputs();
+  if (!stop_cause_.empty()) {
+    char when[80];
+    std::snprintf(when, sizeof when, "; the run stopped at t = %.3f s", seconds(data_.time_ns));
+    std::string message = stop_cause_ + when;
+    if (r.status == RunStatus::kInterrupted) message += " (stopping on " + r.stop_reason + ")";
+    // Outputs that are not whole make a failed run, whatever else stopped it; an earlier failure
+    // keeps its own reason.
+    if (r.status != RunStatus::kFailed) {
+      r.status = RunStatus::kFailed;
+      r.stop_reason = message;
+    }
+  }
+  if (csv_.failed()) r.output_errors.push_back(csv_.error_message());
+  if (can_log_.failed()) r.output_errors.push_back(can_log_.error_message());
+  // No output directory, or no room for a summary before the run: nothing to write into.
+  if (summary_.path().empty() || summary_unwritable_) return {true, ""};
+  std::string err;
+  if (!summary_.commit(render_summary(r, version, false), err)) return {false, err};
+  return {true, ""};
+}
 
+std::string Session::render_summary(const RunResult& r, const std::string& version,
+                                    bool running) const {
   const Scenario& sc = sc_;
   const model::PackModel& m = model_;
   const model::PackData& d = data_;
@@ -554,14 +622,17 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.field("capacity_ah", sc.cell.capacity_as * m.np / 3600.0);
   j.end_object();
 
-  j.field("status", r.status == RunStatus::kCompleted     ? "completed"
+  j.field("status", running                               ? "running"
+                    : r.status == RunStatus::kCompleted   ? "completed"
                     : r.status == RunStatus::kInterrupted ? "interrupted"
                                                           : "failed");
-  j.field("completed", r.status == RunStatus::kCompleted);
-  j.field("stop_reason", r.stop_reason);
+  j.field("completed", !running && r.status == RunStatus::kCompleted);
+  j.field("stop_reason", running ? "the run has not ended; if packsim is no longer running, it "
+                                   "could not write this summary (killed, or the disk was full)"
+                                 : r.stop_reason);
   j.field("simulated_s", seconds(d.time_ns));
   j.field("ticks", static_cast<std::uint64_t>(d.tick));
-  j.field("rows_recorded", csv_.rows());
+  j.field("rows_recorded", csv_.rows_in_file());
 
   j.key("final").begin_object();
   j.field("current_a", d.pack_current_a)
@@ -749,11 +820,71 @@ SetupResult Session::finish(const RunResult& r, const std::string& version) {
   j.field("cell_steps_per_s", r.wall_s > 0 ? cell_steps / r.wall_s : 0.0);
   j.field("ns_per_cell_step", cell_steps > 0 ? r.wall_s * 1e9 / cell_steps : 0.0);
   j.end_object();
+  outputs_summary(j, running);
+  j.end_object();
+  return j.str();
+}
+
+void Session::outputs_summary(JsonWriter& j, bool running) const {
+  j.key("outputs").begin_object();
+  j.field("directory", out_dir_.string());
+  if (!running)
+    j.field("summary_reserved_bytes", static_cast<std::uint64_t>(summary_.reserved_bytes()));
+  if (space_.tripped()) {
+    // The first write that found the disk full; the space held back let the others finish.
+    j.key("disk_full").begin_object();
+    j.field("file", space_.path()).field("error", errno_text(space_.code()));
+    j.field("message", space_.message());
+    j.end_object();
+  }
+  auto status = [&](bool failed) { return running ? "writing" : failed ? "failed" : "complete"; };
+  j.key("signals_csv").begin_object();
+  j.field("status", status(csv_.failed()));
+  j.field("rows", csv_.rows_in_file()).field("bytes", csv_.bytes());
+  if (csv_.failed()) j.field("error", csv_.error_message());
   j.end_object();
 
-  std::string err;
-  if (!write_file_atomic(out_dir_ / "summary.json", j.str(), err)) result = {false, err};
-  return result;
+  j.key("can_log").begin_object();
+  j.field("mode", can_log_mode_name(sc_.record.can_log));
+  if (!protocol_) {
+    j.field("status", "none");  // no CAN in this run
+  } else if (sc_.record.can_log == CanLogMode::kOff) {
+    j.field("status", "off");
+    j.field("frames_not_logged", frames_not_logged_);
+  } else if (!log_can_ && !running) {
+    j.field("status", "not opened");  // the run failed before it got there
+  } else {
+    j.field("status", status(can_log_.failed()));
+    const RecordSpec& rec = sc_.record;
+    if (rec.can_log_max_bytes > 0) {
+      j.field("max_bytes", rec.can_log_max_bytes)
+          .field("keep", static_cast<std::int64_t>(rec.can_log_keep));
+    } else {
+      j.key("max_bytes").null();
+    }
+    const auto files = can_log_.files();
+    std::uint64_t frames = 0, bytes = 0;
+    for (const auto& f : files) {
+      frames += f.frames;
+      bytes += f.bytes;
+    }
+    j.field("frames", frames).field("bytes", bytes);
+    // Frames the mode leaves out (rx: those sent, tx: those received).
+    j.field("frames_not_logged", frames_not_logged_);
+    j.field("rotations", can_log_.rotations());
+    j.field("deleted_files", can_log_.deleted_files())
+        .field("deleted_frames", can_log_.deleted_frames())
+        .field("deleted_bytes", can_log_.deleted_bytes());
+    j.key("files").begin_array();
+    for (const auto& f : files) {
+      j.begin_object().field("file", f.path.filename().string());
+      j.field("bytes", f.bytes).field("frames", f.frames).end_object();
+    }
+    j.end_array();
+    if (can_log_.failed()) j.field("error", can_log_.error_message());
+  }
+  j.end_object();
+  j.end_object();
 }
 
 }  // namespace packsim::sim

@@ -2,6 +2,7 @@
 // Physical quantities written as strings with units ("2.9 Ah", "1 ms", "25 degC"), converted to SI.
 // A key that takes a dimension rejects any other, so "tick = \"1 A\"" is an error, not a surprise.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,5 +52,13 @@ const char* si_unit(Dimension d);
 std::string with_article(const char* noun);
 
 QuantityResult parse_quantity(std::string_view text, Dimension dim, bool allow_c_rate = false);
+
+// A size in bytes: "100 MB", "1 GiB", "4096 B", or a bare whole number of bytes. kB, MB, GB, TB
+// are powers of 1000, KiB, MiB, GiB, TiB powers of 1024 (KB is taken as kB). At most 2^62.
+struct ByteSizeResult {
+  std::optional<std::uint64_t> value;
+  std::string error;  // set when value is empty
+};
+ByteSizeResult parse_byte_size(std::string_view text);
 
 }  // namespace packsim::config

@@ -16,16 +16,22 @@ namespace packsim::sim {
 
 class CsvRecorder {
  public:
-  // Creates the file and writes the header. Returns false with a message on failure.
+  // Creates the file and writes the header. Returns false with a message on failure. `space`, if
+  // given, is told when a write finds the disk full.
   bool open(const std::filesystem::path& path, const model::PackModel& model,
-            const CellColumns& columns, std::int64_t tick_ns, std::string& error);
+            const CellColumns& columns, std::int64_t tick_ns, std::string& error,
+            OutOfSpace* space = nullptr);
   void write(const Sample& s);
   // Pushes buffered rows to the kernel. Returns false if a write failed (disk full, ...).
   bool flush() { return file_.flush(); }
   bool close() { return file_.close(); }
   std::uint64_t rows() const { return rows_; }
+  // Rows in the file (the header not counted): after close(), or after a failure, on disk.
+  std::uint64_t rows_in_file() const { return file_.lines() > 0 ? file_.lines() - 1 : 0; }
+  std::uint64_t bytes() const { return file_.bytes(); }
   std::int64_t last_time_ns() const { return last_time_ns_; }
   bool failed() const { return file_.failed(); }
+  std::string error_message() const { return file_.error_message(); }
 
  private:
   OutputFile file_;

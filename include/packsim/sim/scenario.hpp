@@ -142,9 +142,33 @@ struct CellColumns {
   bool any() const { return voltage || temperature || soc || current; }
 };
 
+// Which frames go into can.log: all, the ones the simulator received, the ones it sent, none.
+enum class CanLogMode { kAll, kRx, kTx, kOff };
+inline const char* can_log_mode_name(CanLogMode mode) {
+  switch (mode) {
+    case CanLogMode::kRx:
+      return "rx";
+    case CanLogMode::kTx:
+      return "tx";
+    case CanLogMode::kOff:
+      return "off";
+    case CanLogMode::kAll:
+      break;
+  }
+  return "all";
+}
+
+inline constexpr int kDefaultCanLogKeep = 3;
+inline constexpr int kMaxCanLogKeep = 1000;
+// A rotated file holds dozens of lines at least.
+inline constexpr std::uint64_t kMinCanLogMaxBytes = 4096;
+
 struct RecordSpec {
   std::int64_t every_ns = 0;  // 0: not given; packsim run records every 1 s (at least a tick)
   CellColumns cells;
+  CanLogMode can_log = CanLogMode::kAll;
+  std::uint64_t can_log_max_bytes = 0;  // 0: one can.log without a limit
+  int can_log_keep = kDefaultCanLogKeep;
 };
 
 // A scenario without a BMS starts with main+ and main- closed.

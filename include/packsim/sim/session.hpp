@@ -26,8 +26,11 @@
 #include "packsim/sim/sample.hpp"
 #include "packsim/sim/scenario.hpp"
 #include "packsim/sim/stats.hpp"
+#include "packsim/util/output_file.hpp"
 
 namespace packsim::sim {
+
+class JsonWriter;
 
 struct SetupResult {
   bool ok = true;
@@ -57,6 +60,7 @@ SetupResult resolve_interfaces(const std::vector<std::string>& logical,
 
 struct SessionOptions {
   std::filesystem::path out_dir;
+  std::string version;                    // for summary.json
   std::vector<BusAssignment> interfaces;  // empty: the in-process loopback
   bool enable_fd = true;
 };
@@ -73,6 +77,10 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // Creates the output directory, removes what an earlier run left there, and claims summary.json's
+  // space with a placeholder that says the run has not ended. open() does it when not done yet;
+  // done first, a run that fails before open() still has a summary in the right place.
+  SetupResult prepare(const SessionOptions& options);
   SetupResult open(const SessionOptions& options);
   // The reference BMS's configuration as open() will make it (scenario limits against the cell's
   // defaults, timeouts against the profile), without opening anything: for `packsim check` and
@@ -101,7 +109,11 @@ class Session {
     return static_cast<hil::BusState>(bus_state_pub_.load(std::memory_order_relaxed));
   }
 
-  bool done() const;  // the scenario's duration is reached, or its load is done when it says so
+  // The scenario's duration is reached, its load is done when it says so, the model diverged, or
+  // an output failed (outputs_stopped()).
+  bool done() const;
+  // A write to signals.csv or can.log failed, or found the disk full: the run stops. Any thread.
+  bool outputs_stopped() const { return outputs_stopped_.load(std::memory_order_relaxed); }
   // The model's state became non-finite (NaN or overflow): the run stops and fails.
   bool diverged() const { return diverged_; }
   // Where the run took cells outside what their model describes (SOC outside 0..1, terminal
@@ -115,8 +127,10 @@ class Session {
   bool uses_socketcan() const { return socketcan_; }
 
   // Flushes and closes the recorders and writes summary.json with `result` (completed,
-  // interrupted, failed). Safe to call once on every exit path.
-  SetupResult finish(const struct RunResult& result, const std::string& version);
+  // interrupted, failed). An output that failed or found the disk full makes `result` a failure
+  // with its message (and its file in output_errors). Safe to call once on every exit path; a
+  // failure to write summary.json itself is returned.
+  SetupResult finish(struct RunResult& result, const std::string& version);
 
   const model::PackModel& model() const { return model_; }
   const model::PackData& data() const { return data_; }
@@ -129,6 +143,11 @@ class Session {
  private:
   class Sink;
   void record();
+  // After writes outside the tick thread: the first failed output stops the run.
+  void note_outputs();
+  std::string render_summary(const struct RunResult& r, const std::string& version,
+                             bool running) const;
+  void outputs_summary(JsonWriter& j, bool running) const;
 
   const Scenario& sc_;
   model::PackModel model_;
@@ -157,9 +176,20 @@ class Session {
   std::int64_t wall_ns_ = 0;
 
   std::filesystem::path out_dir_;
+  bool prepared_ = false;
+  // summary.json's space, held from the start; its spare part is what the other outputs flush
+  // into when the disk fills up (space_ releases it).
+  ReservedFile summary_;
+  bool summary_unwritable_ = false;
+  OutOfSpace space_{&summary_};
+  std::atomic<bool> outputs_stopped_{false};
+  std::string stop_cause_;  // the first output failure, as a message
   CsvRecorder csv_;
   hil::CanLogWriter can_log_;
-  bool log_can_ = false;
+  bool log_can_ = false;                 // can.log is open
+  bool log_rx_ = false;                  // frames the simulator received go into it
+  bool log_tx_ = false;                  // frames it sent
+  std::uint64_t frames_not_logged_ = 0;  // left out by the can_log mode
   Sample sample_;
   RunStats stats_;
   std::uint64_t every_ticks_ = 1;
@@ -171,7 +201,8 @@ class Session {
     std::uint32_t bus = 0;
     can::CanFrame frame;
   };
-  void log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame);
+  void log_frame(std::int64_t timestamp_ns, std::size_t iface, const can::CanFrame& frame,
+                 bool received);
   bool threaded_ = false;
   std::int64_t last_recorded_ns_ = -1;
   std::unique_ptr<hil::SpscRing<Sample>> sample_ring_;

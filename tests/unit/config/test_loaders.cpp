@@ -184,3 +184,60 @@ mode = "none"  # the scenario drives the contactors itself
   CHECK(sc->record.cells.voltage);
   CHECK_FALSE(sc->record.cells.soc);
 }
+
+TEST_CASE("Scenario [record]: can_log mode, size limit and rotated files kept", "[config]") {
+  TempDir dir;
+  dir.write("cell.toml", kCell);
+  dir.write("pack.toml", "[pack]\nname = \"p\"\ncell = \"cell.toml\"\nseries = 4\nparallel = 1\n");
+  const std::string head =
+      "[scenario]\nname = \"s\"\npack = \"pack.toml\"\nduration = \"1 s\"\n[bms]\nmode = "
+      "\"none\"\n[record]\n";
+  auto load = [&](const std::string& record, Diagnostics& diags) {
+    return config::load_scenario(dir.write("s.toml", head + record), diags);
+  };
+  {
+    Diagnostics diags;
+    const auto sc = load("", diags);
+    REQUIRE(sc);
+    CHECK(sc->record.can_log == sim::CanLogMode::kAll);
+    CHECK(sc->record.can_log_max_bytes == 0);
+    CHECK(sc->record.can_log_keep == sim::kDefaultCanLogKeep);
+  }
+  {
+    Diagnostics diags;
+    const auto sc = load("can_log = \"rx\"\ncan_log_max = \"100 MB\"\ncan_log_keep = 7\n", diags);
+    INFO(diags.format());
+    REQUIRE(sc);
+    CHECK(sc->record.can_log == sim::CanLogMode::kRx);
+    CHECK(sc->record.can_log_max_bytes == 100'000'000u);
+    CHECK(sc->record.can_log_keep == 7);
+  }
+  {
+    Diagnostics diags;
+    const auto sc = load("can_log = \"tx\"\ncan_log_max = 65536\n", diags);  // bytes
+    REQUIRE(sc);
+    CHECK(sc->record.can_log == sim::CanLogMode::kTx);
+    CHECK(sc->record.can_log_max_bytes == 65536u);
+  }
+  // Settings that would do nothing, or cannot be, are errors at their key.
+  auto error_of = [&](const std::string& record) {
+    Diagnostics diags;
+    CHECK_FALSE(load(record, diags));
+    return diags.format();
+  };
+  CHECK_THAT(
+      error_of("can_log = \"both\"\n"),
+      Catch::Contains("record.can_log: \"both\" is not one of \"all\", \"rx\", \"tx\", \"off\""));
+  CHECK_THAT(error_of("can_log_max = \"10 mb\"\n"),
+             Catch::Contains("record.can_log_max: unknown unit 'mb'"));
+  CHECK_THAT(
+      error_of("can_log_max = \"1 kB\"\n"),
+      Catch::Contains("record.can_log_max: 1000 bytes is too small; expected at least 4096"));
+  CHECK_THAT(error_of("can_log = \"off\"\ncan_log_max = \"1 MB\"\n"),
+             Catch::Contains("record.can_log_max: does nothing with can_log = \"off\""));
+  CHECK_THAT(error_of("can_log_keep = 5\n"),
+             Catch::Contains("record.can_log_keep: does nothing without can_log_max"));
+  CHECK_THAT(
+      error_of("can_log_max = \"1 MB\"\ncan_log_keep = 0\n"),
+      Catch::Contains("record.can_log_keep: value 0 out of range; expected between 1 and 1000"));
+}

@@ -44,3 +44,25 @@ TEST_CASE("C-rates only where allowed", "[config][quantity]") {
   CHECK(*c.value == 0.5);
   CHECK_FALSE(parse_quantity("0.5 C", Dimension::kCurrent, false).value);
 }
+
+TEST_CASE("Sizes in bytes: decimal and binary units, whole bytes only", "[config][quantity]") {
+  CHECK(*parse_byte_size("100 MB").value == 100'000'000u);
+  CHECK(*parse_byte_size("1 GiB").value == 1'073'741'824u);
+  CHECK(*parse_byte_size("4096").value == 4096u);
+  CHECK(*parse_byte_size("4096 B").value == 4096u);
+  CHECK(*parse_byte_size("1.5 KiB").value == 1536u);
+  CHECK(*parse_byte_size("1.1 kB").value == 1100u);  // not 1100.0000000000002
+  CHECK(*parse_byte_size("20KB").value == 20'000u);
+  CHECK(*parse_byte_size(" 2 TiB ").value == 2'199'023'255'552u);
+  auto e = parse_byte_size("10 mb");
+  CHECK_FALSE(e.value);
+  CHECK(e.error.find("unknown unit 'mb'") != std::string::npos);
+  CHECK(e.error.find("KiB, MiB, GiB") != std::string::npos);
+  CHECK_FALSE(parse_byte_size("1.5 B").value);
+  CHECK(parse_byte_size("1.5 B").error.find("not a whole number of bytes") != std::string::npos);
+  CHECK_FALSE(parse_byte_size("-1 MB").value);
+  CHECK_FALSE(parse_byte_size("1e30 B").value);
+  CHECK_FALSE(parse_byte_size("big").value);
+  CHECK_FALSE(parse_byte_size("inf GB").value);
+  CHECK_FALSE(parse_byte_size("").value);
+}
