@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "packsim/can/candump.hpp"
 #include "packsim/can/frame.hpp"
@@ -19,7 +20,7 @@ class CanLogWriter {
   bool open(const std::filesystem::path& path, std::string& error) {
     return file_.open(path, error);
   }
-  void write(std::int64_t timestamp_ns, const char* iface, const can::CanFrame& frame);
+  void write(std::int64_t timestamp_ns, std::string_view iface, const can::CanFrame& frame);
   bool flush() { return file_.flush(); }
   bool close() { return file_.close(); }
   std::uint64_t lines() const { return lines_; }
