@@ -20,17 +20,30 @@ namespace {
 
 using Vars = std::map<std::string, long long>;
 
-// A tiny integer expression evaluator: + - * / ( ), integers, variables. Evaluated at load time
-// only.
+// An index is at most this far from 0: far beyond any pack (a million cells at most), and small
+// enough that the runtime's index arithmetic (base + module * stride + mux * stride) never
+// overflows 64 bits for a mux value it can check first.
+constexpr long long kMaxIndex = 1'000'000'000;
+// Deeper nesting than a person writes; the evaluator recurses once per level.
+constexpr int kMaxExprDepth = 64;
+
+// At most `n` bytes of an expression, for messages (a generated one can be kilobytes long).
+std::string shown(const std::string& text, std::size_t n = 60) {
+  return text.size() <= n ? text : text.substr(0, n) + "...";
+}
+
+// A tiny integer expression evaluator: + - * / ( ), integers, variables, cell() and sensor().
+// Evaluated at load time only, in checked 64-bit arithmetic, nested at most kMaxExprDepth deep.
 class Expr {
  public:
   Expr(std::string text, const Vars& vars) : s_(std::move(text)), vars_(vars) {}
   bool eval(long long& out, std::string& error) {
     pos_ = 0;
+    depth_ = 0;
     error_.clear();
     out = sum();
     skip();
-    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected '" + s_.substr(pos_) + "'";
+    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected '" + shown(s_.substr(pos_)) + "'";
     error = error_;
     return error_.empty();
   }
@@ -84,6 +97,20 @@ class Expr {
     }
   }
   long long atom() {
+    // Every level of nesting (parentheses, a sign, a call's arguments) passes through here.
+    struct Level {
+      int& depth;
+      explicit Level(int& d) : depth(++d) {}
+      ~Level() { --depth; }
+      Level(const Level&) = delete;
+      Level& operator=(const Level&) = delete;
+    } level(depth_);
+    if (depth_ > kMaxExprDepth) {
+      fail("nested more than " + std::to_string(kMaxExprDepth) +
+           " levels deep (parentheses, signs, calls); expected at most " +
+           std::to_string(kMaxExprDepth));
+      return 0;
+    }
     skip();
     if (pos_ >= s_.size()) {
       fail("expression ends too early");
@@ -172,7 +199,12 @@ class Expr {
       return 0;
     }
     const long long per_module = vars_.at(per);
-    const long long index = m * per_module + k;
+    long long index = 0;
+    if (__builtin_mul_overflow(m, per_module, &index) || __builtin_add_overflow(index, k, &index)) {
+      fail(name + "(" + std::to_string(m) + ", " + std::to_string(k) + "): module * " + per +
+           " + index is out of range");
+      return 0;
+    }
     return (k >= 0 && k < per_module && index < vars_.at(total)) ? index : -1;
   }
   void fail(const std::string& e) {
@@ -182,8 +214,20 @@ class Expr {
   std::string s_;
   const Vars& vars_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   std::string error_;
 };
+
+// An index expression's value, which must lie within kMaxIndex of 0 (an int everywhere after).
+bool eval_index(const std::string& expr, const Vars& vars, long long& out, std::string& error) {
+  if (!Expr(expr, vars).eval(out, error)) return false;
+  if (out < -kMaxIndex || out > kMaxIndex) {
+    error = "value " + std::to_string(out) + " is out of range; expected -" +
+            std::to_string(kMaxIndex) + ".." + std::to_string(kMaxIndex);
+    return false;
+  }
+  return true;
+}
 
 // The names an index expression may use, for one module instance and mux row.
 Vars layout_vars(const ProfileLayout& layout, long long module, long long mux) {
@@ -757,8 +801,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
           if (!b.expr.empty()) {
             long long idx = 0;
             std::string err;
-            if (!Expr(b.expr, vars).eval(idx, err)) {
-              t.error_at(*b.node, signals->key_path(b.key) + ": index \"" + b.expr + "\": " + err);
+            if (!eval_index(b.expr, vars, idx, err)) {
+              t.error_at(*b.node,
+                         signals->key_path(b.key) + ": index \"" + shown(b.expr) + "\": " + err);
               b.failed = true;
               break;
             }
@@ -925,8 +970,8 @@ void read_rx(Context& ctx, TableReader& t) {
       auto eval = [&](long long module, long long mux, long long& out) {
         const Vars vars = layout_vars(ctx.layout, module, mux);
         std::string err;
-        if (!Expr(expr, vars).eval(out, err)) {
-          t.error_at(where, signals->key_path(key) + ": index \"" + expr + "\": " + err);
+        if (!eval_index(expr, vars, out, err)) {
+          t.error_at(where, signals->key_path(key) + ": index \"" + shown(expr) + "\": " + err);
           return false;
         }
         return true;
@@ -936,11 +981,22 @@ void read_rx(Context& ctx, TableReader& t) {
         if (sub) sub->finish();
         continue;
       }
+      // Each value is within kMaxIndex, so these differences and sums cannot overflow.
+      const long long per_module = m1 - base, per_mux = x1 - base;
+      if (per_module < -kMaxIndex || per_module > kMaxIndex || per_mux < -kMaxIndex ||
+          per_mux > kMaxIndex) {
+        t.error_at(v, signals->key_path(key) + ": index \"" + shown(expr) + "\" changes by " +
+                          std::to_string(per_module) + " per module and " +
+                          std::to_string(per_mux) + " per mux row; expected at most " +
+                          std::to_string(kMaxIndex) + " either way");
+        if (sub) sub->finish();
+        continue;
+      }
       b.index = static_cast<int>(base);
-      b.index_per_instance = static_cast<int>(m1 - base);
-      b.index_per_mux = static_cast<int>(x1 - base);
-      if (check != base + 2 * (m1 - base) + 3 * (x1 - base)) {
-        t.error_at(v, signals->key_path(key) + ": index \"" + expr +
+      b.index_per_instance = static_cast<int>(per_module);
+      b.index_per_mux = static_cast<int>(per_mux);
+      if (check != base + 2 * per_module + 3 * per_mux) {
+        t.error_at(v, signals->key_path(key) + ": index \"" + shown(expr) +
                           "\" must be linear in module and mux");
       } else if (b.command == can::Command::kBalanceMask && b.index_per_mux == 0) {
         // Without a mux every channel's switch must be in some instance's mask; a mask narrower
