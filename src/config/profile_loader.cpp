@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
@@ -500,6 +501,24 @@ void check_tx_coverage(Context& ctx) {
   }
 }
 
+// Module m's frames carry the DBC id + m * id_step: the last module's id must still fit the
+// message's format, or its frames could be neither sent nor received as what they are.
+bool instance_ids_fit(TableReader& t, const can::Message& msg, int instances, std::uint32_t step) {
+  const std::uint64_t last =
+      std::uint64_t{msg.id} + std::uint64_t{step} * static_cast<std::uint64_t>(instances - 1);
+  const std::uint32_t max = msg.extended ? can::kExtendedIdMask : can::kStandardIdMask;
+  if (instances < 1 || last <= max) return true;
+  char text[64];
+  std::snprintf(text, sizeof text, "0x%llX", static_cast<unsigned long long>(last));
+  char limit[16];
+  std::snprintf(limit, sizeof limit, "0x%X", max);
+  t.error(t.has("id_step") ? "id_step" : "per",
+          msg.name + ": module " + std::to_string(instances - 1) + " would send id " + text +
+              ", beyond the " + (msg.extended ? "29-bit extended" : "11-bit standard") +
+              " range; expected ids up to " + limit + " (a smaller id_step, or fewer modules)");
+  return false;
+}
+
 std::size_t bus_index(can::Profile& p, const std::string& bus) {
   for (std::size_t k = 0; k < p.buses.size(); ++k) {
     if (p.buses[k] == bus) return k;
@@ -664,6 +683,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
 
   const int instances = per == "module" ? ctx.layout.n_modules : 1;
   const std::uint32_t step = static_cast<std::uint32_t>(id_step.value_or(per == "module" ? 1 : 0));
+  if (!instance_ids_fit(t, *msg, instances, step)) return;
   std::vector<std::uint64_t> muxes = mux_values.value_or(std::vector<std::uint64_t>{0});
 
   // Parse each binding once: key pattern, source, index expression, scale/offset.
@@ -784,9 +804,10 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
           const std::string& sname = codec->signal_name(sig);
           if (!match_key(b.pattern, sname, bound)) continue;
           b.matched = true;
-          // A multiplexed signal only goes into the frames of its mux value.
-          const can::Signal* s = msg->find_signal(sname);
-          if (s->mux_role == can::MuxRole::kMultiplexed && s->mux_value != mux) continue;
+          // A multiplexed signal only goes into the frames of its mux value. The codec's signals
+          // are the message's, in order (a lookup by name here made loading quadratic).
+          const can::Signal& s = msg->signals[sig];
+          if (s.mux_role == can::MuxRole::kMultiplexed && s.mux_value != mux) continue;
           Vars vars = layout_vars(ctx.layout, inst, static_cast<long long>(mux));
           for (std::size_t v = 0; v < b.pattern.vars.size(); ++v)
             vars[b.pattern.vars[v]] = bound[v];
@@ -900,6 +921,7 @@ void read_rx(Context& ctx, TableReader& t) {
   rx.id = msg->id;
   rx.instances = per == "module" ? ctx.layout.n_modules : 1;
   rx.id_step = static_cast<std::uint32_t>(id_step.value_or(per == "module" ? 1 : 0));
+  if (!instance_ids_fit(t, *msg, rx.instances, rx.id_step)) return;
   rx.e2e = e2e.on;
   rx.counter_signal = e2e.counter;
   rx.crc_signal = e2e.crc;

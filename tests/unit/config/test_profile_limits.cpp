@@ -189,3 +189,31 @@ TEST_CASE("The BMS side's command index is computed in 64 bits", "[profile]") {
     CHECK(codec.get_raw(codec.find("BalanceMask"), f.data.data()) == 0);
   }
 }
+
+TEST_CASE("Every module's frame id must fit the message's format", "[profile]") {
+  // 0x600 + 11 * 0x100 = 0x1100 was accepted, and module 11's frames went out with an id no
+  // standard frame has; 0x690 + 11 * 0x1FFFFFFF wrapped in 32 bits.
+  TempDir dir;
+  const Loaded tx = load(dir, "[profile]\nname = \"ids\"\ndbc = \"" + kPacksimDbc +
+                                  "\"\n[[tx]]\nmessage = \"AFE_CellVoltages\"\nper = \"module\"\n"
+                                  "id_step = 256\nperiod = \"100 ms\"\nmux = \"Mux\"\n"
+                                  "mux_values = \"0..5\"\n[tx.signals]\n"
+                                  "\"CellVoltage{c}\" = \"cell_voltage[cell(module, c)]\"\n");
+  INFO(tx.errors);
+  CHECK_FALSE(tx.profile);
+  CHECK(tx.errors.find("profile.toml:7:11: tx[0].id_step: AFE_CellVoltages: module 11 would send "
+                       "id 0x1100, beyond the 11-bit standard range; expected ids up to 0x7FF") !=
+        std::string::npos);
+  const Loaded wrap = load(dir, "[profile]\nname = \"ids\"\ndbc = \"" + kPacksimDbc +
+                                    "\"\n[[rx]]\nmessage = \"BMS_Balancing\"\nper = \"module\"\n"
+                                    "id_step = 0x1FFFFFFF\n[rx.signals]\n"
+                                    "BalanceMask = \"balance_mask[module * cells_per_module]\"\n");
+  INFO(wrap.errors);
+  CHECK_FALSE(wrap.profile);
+  CHECK(wrap.errors.find("rx[0].id_step: BMS_Balancing: module 11 would send id 0x160000685, "
+                         "beyond the 11-bit standard range") != std::string::npos);
+  // The shipped layout: 12 modules from 0x600 in steps of 1 fit.
+  const Loaded ok = load(dir, tx_profile("cell(module, c)"));
+  INFO(ok.errors);
+  CHECK(ok.profile);
+}
