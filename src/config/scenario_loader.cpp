@@ -188,6 +188,7 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
     int col = 0;
     double t = 0.0, v = 0.0;
     bool have_t = false, have_v = false;
+    std::size_t v_start = 0;
     while (start <= line.size()) {
       std::size_t end = line.find(',', start);
       if (end == std::string::npos) end = line.size();
@@ -207,6 +208,7 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
           have_t = true;
         } else {
           v = x;
+          v_start = start;
           have_v = true;
         }
       }
@@ -234,6 +236,13 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
     if (!p.t_ns.empty() && t_ns <= p.t_ns.back()) {
       diags.error({name, line_no, 1}, "time " + std::to_string(t) +
                                           " does not increase; times must be strictly increasing");
+      continue;
+    }
+    // A finite value can still overflow when scaled (a C-rate times the capacity in A).
+    if (!std::isfinite(v * scale)) {
+      diags.error({name, line_no, static_cast<int>(v_start) + 1},
+                  "value " + format_number(v) + " in column '" + value_column + "' times " +
+                      format_number(scale) + " is not a finite number; expected a smaller value");
       continue;
     }
     p.t_ns.push_back(t_ns);
