@@ -1,5 +1,6 @@
 #include "packsim/can/candump.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace packsim::can {
@@ -15,6 +16,8 @@ int hex_value(char c) {
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+bool is_name_char(char c) { return c > ' ' && c < 0x7F && c != '/' && c != ':' && c != '#'; }
 
 // Cursor over the line; columns are 1-based for messages.
 struct Cursor {
@@ -39,15 +42,17 @@ bool fail(CandumpError& e, int column, std::string message) {
   return false;
 }
 
-// `(sec.frac)`: seconds and up to nine fraction digits.
+// `(sec.frac)`: seconds and up to nine fraction digits, as int64 nanoseconds.
 bool parse_timestamp(Cursor& c, std::int64_t& ns, CandumpError& e) {
   const int col = c.column();
   ++c.i;  // '('
   std::int64_t sec = 0;
   int digits = 0;
+  bool overflow = false;
   while (!c.done() && c.peek() >= '0' && c.peek() <= '9') {
-    if (sec > 9'000'000'000) return fail(e, col, "timestamp out of range");
-    sec = sec * 10 + (c.peek() - '0');
+    // Keep reading the digits: the message names the whole timestamp, not where it overflowed.
+    overflow = overflow || __builtin_mul_overflow(sec, 10, &sec) ||
+               __builtin_add_overflow(sec, c.peek() - '0', &sec);
     ++c.i;
     ++digits;
   }
@@ -68,7 +73,10 @@ bool parse_timestamp(Cursor& c, std::int64_t& ns, CandumpError& e) {
   }
   ++c.i;
   for (int k = frac_digits; k < 9; ++k) frac *= 10;
-  ns = sec * 1'000'000'000 + frac;
+  if (overflow || __builtin_mul_overflow(sec, std::int64_t{1'000'000'000}, &ns) ||
+      __builtin_add_overflow(ns, frac, &ns)) {
+    return fail(e, col, "timestamp out of range; expected at most 9223372036.854775807 seconds");
+  }
   return true;
 }
 
@@ -195,18 +203,27 @@ std::size_t format_frame(char* out, const CanFrame& f) {
   return p;
 }
 
-std::size_t format_candump(char* out, std::int64_t timestamp_ns, const char* iface,
+std::size_t format_candump(char* out, std::int64_t timestamp_ns, std::string_view iface,
                            const CanFrame& f) {
-  const std::int64_t sec = timestamp_ns / 1'000'000'000;
-  const std::int64_t usec = (timestamp_ns % 1'000'000'000) / 1000;
-  const int n = std::snprintf(out, kCandumpLineMax, "(%010lld.%06lld) %s ",
-                              static_cast<long long>(sec), static_cast<long long>(usec), iface);
-  // Interface names have at most 15 characters (IFNAMSIZ), so the prefix stays far below this.
-  if (n < 0 || n >= 64) return 0;
-  auto p = static_cast<std::size_t>(n);
+  const std::int64_t t = timestamp_ns < 0 ? 0 : timestamp_ns;
+  const std::int64_t sec = t / 1'000'000'000;
+  const std::int64_t usec = (t % 1'000'000'000) / 1000;
+  // sec < 10^10 (int64 nanoseconds), so this takes at most 20 bytes.
+  const int n = std::snprintf(out, kCandumpLineMax, "(%010lld.%06lld) ",
+                              static_cast<long long>(sec), static_cast<long long>(usec));
+  auto p = static_cast<std::size_t>(n < 0 ? 0 : n);
+  const std::size_t len = std::min(iface.size(), kInterfaceNameMax);
+  if (len == 0) out[p++] = '-';
+  for (std::size_t k = 0; k < len; ++k) out[p++] = is_name_char(iface[k]) ? iface[k] : '_';
+  out[p++] = ' ';
   p += format_frame(out + p, f);
   out[p++] = '\n';
   return p;
+}
+
+bool is_valid_interface_name(std::string_view name) {
+  if (name.empty() || name.size() > kInterfaceNameMax) return false;
+  return std::all_of(name.begin(), name.end(), is_name_char);
 }
 
 bool parse_candump_line(std::string_view line, CandumpRecord& out, CandumpError& error) {
@@ -222,6 +239,12 @@ bool parse_candump_line(std::string_view line, CandumpRecord& out, CandumpError&
     const std::string_view iface = c.token();
     if (iface.empty() || iface.find('#') != std::string_view::npos) {
       return fail(error, iface_col, "expected an interface name after the timestamp");
+    }
+    if (!is_valid_interface_name(iface)) {
+      return fail(error, iface_col,
+                  "interface name is not 1 to " + std::to_string(kInterfaceNameMax) +
+                      " printable ASCII characters; expected a name like can0 (no '/', ':' or "
+                      "'#')");
     }
     out.iface = std::string(iface);
     c.skip_space();

@@ -65,6 +65,25 @@ std::string format_number(double v);
 inline bool attribute_in_range(const AttributeDefinition& d, double v) {
   return (d.minimum == 0.0 && d.maximum == 0.0) || (v >= d.minimum && v <= d.maximum);
 }
-std::string quote(std::string_view s);  // "..." with \" and \\ escaped
+// Strings, one rule for the parser, the validator and the writer: a comment (CM_) may span lines
+// (tab, CR and LF allowed, as Vector's tools write long comments); every other string (unit, value
+// description, attribute name and value, ENUM choice, VERSION) is one line: a tab at most. No other
+// control character (below 0x20, DEL) anywhere. A line break in a unit would put the rest of its
+// SG_ line on the next one, where line-based readers (and `dbc decode`'s one line per frame) break.
+enum class TextRule : std::uint8_t { kOneLine, kMultiLine };
+inline bool is_allowed_char(char c, TextRule rule) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u != 0x7F) return true;
+  return c == '\t' || (rule == TextRule::kMultiLine && (c == '\n' || c == '\r'));
+}
+// Index of the first byte of `s` that `rule` does not allow; npos when there is none.
+std::size_t find_disallowed_char(std::string_view s, TextRule rule);
+// What that byte is, for messages: "a line break (LF)", "control character 0x01".
+std::string describe_disallowed_char(char c);
+
+// "..." with \" and \\ escaped. A byte `rule` does not allow (only in a database built in code:
+// the parser refuses them, validate_database reports them) is written as a space, so the file
+// always reads back.
+std::string quote(std::string_view s, TextRule rule = TextRule::kOneLine);
 
 }  // namespace packsim::can::detail

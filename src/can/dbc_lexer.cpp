@@ -150,6 +150,9 @@ class Lexer {
         advance();
         t.kind = Tok::kString;
         t.value = std::move(value);
+        // A line break inside the string does not make the next token the first on its line: it
+        // follows the string on the line where the string ends.
+        at_line_start_ = false;
         return;
       }
       if (c == '\\' && (peek(1) == '"' || peek(1) == '\\')) {
@@ -175,6 +178,21 @@ class Lexer {
 }  // namespace
 
 std::vector<Token> tokenize(std::string_view text) { return Lexer(text).run(); }
+
+std::size_t find_disallowed_char(std::string_view s, TextRule rule) {
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    if (!is_allowed_char(s[k], rule)) return k;
+  }
+  return std::string_view::npos;
+}
+
+std::string describe_disallowed_char(char c) {
+  if (c == '\n') return "a line break (LF)";
+  if (c == '\r') return "a carriage return (CR)";
+  constexpr char kHex[] = "0123456789ABCDEF";
+  const auto u = static_cast<unsigned char>(c);
+  return std::string("control character 0x") + kHex[u >> 4] + kHex[u & 0xF];
+}
 
 bool is_statement_keyword(std::string_view w) {
   static constexpr std::array<std::string_view, 35> kKeywords = {

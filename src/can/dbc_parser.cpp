@@ -203,8 +203,32 @@ class Parser {
     return s;
   }
 
-  std::string expect_string(const std::string& what) {
+  // The string rule (detail::TextRule) is checked here, for every string the parser keeps, and
+  // reported at the offending character; the value is kept so the rest of the file is checked.
+  void check_text(const Token& t, detail::TextRule rule) {
+    const std::size_t bad = detail::find_disallowed_char(t.value, rule);
+    if (bad == std::string_view::npos) return;
+    // The same byte in the source text (escapes are two printable bytes there), for its position.
+    const std::size_t at = detail::find_disallowed_char(t.text.substr(1), rule) + 1;
+    SourcePos p = pos(t);
+    for (std::size_t k = 0; k < at; ++k) {
+      if (t.text[k] == '\n') {
+        ++p.line;
+        p.column = 1;
+      } else {
+        ++p.column;
+      }
+    }
+    error(p, "string contains " + detail::describe_disallowed_char(t.value[bad]) +
+                 (rule == detail::TextRule::kOneLine
+                      ? "; expected one line of text (only comments may span lines)"
+                      : "; expected text, tabs and line breaks"));
+  }
+
+  std::string expect_string(const std::string& what,
+                            detail::TextRule rule = detail::TextRule::kOneLine) {
     if (tok().kind != Tok::kString) fail_expected(what);
+    check_text(tok(), rule);
     std::string s = tok().value;
     next();
     return s;
@@ -519,7 +543,7 @@ class Parser {
     next();
     PendingComment c;
     c.target = object_ref();
-    c.text = expect_string("the comment string");
+    c.text = expect_string("the comment string", detail::TextRule::kMultiLine);
     expect_semicolon("CM_");
     pending_comments_.push_back(std::move(c));
   }
@@ -551,7 +575,10 @@ class Parser {
     } else if (type == "ENUM") {
       d.type = AttributeType::kEnum;
       while (tok().kind == Tok::kString || tok().kind == Tok::kComma) {
-        if (tok().kind == Tok::kString) d.enum_values.push_back(tok().value);
+        if (tok().kind == Tok::kString) {
+          check_text(tok(), detail::TextRule::kOneLine);
+          d.enum_values.push_back(tok().value);
+        }
         next();
       }
     } else {
@@ -568,6 +595,7 @@ class Parser {
   AttributeValue attribute_value(SourcePos& at) {
     at = pos(tok());
     if (tok().kind == Tok::kString) {
+      check_text(tok(), detail::TextRule::kOneLine);
       AttributeValue v = AttributeValue::of_string(tok().value);
       next();
       return v;

@@ -46,6 +46,7 @@ class Validator {
       : db_(db), file_(file), check_fields_(check_fields), diag_(diag) {}
 
   void run() {
+    if (check_fields_) texts();
     std::map<std::string, const Node*> nodes;
     for (const auto& n : db_.nodes) {
       const auto [it, fresh] = nodes.emplace(n.name, &n);
@@ -77,6 +78,64 @@ class Validator {
  private:
   void error(SourcePos p, std::string msg) {
     diag_.error(SourceLocation{file_, p.line, p.column}, std::move(msg));
+  }
+
+  // The string rule the parser checks at each string token (TextRule), for a database built in
+  // code: the writer cannot write such a string so that it reads back.
+  void text(const std::string& s, TextRule rule, SourcePos at, const std::string& what) {
+    const std::size_t bad = find_disallowed_char(s, rule);
+    if (bad == std::string::npos) return;
+    error(at, what + " contains " + describe_disallowed_char(s[bad]) +
+                  (rule == TextRule::kOneLine
+                       ? "; expected one line of text (only comments may span lines)"
+                       : "; expected text, tabs and line breaks"));
+  }
+  void attributes(const std::vector<Attribute>& attrs, SourcePos at, const std::string& owner) {
+    for (const auto& a : attrs) {
+      text(a.name, TextRule::kOneLine, at, "attribute name of " + owner);
+      if (a.value.is_string) {
+        text(a.value.text, TextRule::kOneLine, at, "attribute '" + a.name + "' of " + owner);
+      }
+    }
+  }
+  void descriptions(const std::vector<ValueDescription>& values, SourcePos at,
+                    const std::string& owner) {
+    for (const auto& v : values) {
+      text(v.text, TextRule::kOneLine, at,
+           "description of value " + std::to_string(v.value) + " of " + owner);
+    }
+  }
+  void texts() {
+    text(db_.version, TextRule::kOneLine, {}, "VERSION");
+    text(db_.comment, TextRule::kMultiLine, {}, "the network comment");
+    attributes(db_.attributes, {}, "the network");
+    for (const auto& d : db_.attribute_definitions) {
+      text(d.name, TextRule::kOneLine, {}, "attribute definition name");
+      for (const auto& e : d.enum_values) {
+        text(e, TextRule::kOneLine, {}, "ENUM value of attribute '" + d.name + "'");
+      }
+      if (d.default_value && d.default_value->is_string) {
+        text(d.default_value->text, TextRule::kOneLine, {},
+             "default of attribute '" + d.name + "'");
+      }
+    }
+    for (const auto& t : db_.value_tables)
+      descriptions(t.values, {}, "value table '" + t.name + "'");
+    for (const auto& n : db_.nodes) {
+      text(n.comment, TextRule::kMultiLine, n.pos, "comment of node '" + n.name + "'");
+      attributes(n.attributes, n.pos, "node '" + n.name + "'");
+    }
+    for (const auto& m : db_.messages) {
+      text(m.comment, TextRule::kMultiLine, m.pos, "comment of message '" + m.name + "'");
+      attributes(m.attributes, m.pos, "message '" + m.name + "'");
+      for (const auto& sg : m.signals) {
+        const std::string owner = "signal '" + sg.name + "'";
+        text(sg.unit, TextRule::kOneLine, sg.pos, "unit of " + owner);
+        text(sg.comment, TextRule::kMultiLine, sg.pos, "comment of " + owner);
+        attributes(sg.attributes, sg.pos, owner);
+        descriptions(sg.value_descriptions, sg.pos, owner);
+      }
+    }
   }
 
   void message(const Message& m) {

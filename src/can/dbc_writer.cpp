@@ -26,11 +26,11 @@ std::string format_number(double v) {
   return std::string(buf, r.ptr);
 }
 
-std::string quote(std::string_view s) {
+std::string quote(std::string_view s, TextRule rule) {
   std::string out = "\"";
-  for (char c : s) {
+  for (const char c : s) {
     if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
+    out.push_back(is_allowed_char(c, rule) ? c : ' ');
   }
   out.push_back('"');
   return out;
@@ -42,6 +42,7 @@ namespace {
 
 using detail::format_number;
 using detail::quote;
+constexpr detail::TextRule kMultiLine = detail::TextRule::kMultiLine;
 
 constexpr const char* kNewSymbols[] = {"NS_DESC_",     "CM_",
                                        "BA_DEF_",      "BA_",
@@ -201,16 +202,16 @@ std::string to_dbc_text(const Database& db) {
   }
   out += "\n";
 
-  if (!db.comment.empty()) out += "CM_ " + quote(db.comment) + ";\n";
+  if (!db.comment.empty()) out += "CM_ " + quote(db.comment, kMultiLine) + ";\n";
   for (const auto& n : db.nodes) {
-    if (!n.comment.empty()) out += "CM_ BU_ " + n.name + " " + quote(n.comment) + ";\n";
+    if (!n.comment.empty()) out += "CM_ BU_ " + n.name + " " + quote(n.comment, kMultiLine) + ";\n";
   }
   for (const auto& m : db.messages) {
     const std::string id = std::to_string(m.dbc_id());
-    if (!m.comment.empty()) out += "CM_ BO_ " + id + " " + quote(m.comment) + ";\n";
+    if (!m.comment.empty()) out += "CM_ BO_ " + id + " " + quote(m.comment, kMultiLine) + ";\n";
     for (const auto& s : m.signals) {
       if (!s.comment.empty())
-        out += "CM_ SG_ " + id + " " + s.name + " " + quote(s.comment) + ";\n";
+        out += "CM_ SG_ " + id + " " + s.name + " " + quote(s.comment, kMultiLine) + ";\n";
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace packsim::can {
 namespace {
@@ -54,6 +55,28 @@ bool screen_frame(const CanFrame& frame, const MessageCodec& codec, E2EChecker* 
     ++stats.e2e_lost;
     return false;
   }
+  return true;
+}
+
+// The first channel a received binding addresses for this mux value and instance, in checked
+// 64-bit arithmetic: the multiplexor is the sender's (up to 64 bits), so mux * stride can reach
+// anything. False when no channel of `n_channels` can be addressed (a balance mask's bits reach
+// at most 64 channels beyond it); `first` then stays unset.
+bool rx_first_channel(const RxBinding& b, std::uint64_t mux, int instance, int n_channels,
+                      std::int64_t& first) {
+  // The loader bounds index and strides to 1e9 and instances to the pack's modules: no overflow.
+  std::int64_t index = std::int64_t{b.index} + std::int64_t{instance} * b.index_per_instance;
+  if (b.index_per_mux != 0) {
+    std::int64_t step = 0;
+    if (mux > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+        __builtin_mul_overflow(static_cast<std::int64_t>(mux), std::int64_t{b.index_per_mux},
+                               &step) ||
+        __builtin_add_overflow(index, step, &index)) {
+      return false;
+    }
+  }
+  if (index < -64 || index >= n_channels) return false;
+  first = index;
   return true;
 }
 
@@ -280,8 +303,8 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
   for (const RxBinding& b : m.bindings) {
     if (!codec.is_active(b.signal, frame.data.data())) continue;
     const double v = codec.decode(b.signal, frame.data.data());
-    const int index =
-        b.index + static_cast<int>(mux) * b.index_per_mux + instance * b.index_per_instance;
+    std::int64_t index = -1;
+    const bool addressed = rx_first_channel(b, mux, instance, n_channels_, index);
     switch (b.command) {
       case Command::kContactorMainPos:
         commands_.contactors.main_pos = v != 0.0;
@@ -306,10 +329,11 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
         break;
       }
       case Command::kBalanceMask: {
+        if (!addressed) break;
         const std::uint64_t bits = codec.get_raw(b.signal, frame.data.data());
         const int len = codec.layout(b.signal).length;
         for (int k = 0; k < len; ++k) {
-          const int ch = index + k;
+          const std::int64_t ch = index + k;
           if (ch >= 0 && ch < n_channels_) {
             commands_.balance[static_cast<std::size_t>(ch)] = ((bits >> k) & 1u) ? 1 : 0;
           }
@@ -317,7 +341,7 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
         break;
       }
       case Command::kBalanceChannel:
-        if (index >= 0 && index < n_channels_) {
+        if (addressed && index >= 0) {
           commands_.balance[static_cast<std::size_t>(index)] = v != 0.0 ? 1 : 0;
         }
         break;
@@ -532,7 +556,9 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
       codec.prepare_frame(frame);
       frame.id = m.id + static_cast<std::uint32_t>(inst) * m.id_step;
       for (const RxBinding& b : m.bindings) {
-        const int index = b.index + inst * b.index_per_instance;
+        // 64 bits: the loader bounds index and stride to 1e9 each, not their sum.
+        const std::int64_t index =
+            std::int64_t{b.index} + std::int64_t{inst} * b.index_per_instance;
         switch (b.command) {
           case Command::kContactorMainPos:
             codec.encode(b.signal, cmd.contactors.main_pos ? 1.0 : 0.0, frame);
@@ -557,18 +583,21 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
             std::uint64_t bits = 0;
             const int len = codec.layout(b.signal).length;
             for (int bit = 0; bit < len; ++bit) {
-              const int ch = index + bit;
-              if (cmd.balance && ch >= 0 && ch < n_channels_ && cmd.balance[ch])
+              const std::int64_t ch = index + bit;
+              if (cmd.balance && ch >= 0 && ch < n_channels_ &&
+                  cmd.balance[static_cast<std::size_t>(ch)])
                 bits |= 1ull << bit;
             }
             codec.set_raw(b.signal, bits, frame.data.data());
             break;
           }
           case Command::kBalanceChannel:
-            codec.encode(
-                b.signal,
-                cmd.balance && index >= 0 && index < n_channels_ && cmd.balance[index] ? 1.0 : 0.0,
-                frame);
+            codec.encode(b.signal,
+                         cmd.balance && index >= 0 && index < n_channels_ &&
+                                 cmd.balance[static_cast<std::size_t>(index)]
+                             ? 1.0
+                             : 0.0,
+                         frame);
             break;
           case Command::kRecordOnly:
             codec.encode(b.signal, cmd.state, frame);

@@ -216,7 +216,7 @@ std::string decode_line(const Codecs& c, const can::CandumpRecord& r, bool json)
   } else {
     char line[can::kCandumpLineMax];
     if (r.has_timestamp) {
-      const std::size_t n = can::format_candump(line, r.timestamp_ns, r.iface.c_str(), f);
+      const std::size_t n = can::format_candump(line, r.timestamp_ns, r.iface, f);
       out.assign(line, n - 1);  // without its newline
     } else {
       out.assign(line, can::format_frame(line, f));

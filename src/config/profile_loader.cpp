@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
@@ -21,17 +22,30 @@ namespace {
 
 using Vars = std::map<std::string, long long>;
 
-// A tiny integer expression evaluator: + - * / ( ), integers, variables. Evaluated at load time
-// only.
+// An index is at most this far from 0: far beyond any pack (a million cells at most), and small
+// enough that the runtime's index arithmetic (base + module * stride + mux * stride) never
+// overflows 64 bits for a mux value it can check first.
+constexpr long long kMaxIndex = 1'000'000'000;
+// Deeper nesting than a person writes; the evaluator recurses once per level.
+constexpr int kMaxExprDepth = 64;
+
+// At most `n` bytes of an expression, for messages (a generated one can be kilobytes long).
+std::string shown(const std::string& text, std::size_t n = 60) {
+  return text.size() <= n ? text : text.substr(0, n) + "...";
+}
+
+// A tiny integer expression evaluator: + - * / ( ), integers, variables, cell() and sensor().
+// Evaluated at load time only, in checked 64-bit arithmetic, nested at most kMaxExprDepth deep.
 class Expr {
  public:
   Expr(std::string text, const Vars& vars) : s_(std::move(text)), vars_(vars) {}
   bool eval(long long& out, std::string& error) {
     pos_ = 0;
+    depth_ = 0;
     error_.clear();
     out = sum();
     skip();
-    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected '" + s_.substr(pos_) + "'";
+    if (error_.empty() && pos_ != s_.size()) error_ = "unexpected '" + shown(s_.substr(pos_)) + "'";
     error = error_;
     return error_.empty();
   }
@@ -85,6 +99,20 @@ class Expr {
     }
   }
   long long atom() {
+    // Every level of nesting (parentheses, a sign, a call's arguments) passes through here.
+    struct Level {
+      int& depth;
+      explicit Level(int& d) : depth(++d) {}
+      ~Level() { --depth; }
+      Level(const Level&) = delete;
+      Level& operator=(const Level&) = delete;
+    } level(depth_);
+    if (depth_ > kMaxExprDepth) {
+      fail("nested more than " + std::to_string(kMaxExprDepth) +
+           " levels deep (parentheses, signs, calls); expected at most " +
+           std::to_string(kMaxExprDepth));
+      return 0;
+    }
     skip();
     if (pos_ >= s_.size()) {
       fail("expression ends too early");
@@ -179,7 +207,12 @@ class Expr {
       return 0;
     }
     const long long per_module = vars_.at(per);
-    const long long index = m * per_module + k;
+    long long index = 0;
+    if (__builtin_mul_overflow(m, per_module, &index) || __builtin_add_overflow(index, k, &index)) {
+      fail(name + "(" + std::to_string(m) + ", " + std::to_string(k) + "): module * " + per +
+           " + index is out of range");
+      return 0;
+    }
     return (k >= 0 && k < per_module && index < vars_.at(total)) ? index : -1;
   }
   void fail(const std::string& e) {
@@ -189,8 +222,20 @@ class Expr {
   std::string s_;
   const Vars& vars_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   std::string error_;
 };
+
+// An index expression's value, which must lie within kMaxIndex of 0 (an int everywhere after).
+bool eval_index(const std::string& expr, const Vars& vars, long long& out, std::string& error) {
+  if (!Expr(expr, vars).eval(out, error)) return false;
+  if (out < -kMaxIndex || out > kMaxIndex) {
+    error = "value " + std::to_string(out) + " is out of range; expected -" +
+            std::to_string(kMaxIndex) + ".." + std::to_string(kMaxIndex);
+    return false;
+  }
+  return true;
+}
 
 // The names an index expression may use, for one module instance and mux row.
 Vars layout_vars(const ProfileLayout& layout, long long module, long long mux) {
@@ -594,6 +639,24 @@ void check_tx_coverage(Context& ctx) {
   }
 }
 
+// Module m's frames carry the DBC id + m * id_step: the last module's id must still fit the
+// message's format, or its frames could be neither sent nor received as what they are.
+bool instance_ids_fit(TableReader& t, const can::Message& msg, int instances, std::uint32_t step) {
+  const std::uint64_t last =
+      std::uint64_t{msg.id} + std::uint64_t{step} * static_cast<std::uint64_t>(instances - 1);
+  const std::uint32_t max = msg.extended ? can::kExtendedIdMask : can::kStandardIdMask;
+  if (instances < 1 || last <= max) return true;
+  char text[64];
+  std::snprintf(text, sizeof text, "0x%llX", static_cast<unsigned long long>(last));
+  char limit[16];
+  std::snprintf(limit, sizeof limit, "0x%X", max);
+  t.error(t.has("id_step") ? "id_step" : "per",
+          msg.name + ": module " + std::to_string(instances - 1) + " would send id " + text +
+              ", beyond the " + (msg.extended ? "29-bit extended" : "11-bit standard") +
+              " range; expected ids up to " + limit + " (a smaller id_step, or fewer modules)");
+  return false;
+}
+
 std::size_t bus_index(can::Profile& p, const std::string& bus) {
   for (std::size_t k = 0; k < p.buses.size(); ++k) {
     if (p.buses[k] == bus) return k;
@@ -771,6 +834,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
 
   const int instances = per == "module" ? ctx.layout.n_modules : 1;
   const std::uint32_t step = static_cast<std::uint32_t>(id_step.value_or(per == "module" ? 1 : 0));
+  if (!instance_ids_fit(t, *msg, instances, step)) return;
   std::vector<std::uint64_t> muxes = mux_values.value_or(std::vector<std::uint64_t>{0});
 
   // Parse each binding once: key pattern, source, index expression, scale/offset.
@@ -896,9 +960,10 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
           const std::string& sname = codec->signal_name(sig);
           if (!match_key(b.pattern, sname, bound)) continue;
           b.matched = true;
-          // A multiplexed signal only goes into the frames of its mux value.
-          const can::Signal* s = msg->find_signal(sname);
-          if (s->mux_role == can::MuxRole::kMultiplexed && s->mux_value != mux) continue;
+          // A multiplexed signal only goes into the frames of its mux value. The codec's signals
+          // are the message's, in order (a lookup by name here made loading quadratic).
+          const can::Signal& s = msg->signals[sig];
+          if (s.mux_role == can::MuxRole::kMultiplexed && s.mux_value != mux) continue;
           Vars vars = layout_vars(ctx.layout, inst, static_cast<long long>(mux));
           for (std::size_t v = 0; v < b.pattern.vars.size(); ++v)
             vars[b.pattern.vars[v]] = bound[v];
@@ -913,8 +978,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
           if (!b.expr.empty()) {
             long long idx = 0;
             std::string err;
-            if (!Expr(b.expr, vars).eval(idx, err)) {
-              t.error_at(*b.node, signals->key_path(b.key) + ": index \"" + b.expr + "\": " + err);
+            if (!eval_index(b.expr, vars, idx, err)) {
+              t.error_at(*b.node,
+                         signals->key_path(b.key) + ": index \"" + shown(b.expr) + "\": " + err);
               b.failed = true;
               break;
             }
@@ -1013,6 +1079,7 @@ void read_rx(Context& ctx, TableReader& t) {
   rx.id = msg->id;
   rx.instances = per == "module" ? ctx.layout.n_modules : 1;
   rx.id_step = static_cast<std::uint32_t>(id_step.value_or(per == "module" ? 1 : 0));
+  if (!instance_ids_fit(t, *msg, rx.instances, rx.id_step)) return;
   rx.e2e = e2e.on;
   rx.counter_signal = e2e.counter;
   rx.crc_signal = e2e.crc;
@@ -1088,8 +1155,8 @@ void read_rx(Context& ctx, TableReader& t) {
       auto eval = [&](long long module, long long mux, long long& out) {
         const Vars vars = layout_vars(ctx.layout, module, mux);
         std::string err;
-        if (!Expr(expr, vars).eval(out, err)) {
-          t.error_at(where, signals->key_path(key) + ": index \"" + expr + "\": " + err);
+        if (!eval_index(expr, vars, out, err)) {
+          t.error_at(where, signals->key_path(key) + ": index \"" + shown(expr) + "\": " + err);
           return false;
         }
         return true;
@@ -1099,11 +1166,22 @@ void read_rx(Context& ctx, TableReader& t) {
         if (sub) sub->finish();
         continue;
       }
+      // Each value is within kMaxIndex, so these differences and sums cannot overflow.
+      const long long per_module = m1 - base, per_mux = x1 - base;
+      if (per_module < -kMaxIndex || per_module > kMaxIndex || per_mux < -kMaxIndex ||
+          per_mux > kMaxIndex) {
+        t.error_at(v, signals->key_path(key) + ": index \"" + shown(expr) + "\" changes by " +
+                          std::to_string(per_module) + " per module and " +
+                          std::to_string(per_mux) + " per mux row; expected at most " +
+                          std::to_string(kMaxIndex) + " either way");
+        if (sub) sub->finish();
+        continue;
+      }
       b.index = static_cast<int>(base);
-      b.index_per_instance = static_cast<int>(m1 - base);
-      b.index_per_mux = static_cast<int>(x1 - base);
-      if (check != base + 2 * (m1 - base) + 3 * (x1 - base)) {
-        t.error_at(v, signals->key_path(key) + ": index \"" + expr +
+      b.index_per_instance = static_cast<int>(per_module);
+      b.index_per_mux = static_cast<int>(per_mux);
+      if (check != base + 2 * per_module + 3 * per_mux) {
+        t.error_at(v, signals->key_path(key) + ": index \"" + shown(expr) +
                           "\" must be linear in module and mux");
       } else if (b.command == can::Command::kBalanceMask && b.index_per_mux == 0) {
         // Without a mux every channel's switch must be in some instance's mask; a mask narrower

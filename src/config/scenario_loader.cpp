@@ -263,6 +263,7 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
     int col = 0;
     double t = 0.0, v = 0.0;
     bool have_t = false, have_v = false;
+    std::size_t v_start = 0;
     while (start <= line.size()) {
       std::size_t end = line.find(',', start);
       if (end == std::string::npos) end = line.size();
@@ -282,6 +283,7 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
           have_t = true;
         } else {
           v = x;
+          v_start = start;
           have_v = true;
         }
       }
@@ -312,8 +314,17 @@ std::optional<sim::Profile> load_profile_csv(const std::filesystem::path& path,
       continue;
     }
     const double value = v * scale;
+    // A finite value can still overflow when scaled (a C-rate times the capacity in A), and the
+    // default range is unbounded.
+    if (!std::isfinite(value)) {
+      diags.error({name, line_no, static_cast<int>(v_start) + 1},
+                  "value " + format_number(v) + " in column '" + value_column + "' times " +
+                      format_number(scale) + " is not a finite number; expected a smaller value");
+      if (diags.size() - errors_before > 20) break;
+      continue;
+    }
     if (!(value >= value_range.min && value <= value_range.max)) {
-      diags.error({name, line_no, 1},
+      diags.error({name, line_no, static_cast<int>(v_start) + 1},
                   "value " + format_number(v) +
                       (scale != 1.0 ? " (x " + format_number(scale) + " = " + format_number(value) +
                                           " " + unit + ")"

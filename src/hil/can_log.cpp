@@ -21,7 +21,8 @@ bool CanLogWriter::open(const std::filesystem::path& path, const CanLogLimits& l
   return file_.open(path, error, space);
 }
 
-void CanLogWriter::write(std::int64_t timestamp_ns, const char* iface, const can::CanFrame& frame) {
+void CanLogWriter::write(std::int64_t timestamp_ns, std::string_view iface,
+                         const can::CanFrame& frame) {
   if (!file_.is_open() || failed()) return;
   char line[can::kCandumpLineMax];
   const std::size_t n = can::format_candump(line, timestamp_ns, iface, frame);

@@ -404,7 +404,7 @@ void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can:
     return;
   }
   if (!threaded_) {
-    can_log_.write(timestamp_ns, interfaces_[iface]->name().c_str(), frame);
+    can_log_.write(timestamp_ns, interfaces_[iface]->name(), frame);
     return;
   }
   LogRecord r;
@@ -438,7 +438,7 @@ std::size_t Session::drain() {
   }
   LogRecord r;
   while (frame_ring_->try_pop(r)) {
-    can_log_.write(r.timestamp_ns, interfaces_[r.bus]->name().c_str(), r.frame);
+    can_log_.write(r.timestamp_ns, interfaces_[r.bus]->name(), r.frame);
     ++n;
   }
   note_outputs();

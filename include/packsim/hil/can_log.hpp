@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+#include <string_view>
 
 #include "packsim/can/candump.hpp"
 #include "packsim/can/frame.hpp"
@@ -30,7 +31,7 @@ class CanLogWriter {
     return open(path, CanLogLimits{}, error);
   }
   // Never allocates, except when the log rotates (file names are made at open()).
-  void write(std::int64_t timestamp_ns, const char* iface, const can::CanFrame& frame);
+  void write(std::int64_t timestamp_ns, std::string_view iface, const can::CanFrame& frame);
   bool flush() { return failed() ? false : file_.flush(); }
   bool close();
   bool is_open() const { return file_.is_open(); }

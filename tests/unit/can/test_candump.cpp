@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -9,7 +10,7 @@ using namespace packsim::can;
 
 namespace {
 
-std::string line_of(std::int64_t t_ns, const char* iface, const CanFrame& f) {
+std::string line_of(std::int64_t t_ns, std::string_view iface, const CanFrame& f) {
   char buf[kCandumpLineMax];
   return std::string(buf, format_candump(buf, t_ns, iface, f));
 }
@@ -166,5 +167,58 @@ TEST_CASE("malformed candump lines are rejected at the offending column", "[can]
     INFO(c.line << " -> " << e.column << ": " << e.message);
     CHECK(e.column == c.column);
     CHECK(e.message.find(c.says) != std::string::npos);
+  }
+}
+
+TEST_CASE("candump times must fit int64 nanoseconds", "[can][candump]") {
+  // 9999999999.9 s is 1e19 ns: it used to wrap and print as (-8446744074.-709551).
+  for (const char* line : {"(9999999999.9) can0 123#11", "(9223372036.854775808) can0 123#11",
+                           "(99999999999999999999999999.0) can0 123#11"}) {
+    const CandumpError e = parse_bad(line);
+    INFO(line << " -> " << e.column << ": " << e.message);
+    CHECK(e.column == 1);
+    CHECK(e.message.find("timestamp out of range") != std::string::npos);
+  }
+  const CandumpRecord last = parse_ok("(9223372036.854775807) can0 123#11");
+  CHECK(last.timestamp_ns == std::numeric_limits<std::int64_t>::max());
+  const std::string line = line_of(last.timestamp_ns, "can0", last.frame);
+  CHECK(line == "(9223372036.854775) can0 123#11\n");
+  // Before the epoch cannot be written; the formatter writes 0 rather than a line nobody reads.
+  CHECK(line_of(-1, "can0", last.frame) == "(0000000000.000000) can0 123#11\n");
+}
+
+TEST_CASE("interface names: one rule for the parser and the formatter", "[can][candump]") {
+  CHECK(is_valid_interface_name("can0"));
+  CHECK(is_valid_interface_name("vcan-test_1.x@2"));
+  CHECK(is_valid_interface_name(std::string(15, 'a')));
+  CHECK_FALSE(is_valid_interface_name(""));
+  CHECK_FALSE(is_valid_interface_name(std::string(16, 'a')));  // IFNAMSIZ is 16 with the NUL
+  CHECK_FALSE(is_valid_interface_name(std::string("ca\0n", 4)));
+  for (const char* bad : {"can/0", "can:0", "can#0", "can\x01", "can\x7f", "can\xc3\xa4"}) {
+    INFO(bad);
+    CHECK_FALSE(is_valid_interface_name(bad));
+  }
+  // A 44-byte name made `dbc decode` stop with "basic_string::_M_replace"; a NUL was kept by the
+  // parser and cut by the formatter.
+  for (const std::string& name : {std::string(44, 'a'), std::string(16, 'a'),
+                                  std::string("ca\0n", 4), std::string("can/0")}) {
+    const std::string line = "(1.0) " + name + " 123#11";
+    const CandumpError e = parse_bad(line);
+    INFO(e.column << ": " << e.message);
+    CHECK(e.column == 7);
+    CHECK(e.message.find("interface name") != std::string::npos);
+  }
+  CHECK(parse_ok("(1.0) " + std::string(15, 'a') + " 123#11").iface == std::string(15, 'a'));
+  // The formatter never writes a name the parser refuses: cut to 15 bytes, others become '_'.
+  const CanFrame f = frame(0x123, {0x11});
+  CHECK(line_of(0, std::string(44, 'a').c_str(), f) ==
+        "(0000000000.000000) " + std::string(15, 'a') + " 123#11\n");
+  char buf[kCandumpLineMax];
+  const std::size_t n = format_candump(buf, 0, std::string_view("ca\0n/0", 6), f);
+  CHECK(std::string(buf, n) == "(0000000000.000000) ca_n_0 123#11\n");
+  CHECK(line_of(0, "", f) == "(0000000000.000000) - 123#11\n");
+  for (const std::string& name : {std::string(44, 'x'), std::string("a b"), std::string("\n")}) {
+    const std::size_t k = format_candump(buf, 5'000, name, f);
+    CHECK(parse_ok(std::string(buf, k - 1)).frame == f);
   }
 }

@@ -121,3 +121,32 @@ TEST_CASE("written file starts with the standard DBC header", "[can][writer]") {
   CHECK(text.find("\nBS_:\n\nBU_:\n") != std::string::npos);
   CHECK(parse_dbc(text, "empty").ok());
 }
+
+TEST_CASE("strings: the writer never writes what the parser refuses", "[can][dbc][writer]") {
+  // A unit with a line break parsed once, and `dbc export` wrote a file `dbc check` rejected. The
+  // parser refuses it now (tests/data/dbc/bad/string_line_break.dbc); a database built in code can
+  // still hold one: validate_database reports it and the writer writes a space instead.
+  Database db;
+  db.messages.push_back(
+      test::make_message(8, {test::make_signal("Temp", 0, 8, ByteOrder::kLittleEndian)}));
+  Signal& s = db.messages[0].signals[0];
+  s.unit = "deg\nC";
+  s.value_descriptions.push_back({1, "on\x01"});
+  s.comment = "two\nlines\ttabbed\r\n";  // comments may span lines
+  db.messages[0].comment = "bell\x07";
+  const packsim::Diagnostics d = validate_database(db, "code");
+  const std::string out = d.format();
+  INFO(out);
+  CHECK(out.find("unit of signal 'Temp' contains a line break (LF)") != std::string::npos);
+  CHECK(out.find("description of value 1 of signal 'Temp' contains control character 0x01") !=
+        std::string::npos);
+  CHECK(out.find("comment of message 'Msg' contains control character 0x07") != std::string::npos);
+  CHECK(d.size() == 3);
+  const std::string text = to_dbc_text(db);
+  const Database back = parse_ok(text, "written");
+  const Signal& b = back.messages[0].signals[0];
+  CHECK(b.unit == "deg C");
+  CHECK(b.value_descriptions[0].text == "on ");
+  CHECK(b.comment == "two\nlines\ttabbed\r\n");
+  CHECK(back.messages[0].comment == "bell ");
+}

@@ -241,3 +241,18 @@ TEST_CASE("Scenario [record]: can_log mode, size limit and rotated files kept", 
       error_of("can_log_max = \"1 MB\"\ncan_log_keep = 0\n"),
       Catch::Contains("record.can_log_keep: value 0 out of range; expected between 1 and 1000"));
 }
+
+TEST_CASE("A load profile value that overflows when scaled is an error at its cell", "[config]") {
+  // -0.841e308 C is a finite number, and times the capacity it was -inf amperes in the profile.
+  TempDir dir;
+  const auto path = dir.write("p.csv", "time_s,c_rate\n0,595\n33,-0.5285\n34,-0.841e308\n");
+  Diagnostics diags;
+  const auto p = config::load_profile_csv(path, "time_s", "c_rate", 2.5, diags);
+  INFO(diags.format());
+  CHECK_FALSE(p);
+  CHECK(diags.size() == 1);
+  CHECK(diags.format().find("p.csv:4:4: value -8.41e+307 in column 'c_rate' times 2.5 is not a "
+                            "finite number") != std::string::npos);
+  Diagnostics ok_diags;
+  CHECK(config::load_profile_csv(path, "time_s", "c_rate", 1.0, ok_diags));
+}
