@@ -17,7 +17,7 @@ namespace {
 
 // packsim check's layout for a profile on its own: 96 channels in modules of 12, two sensors
 // per module, 1 ms ticks.
-const config::ProfileLayout kLayout{96, 16, 8, 12, 2, 1'000'000};
+const config::ProfileLayout kLayout{96, 16, 8, 12, 2, 1'000'000, {}};
 
 struct Capture final : can::FrameSink {
   std::vector<can::CanFrame> frames;

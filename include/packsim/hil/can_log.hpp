@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "packsim/can/candump.hpp"
 #include "packsim/can/frame.hpp"

@@ -33,7 +33,7 @@ struct TempDir {
 };
 
 // 96 channels in 12 modules of 8, four sensors per module.
-const config::ProfileLayout kLayout{96, 48, 12, 8, 4, 1'000'000};
+const config::ProfileLayout kLayout{96, 48, 12, 8, 4, 1'000'000, {}};
 
 const std::string kPacksimDbc = std::string(PACKSIM_SOURCE_DIR) + "/profiles/packsim/packsim.dbc";
 
