@@ -6,16 +6,22 @@
 # root otherwise), so its tmpfs mounts vanish with it.
 if [ -z "${PACKSIM_OUTPUTS_NS:-}" ]; then
   # Root without CAP_SYS_ADMIN (a container) may still have user namespaces.
+  # In a chroot "/" is no mount point, so its propagation cannot be changed: there the test's
+  # own folder is made a private mount inside the namespace instead (below).
   ns=(unshare -rm)
   if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
     ns=(unshare -m --propagation private)
+  elif [ "$(id -u)" = 0 ] && unshare -m --propagation unchanged true 2>/dev/null; then
+    ns=(unshare -m --propagation unchanged)
   fi
   "${ns[@]}" true || { echo "FAIL: cannot make a mount namespace with ${ns[*]}" >&2; exit 1; }
   PACKSIM_OUTPUTS_NS=1 exec "${ns[@]}" bash "$0" "$@"
 fi
 source "$(dirname "$0")/lib.sh"
 REFBMS=${2:?usage: $0 PACKSIM PACKSIM_REFBMS}
-trap 'umount -q "$TMP"/mnt-* 2>/dev/null || true; rm -rf "$TMP"' EXIT
+trap 'umount -q "$TMP"/mnt-* 2>/dev/null || true; umount -q "$TMP" 2>/dev/null || true; rm -rf "$TMP"' EXIT
+# Mounts below here stay in this namespace whatever the propagation of the parent's "/".
+mount --bind "$TMP" "$TMP" && mount --make-private "$TMP" || fail "cannot make $TMP a private mount"
 expect_rc() { local want=$1; shift; set +e; "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?; set -e
   [ $rc -eq "$want" ] || { cat "$TMP/err" >&2; fail "'$*' exit code $rc, expected $want"; }; }
 # mount_tmpfs NAME SIZE [OPTIONS]: a tmpfs of SIZE at $TMP/mnt-NAME.
