@@ -86,6 +86,13 @@ AfeData make_afe_data(const AfeModel& a, const PackModel& pack, const PackData& 
   d.open_wire.assign(n, 0);
   d.v_fault_offset.assign(n, 0.0);
   d.t_fault_offset_k.assign(ns, 0.0);
+  d.v_fault_gain.assign(n, 1.0);
+  d.v_stuck.assign(n, 0);
+  d.v_stuck_value.assign(n, 0.0);
+  d.v_noise_burst_sigma.assign(n, 0.0);
+  d.v_dropout.assign(n, 0);
+  d.ntc_open.assign(ns, 0);
+  d.ntc_short.assign(ns, 0);
   d.ntc_k.assign(ns, 0.0);
   d.balance.assign(n, 0);
   // Sensors start in equilibrium with their cells.

@@ -94,6 +94,9 @@ struct ShuntData {
   double charge_as = 0.0;
   double energy_wh = 0.0;
   std::uint8_t error_bits = 0;  // injected faults
+  double fault_offset_a = 0.0;  // injected current offset (on top of the spec's)
+  bool stuck = false;           // the current reading holds stuck_a
+  double stuck_a = 0.0;
 };
 
 void shunt_measure(const ShuntSpec& spec, const PackModel& pack, const PackData& data,
@@ -109,7 +112,15 @@ struct AfeData {
   // injected faults and test overrides (scenario events)
   std::vector<std::uint8_t> open_wire;   // [n_channels] the channel reads ~0 V and is flagged
   std::vector<double> v_fault_offset;    // [n_channels] added to the measurement
-  std::vector<double> t_fault_offset_k;  // [n_sensors]
+  std::vector<double> t_fault_offset_k;  // [n_sensors] (a ramp of it is an NTC drift)
+  // Issue 10 measurement faults; defaults mean none.
+  std::vector<double> v_fault_gain;         // [n_channels] multiplies the reading, 1 = none
+  std::vector<std::uint8_t> v_stuck;        // [n_channels] the reading holds v_stuck_value
+  std::vector<double> v_stuck_value;        // [n_channels] V
+  std::vector<double> v_noise_burst_sigma;  // [n_channels] extra noise, V rms
+  std::vector<std::uint8_t> v_dropout;      // [n_channels] the channel reports invalid
+  std::vector<std::uint8_t> ntc_open;       // [n_sensors] reads the open-circuit rail, flagged
+  std::vector<std::uint8_t> ntc_short;      // [n_sensors] reads the short-circuit rail, flagged
   // state
   std::vector<double> ntc_k;  // [n_sensors] sensor temperature (lagged)
   // balancing switches, set by the BMS

@@ -132,6 +132,15 @@ struct PackInput {
   LoadCommand load;
   ContactorState contactors;
   double ambient_k = 298.15;  // ambient / coolant temperature
+  // Faults on the power path (issue 10): a welded contactor stays closed whatever the command, a
+  // stuck-open one never closes; an open precharge resistor carries no current.
+  ContactorState contactor_welded;
+  ContactorState contactor_stuck_open;
+  bool precharge_open = false;
+  // Insulation fault: a conductance (S) from the positive terminal of cell `iso_fault_cell` to the
+  // chassis; -1: none. The pack's own insulation is PackSpec-independent, see insulation_ohm.
+  int iso_fault_cell = -1;
+  double iso_fault_s = 0.0;
 };
 
 // Energy books of the whole run (J); see docs/cell-model.md for the cell terms.
@@ -147,12 +156,15 @@ struct EnergyBooks {
   double reversible_j = 0.0;
   double hysteresis_j = 0.0;
   double side_j = 0.0;
-  double leak_j = 0.0;          // internal shorts (inside the cells)
-  double bleed_j = 0.0;         // balancing resistors (outside the cells)
-  double interconnect_j = 0.0;  // busbars and leads
-  double path_j = 0.0;          // contactors and precharge resistor
-  double rc_stored_j = 0.0;     // net energy put into the RC capacitors
-  double charge_out_as = 0.0;   // net pack charge, discharge positive
+  double leak_j = 0.0;            // internal shorts (inside the cells)
+  double bleed_j = 0.0;           // balancing resistors (outside the cells)
+  double interconnect_j = 0.0;    // busbars and leads
+  double heater_j = 0.0;          // external heaters on cells (a heat input, not from the pack)
+  double runaway_body_j = 0.0;    // runaway reaction heat that stayed in the cell bodies
+  double runaway_ejecta_j = 0.0;  // runaway reaction heat carried out by the ejecta
+  double path_j = 0.0;            // contactors and precharge resistor
+  double rc_stored_j = 0.0;       // net energy put into the RC capacitors
+  double charge_out_as = 0.0;     // net pack charge, discharge positive
   double discharged_as = 0.0;
   double charged_as = 0.0;
 };
@@ -174,12 +186,28 @@ struct PackData {
   std::vector<double> bleed_s;  // balancing bleed conductance across the cell
   double bleed_heat_to_cell =
       0.0;  // share of the bleed heat released in the cell (rest: the board)
+  // Faults (issue 10), all sized once by make_data; 1 / 0 / empty mean "no fault".
+  std::vector<std::uint8_t> open;            // [n_cells] cell disconnected inside its group
+  std::vector<double> capacity_fault_scale;  // [n_cells] on top of the spread (aged, weak)
+  std::vector<double> r0_fault_scale;        // [n_cells] on top of the spread
+  std::vector<double> heater_w;              // [n_cells] external heat source on the cell
+  std::vector<double> busbar_extra_ohm;      // [ns*(np-1)] segment j..j+1 of group g: g*(np-1)+j
+  std::vector<double> group_link_extra_ohm;  // [ns+1] 0: negative lead, k: groups k-1..k, ns: +
+  std::vector<double> module_cooling_scale;  // [n_modules] convection to the coolant, 1 = intact
 
   // per-cell outputs [n_cells]
   std::vector<double> v;              // terminal voltage
   std::vector<double> i;              // electrochemical current (discharge positive), leak included
   std::vector<double> heat_w;         // heat released in the cell during the last tick
   std::vector<std::uint32_t> clamps;  // table lookups that clamped an input, per cell
+
+  // fault ground truth [n_cells]: time of the cell's vent / runaway, -1 while it has not
+  std::vector<std::int64_t> vent_time_ns;
+  std::vector<std::int64_t> runaway_time_ns;
+  int vented_cells = 0;
+  int runaway_cells = 0;
+  double vent_gas_g_per_s = 0.0;  // gas the vented cells release now (all cells)
+  double insulation_ohm = 0.0;    // pack to chassis, as an insulation monitor would measure it
 
   // group outputs [ns]
   std::vector<double> v_group;
