@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "packsim/model/cell.hpp"
+#include "packsim/model/events.hpp"
 #include "packsim/model/network.hpp"
 #include "packsim/model/thermal.hpp"
 
@@ -208,6 +209,7 @@ struct PackData {
   int runaway_cells = 0;
   double vent_gas_g_per_s = 0.0;  // gas the vented cells release now (all cells)
   double insulation_ohm = 0.0;    // pack to chassis, as an insulation monitor would measure it
+  ModelEventQueue events;         // physical events of the last ticks; the session drains it
 
   // group outputs [ns]
   std::vector<double> v_group;
