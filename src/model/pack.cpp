@@ -180,8 +180,8 @@ PackData make_data(const PackModel& m) {
   d.capacity_fault_scale.assign(n, 1.0);
   d.r0_fault_scale.assign(n, 1.0);
   d.heater_w.assign(n, 0.0);
-  d.busbar_extra_ohm.assign(
-      static_cast<std::size_t>(m.ns) * static_cast<std::size_t>(m.np - 1), 0.0);
+  d.busbar_extra_ohm.assign(static_cast<std::size_t>(m.ns) * static_cast<std::size_t>(m.np - 1),
+                            0.0);
   d.group_link_extra_ohm.assign(static_cast<std::size_t>(m.ns) + 1, 0.0);
   d.module_cooling_scale.assign(static_cast<std::size_t>(m.n_modules), 1.0);
   d.vent_time_ns.assign(n, -1);
