@@ -87,6 +87,9 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
     s.extra_mass_kg =
         t->quantity("extra_mass", Dimension::kMass, Need::kOptional, between(0.0, 1e5))
             .value_or(0.0);
+    s.insulation_ohm = t->quantity("insulation_resistance", Dimension::kResistance, Need::kOptional,
+                                   {0.0, 1e12, true})
+                           .value_or(s.insulation_ohm);
     t->finish();
   }
   const int ns = s.series, np = s.parallel;

@@ -103,6 +103,60 @@ void solve_group_pair(std::size_t np, const double* e0, const double* r0, const 
   out1 = {x1[0], y1[0]};
 }
 
+GroupThevenin solve_group_segments(std::size_t np, const double* e, const double* r,
+                                   const double* g, const double* r_seg, double* x, double* y,
+                                   double* scratch) {
+  // Forward sweep over clusters (runs of positions joined by zero resistance): cluster k's values
+  // go to x[k], y[k], its c' to scratch[k]; k <= the first position of cluster k, so expanding
+  // from the last cluster backwards never overwrites a cluster still to be read.
+  std::size_t k = 0;
+  double gs_left = 0.0;  // conductance to the previous cluster
+  double sum_g = 0.0, sum_eg = 0.0;
+  for (std::size_t j = 0; j < np; ++j) {
+    const double inv_r = 1.0 / r[j];
+    sum_g += inv_r + g[j];
+    sum_eg += e[j] * inv_r;
+    const bool last = j + 1 == np;
+    if (!last && !(r_seg[j] > 0.0)) continue;  // the next position joins this cluster
+    const double gs_right = last ? 0.0 : 1.0 / r_seg[j];
+    const double diag = sum_g + gs_left + gs_right;
+    const double rhs_y = k == 0 ? 1.0 : 0.0;
+    if (k == 0) {
+      const double inv = 1.0 / diag;
+      scratch[k] = -gs_right * inv;
+      x[k] = sum_eg * inv;
+      y[k] = rhs_y * inv;
+    } else {
+      const double inv = 1.0 / (diag + gs_left * scratch[k - 1]);
+      scratch[k] = -gs_right * inv;
+      x[k] = (sum_eg + gs_left * x[k - 1]) * inv;
+      y[k] = (rhs_y + gs_left * y[k - 1]) * inv;
+    }
+    gs_left = gs_right;
+    sum_g = sum_eg = 0.0;
+    ++k;
+  }
+  const std::size_t clusters = k;
+  for (std::size_t q = clusters - 1; q-- > 0;) {
+    x[q] -= scratch[q] * x[q + 1];
+    y[q] -= scratch[q] * y[q + 1];
+  }
+  const GroupThevenin th{x[0], y[0]};
+  // Expand: every position takes its cluster's node voltage coefficients.
+  std::size_t q = clusters - 1;
+  double xq = x[q], yq = y[q];
+  for (std::size_t j = np; j-- > 0;) {
+    if (j + 1 < np && r_seg[j] > 0.0) {  // position j ends the previous cluster
+      --q;
+      xq = x[q];
+      yq = y[q];
+    }
+    x[j] = xq;
+    y[j] = yq;
+  }
+  return th;
+}
+
 void group_currents(std::size_t np, const double* e, const double* r, const double* x,
                     const double* y, double group_current, double* u, double* i) {
   for (std::size_t j = 0; j < np; ++j) {

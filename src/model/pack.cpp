@@ -160,6 +160,7 @@ PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int6
   m.busbar_segment_ohm = spec.busbar_segment_ohm;
   m.series_ohm = spec.group_link_ohm * (m.ns - 1) + spec.lead_ohm;
   m.link = spec.link;
+  m.insulation_ohm = spec.insulation_ohm;
   m.extra_mass_kg = spec.extra_mass_kg;
   build_thermal(spec, cell, m);
   return m;
@@ -204,6 +205,11 @@ PackData make_data(const PackModel& m) {
   d.beta.assign(ns, 0.0);
   d.heat_acc_j.assign(n, 0.0);
   d.heat_mean_w.assign(n, 0.0);
+  d.open_r.assign(n, 0.0);
+  d.open_v.assign(n, 0.0);
+  d.seg_ohm.assign(d.busbar_extra_ohm.size(), 0.0);
+  d.group_flags.assign(ns, 0);
+  d.insulation_ohm = m.insulation_ohm;
   if (!d.thermal.setup(m.thermal, m.thermal_dt_s)) {
     // Loaders bound the conductances so that this cannot happen from a file; a model built in
     // code with absurd values must not step through an empty factorisation.
@@ -241,6 +247,60 @@ PackData make_data(const PackModel& m) {
 
 namespace {
 
+enum : std::uint8_t {
+  kGroupLoose = 1,    // a busbar segment of the group has extra resistance
+  kGroupAllOpen = 2,  // every cell of the group is open: the group is an open circuit
+};
+
+// 1 / capacity with the fault scale on top of the spread; bit-identical when there is no fault.
+inline double inv_capacity(const PackModel& m, const PackData& d, std::size_t c) {
+  const double scale = d.capacity_fault_scale[c];
+  return scale == 1.0 ? m.inv_capacity_as[c] : m.inv_capacity_as[c] / scale;
+}
+
+// The faults that change the network's shape this tick: open cells, loose busbar segments, link
+// and lead resistances. A scan of the fault arrays (no allocation); with no fault the solve below
+// takes exactly the paths it takes without this faults.
+void prepare_network_faults(const PackModel& m, PackData& d) {
+  const auto np = static_cast<std::size_t>(m.np);
+  const auto ns = static_cast<std::size_t>(m.ns);
+  d.any_open = false;
+  d.string_open = false;
+  for (std::size_t g = 0; g < ns; ++g) {
+    std::uint8_t flags = 0;
+    std::size_t open = 0;
+    for (std::size_t j = 0; j < np; ++j) open += d.open[g * np + j] != 0 ? 1u : 0u;
+    if (open > 0) d.any_open = true;
+    if (open == np) {
+      flags |= kGroupAllOpen;
+      d.string_open = true;
+    }
+    const std::size_t s0 = g * (np - 1);
+    bool loose = false;
+    for (std::size_t k = 0; k + 1 < np; ++k) loose = loose || d.busbar_extra_ohm[s0 + k] != 0.0;
+    if (loose) {
+      flags |= kGroupLoose;
+      for (std::size_t k = 0; k + 1 < np; ++k)
+        d.seg_ohm[s0 + k] = m.busbar_segment_ohm + d.busbar_extra_ohm[s0 + k];
+    }
+    d.group_flags[g] = flags;
+  }
+  double extra = 0.0;
+  for (double r : d.group_link_extra_ohm) extra += r;
+  d.series_extra_ohm = extra;
+}
+
+// The current of an open cell: only its own internal short (inside the can) loads it.
+void open_cell_currents(const PackModel& m, PackData& d) {
+  for (std::size_t c = 0; c < static_cast<std::size_t>(m.n_cells); ++c) {
+    if (d.open[c] == 0) continue;
+    const double gl = d.leak_s[c];
+    const double i = d.e[c] * gl / (1.0 + d.open_r[c] * gl);
+    d.i[c] = i;
+    d.open_v[c] = d.e[c] - d.open_r[c] * i;
+  }
+}
+
 inline CellState load_state(const PackModel& m, const PackData& d, std::size_t c, std::size_t n) {
   CellState st;
   st.z = d.z[c];
@@ -270,7 +330,7 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
   const auto n = static_cast<std::size_t>(m.n_cells);
   const auto np = static_cast<std::size_t>(m.np);
   a = 0.0;
-  b = m.series_ohm;
+  b = m.series_ohm + d.series_extra_ohm;  // + 0.0 exactly without a loose link
   const auto ns = static_cast<std::size_t>(m.ns);
   // Thevenin sources of one group's cells.
   auto sources = [&](std::size_t g) {
@@ -291,13 +351,19 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
       CellLookup& p = d.lookup[c];
       if (fresh) {
         p = lookup_cell(m.cell, st.z, d.temp_k[c]);
-        p.r0_discharge *= m.r0_scale[c];
-        p.r0_charge *= m.r0_scale[c];
+        const double r0_scale = m.r0_scale[c] * d.r0_fault_scale[c];  // exact when no fault
+        p.r0_discharge *= r0_scale;
+        p.r0_charge *= r0_scale;
         if (p.clamped_axes != 0) count_clamps(d, c, p, st.z);
       }
-      const Thevenin th = thevenin(m.cell, p, st, m.inv_capacity_as[c], d.sign_guess[c], m0_sign);
+      const Thevenin th = thevenin(m.cell, p, st, inv_capacity(m, d, c), d.sign_guess[c], m0_sign);
       d.e[c] = th.e;
       d.r_th[c] = th.r;
+      if (d.any_open && d.open[c] != 0) {
+        // Disconnected from its node: an infinite resistance adds nothing to the ladder.
+        d.open_r[c] = th.r;
+        d.r_th[c] = std::numeric_limits<double>::infinity();
+      }
     }
   };
   auto accumulate = [&](std::size_t g, const GroupThevenin& gt) {
@@ -306,10 +372,34 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
     a += gt.alpha;
     b += gt.beta;
   };
+  // A group on its own: an open group adds nothing (the string is open, see step), a loose busbar
+  // takes the per-segment ladder.
+  auto single = [&](std::size_t g1) {
+    const std::size_t c0 = g1 * np;
+    const std::uint8_t flags = d.group_flags[g1];
+    if (flags & kGroupAllOpen) {
+      for (std::size_t j = 0; j < np; ++j) d.x[c0 + j] = d.y[c0 + j] = 0.0;
+      d.alpha[g1] = d.beta[g1] = 0.0;
+      return;
+    }
+    if (flags & kGroupLoose) {
+      accumulate(
+          g1, solve_group_segments(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0],
+                                   &d.seg_ohm[g1 * (np - 1)], &d.x[c0], &d.y[c0], &d.scratch[c0]));
+    } else {
+      accumulate(g1, solve_group(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0], m.busbar_segment_ohm,
+                                 &d.x[c0], &d.y[c0], &d.scratch[c0]));
+    }
+  };
   std::size_t g = 0;
   for (; g + 1 < ns; g += 2) {
     sources(g);
     sources(g + 1);
+    if ((d.group_flags[g] | d.group_flags[g + 1]) != 0) {
+      single(g);
+      single(g + 1);
+      continue;
+    }
     const std::size_t c0 = g * np, c1 = c0 + np;
     GroupThevenin t0, t1;
     solve_group_pair(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0], &d.x[c0], &d.y[c0], &d.scratch[c0],
@@ -320,9 +410,7 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
   }
   for (; g < ns; ++g) {
     sources(g);
-    const std::size_t c0 = g * np;
-    accumulate(g, solve_group(np, &d.e[c0], &d.r_th[c0], &d.g_leak[c0], m.busbar_segment_ohm,
-                              &d.x[c0], &d.y[c0], &d.scratch[c0]));
+    single(g);
   }
 }
 
@@ -356,23 +444,59 @@ void step(const PackModel& m, PackData& d) {
   // 1. Leaks, and sign guesses: the load's if it decides the sign of the pack current (so that a
   //    drive cycle's change from traction to regeneration does not cost a second pass), otherwise
   //    each cell's last current.
-  const double load_sign = expected_current_sign(d.input.load, d.input.contactors);
+  prepare_network_faults(m, d);
+  // Contactors as they are: a welded one conducts whatever the command, a stuck-open one never
+  // closes (welded wins if both are set). `net` is what the current sees: no precharge branch with
+  // an open precharge resistor, nothing at all with an open series string.
+  const ContactorState cmd = d.input.contactors;
+  const ContactorState before = d.contactors;
+  {
+    const ContactorState& w = d.input.contactor_welded;
+    const ContactorState& so = d.input.contactor_stuck_open;
+    auto eff = [](bool c, bool welded, bool stuck) { return welded || (c && !stuck); };
+    d.contactors = {eff(cmd.main_pos, w.main_pos, so.main_pos),
+                    eff(cmd.main_neg, w.main_neg, so.main_neg),
+                    eff(cmd.precharge, w.precharge, so.precharge)};
+    const ContactorState& prev = d.contactors_commanded;
+    const bool was[] = {prev.main_pos, prev.main_neg, prev.precharge};
+    const bool now[] = {cmd.main_pos, cmd.main_neg, cmd.precharge};
+    const bool welded[] = {w.main_pos, w.main_neg, w.precharge};
+    const bool stuck[] = {so.main_pos, so.main_neg, so.precharge};
+    for (int k = 0; k < 3; ++k) {
+      if (was[k] && !now[k] && welded[k])  // commanded open, stays closed
+        d.events.push({d.time_ns, ModelEventKind::kContactorStuck, k, 1.0});
+      else if (!was[k] && now[k] && stuck[k] && !welded[k])  // commanded closed, stays open
+        d.events.push({d.time_ns, ModelEventKind::kContactorStuck, k, 0.0});
+    }
+    d.contactors_commanded = cmd;
+    // The precharge window ends when the precharge path (precharge + main-, main+ open) stops
+    // being the only path: with its resistor open the link never charged.
+    const bool precharging_before = before.precharge && before.main_neg && !before.main_pos;
+    const bool precharging_now =
+        d.contactors.precharge && d.contactors.main_neg && !d.contactors.main_pos;
+    if (d.input.precharge_open && precharging_before && !precharging_now)
+      d.events.push({d.time_ns, ModelEventKind::kPrechargeFailed, 0, d.link_voltage_v});
+  }
+  ContactorState net = d.contactors;
+  if (d.input.precharge_open) net.precharge = false;
+  if (d.string_open) net = ContactorState{};
+  const double load_sign = expected_current_sign(d.input.load, net);
   for (std::size_t c = 0; c < n; ++c) {
-    d.g_leak[c] = d.leak_s[c] + d.bleed_s[c];
+    // An open cell's own short stays inside it; the bleed resistor is across the group's node.
+    d.g_leak[c] = d.open[c] != 0 ? d.bleed_s[c] : d.leak_s[c] + d.bleed_s[c];
     const double last = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
     d.sign_guess[c] = load_sign != 0.0 ? load_sign : last;
   }
 
   // 2. Network solve in the same tick, repeated while a current changes sign (R0, efficiency and
   //    hysteresis depend on it). Converges in one or two passes; capped.
-  d.contactors = d.input.contactors;
   double m0_pack_sign = load_sign != 0.0 ? load_sign : sign_of(d.pack_current_a);
   LinkResult link;
   double a = 0.0, b = 0.0;
   constexpr int kMaxPasses = 4;
   for (int pass = 0; pass < kMaxPasses; ++pass) {
     network_sources(m, d, m0_pack_sign, a, b, pass == 0);
-    link = solve_link(a, b, m.link, d.contactors, d.input.load, d.link_voltage_v, dt);
+    link = solve_link(a, b, m.link, net, d.input.load, d.link_voltage_v, dt);
     const double current = link.pack_current_a;
     // The pack's sign only matters through the instantaneous hysteresis M0.
     bool changed = sign_of(current) != m0_pack_sign && sign_of(current) != 0.0;
@@ -382,12 +506,17 @@ void step(const PackModel& m, PackData& d) {
       const std::size_t c0 = g * np;
       group_currents(np, &d.e[c0], &d.r_th[c0], &d.x[c0], &d.y[c0], current, &d.u[c0], &d.i[c0]);
     }
+    if (d.any_open) open_cell_currents(m, d);
     for (std::size_t c = 0; c < n; ++c) {
       const double sg = sign_of(d.i[c]);
       // Another pass only if the wrong sign's Thevenin resistance could move the cell's voltage by
       // more than 0.1 uV this tick (a cell carrying a few mA of circulating current, or a model
       // whose parameters do not depend on the sign, never needs one).
-      if (sg != 0.0 && sg != d.sign_guess[c] && std::fabs(d.i[c]) * m.sign_r_bound > 1e-7) {
+      // (A faulted cell's R0 and capacity widen the bound by their scales.)
+      if (sg != 0.0 && sg != d.sign_guess[c] &&
+          std::fabs(d.i[c]) * m.sign_r_bound *
+                  std::max(d.r0_fault_scale[c], 1.0 / d.capacity_fault_scale[c]) >
+              1e-7) {
         d.sign_guess[c] = sg;
         changed = true;
       }
@@ -403,6 +532,14 @@ void step(const PackModel& m, PackData& d) {
   d.cv_limited = link.cv_limited;
   if (link.power_limited) ++d.power_limited_ticks;
   d.pack_voltage_v = a - b * current;
+  if (d.string_open) {
+    // A broken string: the terminals see the DC link if the contactors connect it, else nothing
+    // (the HV measurement's divider pulls them together); the open group(s) take the rest of the
+    // string's voltage, shared evenly (KVL round the loop), as their sense wires would see it.
+    const bool connected = net.main_neg || d.contactors.main_neg;
+    d.pack_voltage_v =
+        connected && (d.contactors.main_pos || d.contactors.precharge) ? d.link_voltage_v : 0.0;
+  }
 
   // 3. Advance every cell with its solved current; aggregates and books on the way.
   EnergyBooks& books = d.energy;
@@ -414,14 +551,17 @@ void step(const PackModel& m, PackData& d) {
   for (std::size_t c = 0; c < n; ++c) {
     CellState st = load_state(m, d, c, n);
     const double i = d.i[c];
-    const CellStepResult r = advance_cell(t, d.lookup[c], st, m.inv_capacity_as[c], i, d.temp_k[c]);
+    const CellStepResult r =
+        advance_cell(t, d.lookup[c], st, inv_capacity(m, d, c), i, d.temp_k[c]);
     d.z[c] = st.z;
     d.h[c] = st.h;
     d.s[c] = st.s;
     for (int j = 0; j < m.rc_pairs; ++j)
       d.v_rc[static_cast<std::size_t>(j) * n + c] = st.v_rc[static_cast<std::size_t>(j)];
     const double u = d.u[c];
-    const double q_leak = d.leak_s[c] * u * u;
+    // An open cell's short sees the cell's own terminals, not the busbar node.
+    const double u_cell = d.any_open && d.open[c] != 0 ? d.open_v[c] : u;
+    const double q_leak = d.leak_s[c] * u_cell * u_cell;
     const double q_bleed = d.bleed_s[c] * u * u;
     const double q = r.heat.total() + q_leak + d.bleed_heat_to_cell * q_bleed;
     d.v[c] = r.v;
@@ -443,15 +583,84 @@ void step(const PackModel& m, PackData& d) {
     z_max = std::max(z_max, st.z);
     z_sum += st.z;
   }
+  double open_groups = 0.0, healthy_v = 0.0;
   for (std::size_t g = 0; g < ns; ++g) {
     const std::size_t c0 = g * np;
     d.v_group[g] = d.u[c0];
+    if (d.group_flags[g] != 0) {
+      if (d.group_flags[g] & kGroupAllOpen) {
+        open_groups += 1.0;
+        continue;
+      }
+      healthy_v += d.u[c0];
+      if (d.group_flags[g] & kGroupLoose) {
+        // Segment current du / (r + r_extra); the extra part's I^2 R heats the two cells beside
+        // it, half each (the base busbar's heat stays outside the cells, as without a fault).
+        const double* seg = &d.seg_ohm[g * (np - 1)];
+        const double* extra = &d.busbar_extra_ohm[g * (np - 1)];
+        for (std::size_t j = 1; j < np; ++j) {
+          if (!(seg[j - 1] > 0.0)) continue;
+          const double i_seg = (d.u[c0 + j] - d.u[c0 + j - 1]) / seg[j - 1];
+          busbar_w += i_seg * i_seg * seg[j - 1];
+          const double half_j = 0.5 * i_seg * i_seg * extra[j - 1] * dt;
+          d.heat_acc_j[c0 + j - 1] += half_j;
+          d.heat_acc_j[c0 + j] += half_j;
+        }
+        continue;
+      }
+    } else {
+      healthy_v += d.u[c0];
+    }
     if (m.busbar_segment_ohm > 0.0) {
       for (std::size_t j = 1; j < np; ++j) {
         const double du = d.u[c0 + j] - d.u[c0 + j - 1];
         busbar_w += du * du / m.busbar_segment_ohm;
       }
     }
+  }
+  if (d.string_open) {
+    const double gap = (healthy_v - d.pack_voltage_v) / open_groups;
+    for (std::size_t g = 0; g < ns; ++g)
+      if (d.group_flags[g] & kGroupAllOpen) d.v_group[g] = gap;
+  }
+  if (d.series_extra_ohm != 0.0) {
+    // A loose link's or lead's I^2 R: a link heats the two groups beside it, half each, shared
+    // evenly by their cells; a lead heats the end group it connects.
+    const double inv_np = 1.0 / static_cast<double>(np);
+    for (std::size_t k = 0; k <= ns; ++k) {
+      const double r_x = d.group_link_extra_ohm[k];
+      if (r_x == 0.0) continue;
+      const double e_j = current * current * r_x * dt;
+      const bool end = k == 0 || k == ns;
+      const std::size_t below = k == 0 ? 0 : k - 1, above = k == ns ? ns - 1 : k;
+      const double share = (end ? 1.0 : 0.5) * e_j * inv_np;
+      for (std::size_t j = 0; j < np; ++j) {
+        if (end) {
+          d.heat_acc_j[below * np + j] += share;
+        } else {
+          d.heat_acc_j[below * np + j] += share;
+          d.heat_acc_j[above * np + j] += share;
+        }
+      }
+    }
+  }
+  // Insulation: the healthy resistance split evenly between the rails, in parallel with the fault
+  // conductance at the positive terminal of cell iso_fault_cell. The chassis settles where the
+  // currents through the three paths cancel (static charge balance).
+  {
+    const double g_rail = 0.5 / m.insulation_ohm;
+    const double v_string = healthy_v > 0.0 ? healthy_v : 0.0;
+    double g_f = 0.0, v_f = 0.0;
+    const int fc = d.input.iso_fault_cell;
+    if (fc >= 0 && fc < m.n_cells && d.input.iso_fault_s > 0.0) {
+      g_f = d.input.iso_fault_s;
+      const std::size_t fg = static_cast<std::size_t>(fc) / np;
+      for (std::size_t g = 0; g <= fg; ++g) v_f += d.v_group[g];
+    }
+    const double g_sum = 2.0 * g_rail + g_f;
+    d.insulation_ohm = 1.0 / g_sum;
+    d.chassis_v = (g_rail * v_string + g_f * v_f) / g_sum;
+    d.insulation_location = v_string > 0.0 ? d.chassis_v / v_string : 0.5;
   }
   const double inv_n = 1.0 / static_cast<double>(n);
   d.v_min = v_min;
@@ -480,7 +689,7 @@ void step(const PackModel& m, PackData& d) {
   books.side_j += heat_parts.side * dt;
   books.leak_j += leak_w * dt;
   books.bleed_j += bleed_w * dt;
-  books.interconnect_j += (busbar_w + m.series_ohm * current * current) * dt;
+  books.interconnect_j += (busbar_w + (m.series_ohm + d.series_extra_ohm) * current * current) * dt;
   books.path_j += link.path_ohm * current * current * dt;
   books.rc_stored_j += rc_stored;
   books.charge_out_as += current * dt;
@@ -493,6 +702,21 @@ void step(const PackModel& m, PackData& d) {
     for (std::size_t c = 0; c < n; ++c) {
       d.heat_mean_w[c] = d.heat_acc_j[c] * inv_dt;
       d.heat_acc_j[c] = 0.0;
+    }
+    // Cooling loss: the matrix was factorised with full convection, so the convection that no
+    // longer happens is given back as an explicit heat (1 - scale) g_amb (T - T_amb) at the
+    // step's start temperature. Per step the excess over ambient decays by
+    // (C/dt + (1 - s) g) / (C/dt + g), in (0, 1] for any dt and s in [0, 1]: stable and monotone,
+    // with the exact steady state q / (s g); its time constant differs from a refactorised
+    // backward Euler's by a relative (1 - s) g dt / C (docs/faults.md, test_pack_faults.cpp).
+    for (std::size_t mod = 0; mod < d.module_cooling_scale.size(); ++mod) {
+      const double lost = 1.0 - d.module_cooling_scale[mod];
+      if (lost == 0.0) continue;
+      const auto per = static_cast<std::size_t>(m.groups_per_module) * np;
+      const std::size_t first = mod * per, last = std::min(n, first + per);
+      for (std::size_t c = first; c < last; ++c)
+        d.heat_mean_w[c] +=
+            lost * m.thermal.g_ambient_w_per_k[c] * (d.temp_k[c] - d.input.ambient_k);
     }
     d.thermal.step(d.temp_k.data(), d.heat_mean_w.data(), d.input.ambient_k);
   }

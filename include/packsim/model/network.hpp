@@ -31,6 +31,16 @@ void solve_group_pair(std::size_t np, const double* e0, const double* r0, const 
                       const double* g1, double* x1, double* y1, double* s1, double r_seg,
                       GroupThevenin& out0, GroupThevenin& out1);
 
+// A ladder whose segments differ (a loose busbar): r_seg[k] (np - 1 values, each >= 0) between
+// positions k and k + 1. Positions joined by a zero-resistance segment are one node (their
+// conductances and sources add), so a single loose segment on an otherwise ideal busbar is solved
+// exactly. A cell with r = +inf is disconnected (an open cell): it adds nothing to its node. The
+// caller guarantees that some cell of the group is connected. Same x, y, scratch as solve_group;
+// agrees with it (to rounding) when every segment equals r_seg.
+GroupThevenin solve_group_segments(std::size_t np, const double* e, const double* r,
+                                   const double* g, const double* r_seg, double* x, double* y,
+                                   double* scratch);
+
 // Node voltages and cell currents once the group current is known: u_j = x_j - I y_j,
 // i_j = (e_j - u_j) / r_j (the electrochemical current of cell j, leak current included).
 void group_currents(std::size_t np, const double* e, const double* r, const double* x,

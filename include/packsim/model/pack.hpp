@@ -66,6 +66,9 @@ struct PackSpec {
   double busbar_segment_ohm = 0.0;  // between neighbouring cells of a parallel group
   double group_link_ohm = 0.0;      // between consecutive series groups
   double lead_ohm = 0.0;            // pack leads, in series with the battery
+  // Insulation of the whole HV system to the chassis when healthy, split evenly between the two
+  // rails (an IMD reads the parallel combination); see docs/faults.md for the default's source.
+  double insulation_ohm = 10e6;
   LinkParams link;
   ThermalSpec thermal;
   double extra_mass_kg = 0.0;  // enclosure, busbars, electronics (for `info`)
@@ -114,7 +117,8 @@ struct PackModel {
 
   // electrical network
   double busbar_segment_ohm = 0.0;
-  double series_ohm = 0.0;  // all group links + leads, in series with the groups
+  double series_ohm = 0.0;       // all group links + leads, in series with the groups
+  double insulation_ohm = 10e6;  // healthy, HV system to chassis (both rails together)
   LinkParams link;
 
   // thermal
@@ -209,7 +213,12 @@ struct PackData {
   int runaway_cells = 0;
   double vent_gas_g_per_s = 0.0;  // gas the vented cells release now (all cells)
   double insulation_ohm = 0.0;    // pack to chassis, as an insulation monitor would measure it
-  ModelEventQueue events;         // physical events of the last ticks; the session drains it
+  // Where the chassis sits in the string's voltage, 0 at the negative terminal, 1 at the positive:
+  // 0.5 for symmetric healthy insulation; a fault at a cell pulls it towards that cell's potential
+  // (what an IMD's fault-location estimate gives).
+  double insulation_location = 0.5;
+  double chassis_v = 0.0;  // chassis potential above the string's negative terminal
+  ModelEventQueue events;  // physical events of the last ticks; the session drains it
 
   // group outputs [ns]
   std::vector<double> v_group;
@@ -251,6 +260,17 @@ struct PackData {
   std::vector<double> beta;        // [ns]
   std::vector<double> heat_acc_j;  // heat accumulated since the last thermal step
   std::vector<double> heat_mean_w;
+  // fault workspace: a cell's own Thevenin resistance and terminal voltage while it is open
+  // [n_cells]; per-segment ladder resistance [ns*(np-1)]; per-group flags [ns] (kGroup*); the
+  // link/lead extra resistance in series; the last command (for stuck-contactor events).
+  std::vector<double> open_r;
+  std::vector<double> open_v;
+  std::vector<double> seg_ohm;
+  std::vector<std::uint8_t> group_flags;
+  bool any_open = false;
+  bool string_open = false;  // a whole group is open: the series string carries no current
+  double series_extra_ohm = 0.0;
+  ContactorState contactors_commanded;
   ThermalSolver thermal;
 };
 
