@@ -596,6 +596,8 @@ BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   view_.cell_seen.assign(nc, 0);
   view_.cell_flag_ok.assign(nc, 1);
   view_.cell_open_wire.assign(nc, 0);
+  view_.cell_hw_ov.assign(nc, 0);
+  view_.cell_hw_uv.assign(nc, 0);
   view_.temp_k.assign(ns, 0.0);
   view_.temp_valid.assign(ns, 0);
   view_.module_voltage_rx_ns.assign(static_cast<std::size_t>(n_modules_), -1);
@@ -666,7 +668,29 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
         if (cell_ok) {
           view_.cell_open_wire[ci] =
               std::llround(v) == (s.source == Source::kCellStatus ? 3 : 1) ? 1 : 0;
+          if (s.source == Source::kCellStatus) {
+            view_.cell_hw_ov[ci] = std::llround(v) == 1 ? 1 : 0;
+            view_.cell_hw_uv[ci] = std::llround(v) == 2 ? 1 : 0;
+          }
         }
+        break;
+      case Source::kOvFlag:
+        if (cell_ok) view_.cell_hw_ov[ci] = v > 0.5 ? 1 : 0;
+        break;
+      case Source::kUvFlag:
+        if (cell_ok) view_.cell_hw_uv[ci] = v > 0.5 ? 1 : 0;
+        break;
+      case Source::kSensorError:
+        view_.current_error = std::llround(v) != 0;
+        view_.current_valid = view_.current_seen && !view_.current_error;
+        break;
+      case Source::kVentGas:
+        view_.gas_ppm = v;
+        view_.gas_valid = true;
+        break;
+      case Source::kInsulation:
+        view_.insulation_ohm = v;
+        view_.insulation_valid = true;
         break;
       case Source::kTemperature:
         if (sensor_ok) {
@@ -680,7 +704,8 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
         break;
       case Source::kCurrent:
         view_.current_a = v;
-        view_.current_valid = true;
+        view_.current_seen = true;
+        view_.current_valid = !view_.current_error;
         view_.current_rx_ns = time_ns;
         break;
       case Source::kPackVoltage:

@@ -178,8 +178,16 @@ struct BmsView {
   std::vector<std::uint8_t> cell_open_wire;
   std::vector<double> temp_k;  // [n_sensors]
   std::vector<std::uint8_t> temp_valid;
+  std::vector<std::uint8_t> cell_hw_ov;  // [n_channels] the AFE's hardware comparator flags
+  std::vector<std::uint8_t> cell_hw_uv;
   double current_a = 0.0;
-  bool current_valid = false;
+  bool current_valid = false;  // received, and the sensor reports no error
+  bool current_seen = false;
+  bool current_error = false;  // the sensor's error bits are set
+  double gas_ppm = 0.0;
+  bool gas_valid = false;  // a vent-gas frame was received
+  double insulation_ohm = 0.0;
+  bool insulation_valid = false;  // an insulation-monitor frame was received
   double pack_v = 0.0;
   double link_v = 0.0;
   bool voltages_valid = false;

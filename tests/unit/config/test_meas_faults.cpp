@@ -225,6 +225,26 @@ TEST_CASE("Golden frames, foxbms2: each AFE and current-sensor fault changes exa
     c.measure(f, sh);
     CHECK(golden("foxbms2", base, base_sh, f, sh) == DiffMap{{Key{0x521, 0}, {4, 5}}});
   }
+  SECTION(
+      "current-sensor error bits: every IVT frame's system-error flag; the BMS side drops the "
+      "current") {
+    model::AfeData f = c.fresh();
+    model::ShuntData sh;
+    c.measure(f, sh);
+    sh.error_bits = 1;
+    // IVT_Result_*_System_Error 15|1@0 = byte 1 bit 7, in all eight IVT messages (0x521..0x528).
+    const DiffMap d = golden("foxbms2", base, base_sh, f, sh);
+    CHECK(d.size() == 8);
+    for (const auto& [k, bytes] : d) {
+      CHECK(k.first >= 0x521);
+      CHECK(k.first <= 0x528);
+      CHECK(bytes == std::set<int>{1});
+    }
+    can::SimProtocol sim(p, 24, 12, 2);
+    can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+    for (const auto& s : run(sim, f, sh, 200'000'000)) bms.receive(s.f, s.t);
+    CHECK(!bms.view().current_valid);
+  }
   SECTION("current stuck") {
     model::AfeData f = c.fresh();
     model::ShuntData sh;
@@ -276,6 +296,12 @@ TEST_CASE("Golden frames, packsim: each fault changes its bytes and the CRC, not
     // 0x640 AFE_Status of module 0: CellStatus5 26|2@1 = byte 3 bits 2..3 = 1 (over-voltage),
     // CRC byte 7. The voltage frames are unchanged.
     CHECK(golden("packsim", base, base_sh, f, sh) == DiffMap{{Key{0x640, 0}, {3, 7}}});
+    can::SimProtocol sim(p, 24, 12, 2);
+    can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+    for (const auto& s : run(sim, f, sh, 200'000'000)) bms.receive(s.f, s.t);
+    CHECK(bms.view().cell_hw_ov[5] == 1);
+    CHECK(bms.view().cell_hw_ov[4] == 0);
+    CHECK(bms.view().cell_v[5] == Approx(3.7).margin(1e-4));
   }
   SECTION("NTC open: -40 degC in Temperature03 (row 1, bytes 1, 2) and the CRC") {
     model::AfeData f = c.fresh();
@@ -285,6 +311,33 @@ TEST_CASE("Golden frames, packsim: each fault changes its bytes and the CRC, not
     // The status frame's AFE_Status has no temperature field: the packsim profile carries no
     // temperature validity, the rail value is what the BMS sees.
     CHECK(golden("packsim", base, base_sh, f, sh) == DiffMap{{Key{0x620, 1}, {1, 2, 7}}});
+  }
+  SECTION("vent gas: PACK_GasSensor 0x660 VentGas 8|24@1 = bytes 1..3, and the CRC") {
+    model::AfeData f = c.fresh();
+    model::ShuntData sh;
+    c.measure(f, sh);
+    f.gas_ppm = 8738.0;  // the sensor model is tested in test_afe; here its encoding: 0x002222
+    CHECK(golden("packsim", base, base_sh, f, sh) == DiffMap{{Key{0x660, 0}, {1, 2, 7}}});
+    can::SimProtocol sim(p, 24, 12, 2);
+    can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+    for (const auto& s : run(sim, f, sh, 200'000'000)) bms.receive(s.f, s.t);
+    CHECK(bms.view().gas_valid);
+    CHECK(bms.view().gas_ppm == 8738.0);
+  }
+  SECTION("insulation 200 kOhm: iso165C Info 0x037, R_ISO bytes 0, 1 and both flags in byte 2") {
+    Chain leaky;
+    leaky.data.insulation_ohm = 200e3;  // below the 500 kOhm error and 750 kOhm warning levels
+    model::AfeData f = leaky.fresh();
+    model::ShuntData sh;
+    leaky.measure(f, sh);
+    // Healthy: 10 MOhm = 10000 kOhm = 0x2710; faulted 200 = 0x00C8; bits 16 and 21 = byte 2.
+    const DiffMap d = golden("packsim", base, base_sh, f, sh);
+    CHECK(d == DiffMap{{Key{0x037, 0}, {0, 1, 2}}});
+    can::SimProtocol sim(p, 24, 12, 2);
+    can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+    for (const auto& s : run(sim, f, sh, 200'000'000)) bms.receive(s.f, s.t);
+    CHECK(bms.view().insulation_valid);
+    CHECK(bms.view().insulation_ohm == Approx(200e3));
   }
   SECTION("current offset: IVT 0x521 bytes 4, 5 (no E2E on the IVT frames)") {
     model::AfeData f = c.fresh();
