@@ -499,3 +499,30 @@ TEST_CASE("CAN silence: one AFE module's frames, or the whole bus, stop and resu
   REQUIRE(!m.empty());
   CHECK(m.front().t >= 50'000'000);  // nothing at all on the bus before, not even the babbler
 }
+
+TEST_CASE("CAN error frames: flagged frames of the error class at their rate, counted by the BMS",
+          "[profile][faults]") {
+  const Chain c;
+  model::AfeData afe = c.fresh();
+  model::ShuntData sh;
+  c.measure(afe, sh);
+  const auto p = load("packsim");
+  can::SimProtocol sim(p, 24, 12, 2);
+  sim.set_error_frames(0, 0x80, 100.0, 100'000'000);  // bus errors, 100 per second, for 100 ms
+  const auto frames = run(sim, afe, sh, 200'000'000);
+  std::vector<Sent> errors;
+  for (const auto& s : frames) {
+    if (s.f.error) errors.push_back(s);
+  }
+  // From t = 0 every 10 ms until 100 ms (exclusive): 10 frames.
+  REQUIRE(errors.size() == 10);
+  for (std::size_t k = 0; k < errors.size(); ++k) {
+    CHECK(errors[k].t == static_cast<std::int64_t>(k) * 10'000'000);
+    CHECK(errors[k].f.id == 0x80u);
+    CHECK(errors[k].f.len == 8);
+  }
+  can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+  for (const auto& s : frames) bms.receive(s.f, s.t);
+  CHECK(bms.stats().rx_error_frames == 10);
+  CHECK(bms.stats().rx_rejected() == 0);  // counted, not taken for a corrupt profile frame
+}
