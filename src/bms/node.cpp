@@ -54,8 +54,14 @@ bool RefBmsNode::poll(std::int64_t now_ns, hil::CanBus* const* buses, std::size_
   in.cell_v_valid = Span<const std::uint8_t>(v.cell_valid.data(), v.cell_valid.size());
   in.temp_k = Span<const double>(v.temp_k.data(), v.temp_k.size());
   in.temp_valid = Span<const std::uint8_t>(v.temp_valid.data(), v.temp_valid.size());
+  in.cell_hw_ov = Span<const std::uint8_t>(v.cell_hw_ov.data(), v.cell_hw_ov.size());
+  in.cell_hw_uv = Span<const std::uint8_t>(v.cell_hw_uv.data(), v.cell_hw_uv.size());
   in.current_a = v.current_a;
   in.current_valid = v.current_valid;
+  in.vent_gas_ppm = v.gas_ppm;
+  in.vent_gas_valid = v.gas_valid;
+  in.insulation_ohm = v.insulation_ohm;
+  in.insulation_valid = v.insulation_valid;
   in.pack_v = v.pack_v;
   in.pack_v_valid = v.voltages_valid;
   in.link_v = v.link_v;

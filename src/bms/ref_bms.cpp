@@ -67,6 +67,16 @@ BmsConfig default_bms_config(int n_cells, int cells_per_module, std::vector<int>
   c.oc_charge_a = 2.0 * one_c_a;
   c.oc_charge_delay_ns = 100 * kMs;
   c.invalid_delay_ns = 500 * kMs;
+  // The AFE's comparators are the secondary path (their thresholds sit beyond the cell window):
+  // slower than the software limits, so that a cell seen over by both is named by its limit.
+  c.hw_flag_delay_ns = 1 * kS;
+  // One vented 18650 releases litres of gas: thousands of ppm in a pack's free air within
+  // seconds, while a healthy pack reads 0. 500 ppm is far below a vent and far above noise.
+  c.vent_gas_ppm = 500.0;
+  c.vent_gas_delay_ns = 1 * kS;
+  // foxBMS 2's IMD error threshold (imd.h, 500 kOhm); two measuring cycles of a 1 s monitor.
+  c.insulation_min_ohm = 500e3;
+  c.insulation_delay_ns = 2 * kS;
 
   c.afe_timeout_ns = 500 * kMs;
   c.current_timeout_ns = 500 * kMs;
@@ -177,6 +187,9 @@ std::vector<std::string> validate_bms_config(const BmsConfig& c) {
   non_negative(c.oc_discharge_delay_ns, "oc_discharge_delay_ns");
   non_negative(c.oc_charge_delay_ns, "oc_charge_delay_ns");
   non_negative(c.invalid_delay_ns, "invalid_delay_ns");
+  non_negative(c.hw_flag_delay_ns, "hw_flag_delay_ns");
+  non_negative(c.vent_gas_delay_ns, "vent_gas_delay_ns");
+  non_negative(c.insulation_delay_ns, "insulation_delay_ns");
 
   // Communication.
   positive(c.afe_timeout_ns, "afe_timeout_ns");
@@ -251,6 +264,12 @@ const char* to_string(Fault f) {
       return "precharge failed";
     case Fault::kMeasurementInvalid:
       return "measurement invalid";
+    case Fault::kHardwareFlag:
+      return "AFE hardware flag";
+    case Fault::kVentGas:
+      return "vent gas";
+    case Fault::kInsulation:
+      return "insulation fault";
   }
   return "";
 }
@@ -285,6 +304,7 @@ RefBms::RefBms(const BmsConfig& config)
       ot_(n_sensors_),
       ut_(n_sensors_),
       temp_invalid_(n_sensors_),
+      hw_flag_(n_cells_),
       rejections_ns_(static_cast<std::size_t>(config.corrupt_limit) + 1, 0),
       balance_(n_cells_, 0) {
   if (cfg_.ocv_soc.empty()) {
@@ -425,6 +445,19 @@ void RefBms::evaluate_faults(const BmsInputs& in) {
       temp_invalid_[s].update(true, now);
     }
   }
+  for (std::size_t c = 0; c < n_cells_; ++c) {
+    const bool ov = c < in.cell_hw_ov.size && in.cell_hw_ov[c] != 0;
+    const bool uv = c < in.cell_hw_uv.size && in.cell_hw_uv[c] != 0;
+    hw_flag_[c].update(ov || uv, now);
+  }
+  // A sensor the profile does not carry never reports: its check stays quiet.
+  if (in.vent_gas_valid && std::isfinite(in.vent_gas_ppm)) {
+    vent_gas_.update(cfg_.vent_gas_ppm > 0.0 && in.vent_gas_ppm > cfg_.vent_gas_ppm, now);
+  }
+  if (in.insulation_valid && std::isfinite(in.insulation_ohm)) {
+    insulation_.update(cfg_.insulation_min_ohm > 0.0 && in.insulation_ohm < cfg_.insulation_min_ohm,
+                       now);
+  }
   if (in.current_valid && std::isfinite(in.current_a)) {
     oc_discharge_.update(in.current_a > cfg_.oc_discharge_a, now);
     oc_charge_.update(in.current_a < -cfg_.oc_charge_a, now);
@@ -487,6 +520,9 @@ void RefBms::process_reset(const BmsInputs& in) {
   if (any_active(cell_invalid_) || any_active(temp_invalid_) || current_invalid_.active) {
     present |= Fault::kMeasurementInvalid;
   }
+  if (any_active(hw_flag_)) present |= Fault::kHardwareFlag;
+  if (vent_gas_.active) present |= Fault::kVentGas;
+  if (insulation_.active) present |= Fault::kInsulation;
   faults_ &= present;
   if (faults_ == Fault::kNone) {
     first_fault_ = Fault::kNone;
@@ -686,6 +722,14 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
       latch(Fault::kMeasurementInvalid, now, onset_t, -1, sensor, -1);
     } else if (current_invalid_.held_for(now, cfg_.invalid_delay_ns)) {
       latch(Fault::kMeasurementInvalid, now, current_invalid_.onset_ns, -1, -1, -1);
+    }
+    const int flagged = first_tripped(hw_flag_, now, cfg_.hw_flag_delay_ns, &onset);
+    if (flagged >= 0) latch(Fault::kHardwareFlag, now, onset, flagged, -1, -1);
+    if (vent_gas_.held_for(now, cfg_.vent_gas_delay_ns)) {
+      latch(Fault::kVentGas, now, vent_gas_.onset_ns, -1, -1, -1);
+    }
+    if (insulation_.held_for(now, cfg_.insulation_delay_ns)) {
+      latch(Fault::kInsulation, now, insulation_.onset_ns, -1, -1, -1);
     }
   }
 

@@ -13,6 +13,10 @@ std::uint64_t id_key(std::uint32_t id, bool extended) {
   return (static_cast<std::uint64_t>(extended) << 32) | id;
 }
 
+// A per-channel fault flag; AfeData filled by hand (tests, fuzzers) may leave the issue-10 fault
+// vectors empty, which means no fault.
+bool flag_at(const std::vector<std::uint8_t>& v, std::size_t i) { return i < v.size() && v[i]; }
+
 // Balancing masks and contactor bits go out as raw integers.
 std::uint64_t to_raw_bits(double v) { return v <= 0.0 ? 0u : static_cast<std::uint64_t>(v); }
 
@@ -119,6 +123,12 @@ SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   protectors_.resize(static_cast<std::size_t>(keys));
   fault_.assign(p.frames.size(), TxFault::kNone);
   fault_until_ns_.assign(p.frames.size(), 0);
+  delay_ns_.assign(p.frames.size(), 0);
+  delay_until_ns_.assign(p.frames.size(), 0);
+  silence_until_ns_.assign(p.frames.size(), 0);
+  bus_silence_until_ns_.assign(std::max<std::size_t>(p.buses.size(), 1), 0);
+  delay_line_.reserve(kDelayCapacity);
+  babblers_.resize(kMaxBabblers);
   for (const auto& f : p.frames) {
     const TxMessage& m = p.tx[f.message];
     auto& slot = protectors_[static_cast<std::size_t>(f.counter_key)];
@@ -179,7 +189,7 @@ double SimProtocol::source_value(const TxSlot& s, const TxFrame& f, const model:
     case Source::kCellVoltage:
       return cell_ok ? afe.v_meas[ci] : 0.0;
     case Source::kCellVoltageValid:
-      return cell_ok && !afe.open_wire[ci] ? 1.0 : 0.0;
+      return cell_ok && !afe.open_wire[ci] && !flag_at(afe.v_dropout, ci) ? 1.0 : 0.0;
     case Source::kCellStatus:
       if (!cell_ok) return 0.0;
       if (afe.open_wire[ci]) return 3.0;
@@ -194,7 +204,7 @@ double SimProtocol::source_value(const TxSlot& s, const TxFrame& f, const model:
     case Source::kTemperature:
       return sensor_ok ? afe.t_meas_k[si] - kZeroCelsius : 0.0;
     case Source::kTemperatureValid:
-      return sensor_ok ? 1.0 : 0.0;
+      return sensor_ok && !flag_at(afe.ntc_open, si) && !flag_at(afe.ntc_short, si) ? 1.0 : 0.0;
     case Source::kDieTemperature:
       return i >= 0 && i < n_modules_ ? afe.die_temp_k[static_cast<std::size_t>(i)] - kZeroCelsius
                                       : 0.0;
@@ -220,6 +230,14 @@ double SimProtocol::source_value(const TxSlot& s, const TxFrame& f, const model:
       return static_cast<double>(counters_[static_cast<std::size_t>(f.counter_key)]);
     case Source::kSensorError:
       return static_cast<double>(sh.error_bits);
+    case Source::kVentGas:
+      return afe.gas_ppm;
+    case Source::kInsulation:
+      return afe.insulation_meas_ohm;
+    case Source::kInsulationFailure:
+      return afe.imd_failure;
+    case Source::kInsulationWarning:
+      return afe.imd_warning;
   }
   return 0.0;
 }
@@ -228,11 +246,29 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
                                   const model::ShuntData& shunt, FrameSink& sink) {
   const Profile& p = *profile_;
   std::size_t sent = 0;
+  // Frames held back by a delay go first: they were due before this tick's.
+  if (!delay_line_.empty()) {
+    std::size_t keep = 0;
+    for (std::size_t k = 0; k < delay_line_.size(); ++k) {
+      Delayed& d = delay_line_[k];
+      if (d.release_ns <= time_ns && !bus_silenced(d.bus, time_ns)) {
+        send_or_count(d.bus, d.frame, sink, sent);
+      } else {
+        if (keep != k) delay_line_[keep] = d;
+        ++keep;
+      }
+    }
+    delay_line_.resize(keep);  // shrinking never allocates
+  }
   CanFrame frame;
   for (std::size_t fi = 0; fi < p.frames.size(); ++fi) {
     const TxFrame& f = p.frames[fi];
     const TxMessage& m = p.tx[f.message];
     if (time_ns < f.phase_ns || (time_ns - f.phase_ns) % m.period_ns != 0) continue;
+    if (time_ns < silence_until_ns_[fi] || bus_silenced(m.bus_index, time_ns)) {
+      ++stats_.tx_silenced;  // never generated: a dead sender's counter does not move
+      continue;
+    }
     const TxFault fault = time_ns < fault_until_ns_[fi] ? fault_[fi] : TxFault::kNone;
     const MessageCodec& codec = *m.codec;
     codec.prepare_frame(frame);
@@ -245,6 +281,12 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
       const double v = source_value(s, f, afe, shunt, mux) * s.scale + s.offset;
       if (s.raw) {
         codec.set_raw(s.signal, to_raw_bits(v), frame.data.data());
+      } else if (s.source == Source::kCellVoltage && s.index >= 0 && s.index < n_channels_ &&
+                 flag_at(afe.v_dropout, static_cast<std::size_t>(s.index))) {
+        // A channel that dropped out carries what a cleared LTC681x result register reads:
+        // all ones (0xFFFF), so a BMS without a validity bit can still tell.
+        const int len = codec.layout(s.signal).length;
+        codec.set_raw(s.signal, len >= 64 ? ~0ull : (1ull << len) - 1u, frame.data.data());
       } else {
         codec.encode(s.signal, v, frame);
       }
@@ -272,14 +314,133 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
         frame.len = len;
       }
     }
-    if (sink.send(m.bus_index, frame)) {
-      ++stats_.tx_frames;
-      ++sent;
-    } else {
-      ++stats_.tx_dropped;
+    if (delay_ns_[fi] > 0 && time_ns < delay_until_ns_[fi]) {
+      ++stats_.tx_delayed;
+      if (delay_line_.size() >= kDelayCapacity) {
+        ++stats_.tx_delay_overflow;
+        continue;
+      }
+      // Sorted by release time; equal times keep their order (FIFO), as a queue would.
+      const std::int64_t release = time_ns + delay_ns_[fi];
+      const auto at =
+          std::upper_bound(delay_line_.begin(), delay_line_.end(), release,
+                           [](std::int64_t r, const Delayed& d) { return r < d.release_ns; });
+      delay_line_.insert(at, Delayed{release, m.bus_index, frame});  // within capacity
+      continue;
     }
+    send_or_count(m.bus_index, frame, sink, sent);
+  }
+  for (Babbler& b : babblers_) {
+    if (!b.active) continue;
+    if (b.start_ns < 0) b.start_ns = time_ns;
+    if (time_ns >= b.until_ns) {
+      b.active = false;
+      continue;
+    }
+    // Frames due since the start at the rate, the first one at the start.
+    const double elapsed_s = static_cast<double>(time_ns - b.start_ns) * 1e-9;
+    const auto due = static_cast<std::uint64_t>(std::floor(elapsed_s * b.rate_hz + 1e-9)) + 1;
+    if (bus_silenced(b.bus, time_ns)) {
+      b.sent = due;
+      continue;
+    }
+    for (std::size_t k = 0; b.sent < due && k < kMaxBabblePerCall; ++k, ++b.sent) {
+      ++stats_.tx_babble;
+      send_or_count(b.bus, b.frame, sink, sent);
+    }
+    b.sent = due;  // a flood beyond what one call may send is lost, not queued
   }
   return sent;
+}
+
+bool SimProtocol::bus_silenced(std::size_t bus, std::int64_t time_ns) const {
+  return bus < bus_silence_until_ns_.size() && time_ns < bus_silence_until_ns_[bus];
+}
+
+bool SimProtocol::send_or_count(std::size_t bus, const CanFrame& frame, FrameSink& sink,
+                                std::size_t& sent) {
+  if (sink.send(bus, frame)) {
+    ++stats_.tx_frames;
+    ++sent;
+    return true;
+  }
+  ++stats_.tx_dropped;
+  return false;
+}
+
+void SimProtocol::set_delay(std::size_t tx_message, int instance, std::int64_t delay_ns,
+                            std::int64_t until_ns) {
+  const Profile& p = *profile_;
+  for (std::size_t fi = 0; fi < p.frames.size(); ++fi) {
+    const TxFrame& f = p.frames[fi];
+    if (f.message != tx_message || (instance >= 0 && f.instance != instance)) continue;
+    delay_ns_[fi] = delay_ns > 0 ? delay_ns : 0;
+    delay_until_ns_[fi] = delay_ns > 0 ? until_ns : 0;
+  }
+}
+
+void SimProtocol::set_babble(std::size_t bus, std::uint32_t can_id, bool extended, int dlc,
+                             double rate_hz, std::int64_t until_ns) {
+  const int d = std::clamp(dlc, 0, 15);
+  CanFrame f;
+  f.id = can_id;
+  f.extended = extended;
+  f.fd = d > 8;
+  f.len = dlc_to_len(static_cast<std::uint8_t>(d), f.fd);
+  start_babbler(bus, f, rate_hz, until_ns);
+}
+
+void SimProtocol::set_error_frames(std::size_t bus, std::uint32_t error_class, double rate_hz,
+                                   std::int64_t until_ns) {
+  CanFrame f;
+  f.error = true;
+  f.id = error_class;
+  f.len = 8;  // CAN_ERR_DLC
+  start_babbler(bus, f, rate_hz, until_ns);
+}
+
+void SimProtocol::start_babbler(std::size_t bus, const CanFrame& frame, double rate_hz,
+                                std::int64_t until_ns) {
+  auto same = [&](const Babbler& b) {
+    return b.active && b.bus == bus && b.frame.id == frame.id &&
+           b.frame.extended == frame.extended && b.frame.error == frame.error;
+  };
+  Babbler* slot = nullptr;
+  for (Babbler& b : babblers_) {
+    if (same(b)) slot = &b;
+  }
+  if (rate_hz <= 0.0) {
+    if (slot) slot->active = false;
+    return;
+  }
+  for (Babbler& b : babblers_) {
+    if (!b.active && !slot) slot = &b;
+  }
+  if (!slot) slot = &babblers_.front();  // all in use: the first one gives way
+  slot->active = true;
+  slot->bus = bus;
+  slot->frame = frame;
+  slot->rate_hz = rate_hz;
+  slot->start_ns = -1;
+  slot->until_ns = until_ns;
+  slot->sent = 0;
+}
+
+void SimProtocol::set_silence(int bus, int instance, std::int64_t until_ns) {
+  const Profile& p = *profile_;
+  if (instance < 0) {
+    for (std::size_t b = 0; b < bus_silence_until_ns_.size(); ++b) {
+      if (bus < 0 || static_cast<std::size_t>(bus) == b) bus_silence_until_ns_[b] = until_ns;
+    }
+    return;
+  }
+  for (std::size_t fi = 0; fi < p.frames.size(); ++fi) {
+    const TxFrame& f = p.frames[fi];
+    const TxMessage& m = p.tx[f.message];
+    if (!m.per_module || f.instance != instance) continue;
+    if (bus >= 0 && m.bus_index != static_cast<std::size_t>(bus)) continue;
+    silence_until_ns_[fi] = until_ns;
+  }
 }
 
 void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64_t time_ns) {
@@ -435,6 +596,8 @@ BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   view_.cell_seen.assign(nc, 0);
   view_.cell_flag_ok.assign(nc, 1);
   view_.cell_open_wire.assign(nc, 0);
+  view_.cell_hw_ov.assign(nc, 0);
+  view_.cell_hw_uv.assign(nc, 0);
   view_.temp_k.assign(ns, 0.0);
   view_.temp_valid.assign(ns, 0);
   view_.module_voltage_rx_ns.assign(static_cast<std::size_t>(n_modules_), -1);
@@ -488,8 +651,12 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
     switch (s.source) {
       case Source::kCellVoltage:
         if (cell_ok) {
-          view_.cell_v[ci] = v;
-          view_.cell_seen[ci] = 1;
+          // All ones is a cleared result register (a dropped-out channel), not a voltage.
+          const int len = codec.layout(s.signal).length;
+          const std::uint64_t ones = len >= 64 ? ~0ull : (1ull << len) - 1u;
+          const bool cleared = !s.raw && codec.get_raw(s.signal, frame.data.data()) == ones;
+          if (!cleared) view_.cell_v[ci] = v;
+          view_.cell_seen[ci] = cleared ? 0 : 1;
           voltages = true;
         }
         break;
@@ -501,7 +668,29 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
         if (cell_ok) {
           view_.cell_open_wire[ci] =
               std::llround(v) == (s.source == Source::kCellStatus ? 3 : 1) ? 1 : 0;
+          if (s.source == Source::kCellStatus) {
+            view_.cell_hw_ov[ci] = std::llround(v) == 1 ? 1 : 0;
+            view_.cell_hw_uv[ci] = std::llround(v) == 2 ? 1 : 0;
+          }
         }
+        break;
+      case Source::kOvFlag:
+        if (cell_ok) view_.cell_hw_ov[ci] = v > 0.5 ? 1 : 0;
+        break;
+      case Source::kUvFlag:
+        if (cell_ok) view_.cell_hw_uv[ci] = v > 0.5 ? 1 : 0;
+        break;
+      case Source::kSensorError:
+        view_.current_error = std::llround(v) != 0;
+        view_.current_valid = view_.current_seen && !view_.current_error;
+        break;
+      case Source::kVentGas:
+        view_.gas_ppm = v;
+        view_.gas_valid = true;
+        break;
+      case Source::kInsulation:
+        view_.insulation_ohm = v;
+        view_.insulation_valid = true;
         break;
       case Source::kTemperature:
         if (sensor_ok) {
@@ -515,7 +704,8 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
         break;
       case Source::kCurrent:
         view_.current_a = v;
-        view_.current_valid = true;
+        view_.current_seen = true;
+        view_.current_valid = !view_.current_error;
         view_.current_rx_ns = time_ns;
         break;
       case Source::kPackVoltage:

@@ -345,7 +345,50 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
         }
         if (ok) afe.ntc.push_back(placement);
       }
+      afe.t_rail_low_k = tt->quantity("min_temperature", Dimension::kTemperature, Need::kOptional,
+                                      plausible::cell_temperature())
+                             .value_or(afe.t_rail_low_k);
+      afe.t_rail_high_k = tt->quantity("max_temperature", Dimension::kTemperature, Need::kOptional,
+                                       plausible::cell_temperature())
+                              .value_or(afe.t_rail_high_k);
+      if (afe.t_rail_high_k <= afe.t_rail_low_k)
+        tt->error("max_temperature", "must be above min_temperature");
       tt->finish();
+    }
+    // The vent-gas sensor in the enclosure (docs/faults.md for the defaults' sources).
+    if (auto tg = t->table("gas_sensor")) {
+      afe.gas_free_volume_m3 = tg->number("free_volume_l", Need::kOptional, above(0.0, 1e5))
+                                   .value_or(afe.gas_free_volume_m3 * 1e3) *
+                               1e-3;
+      afe.gas_molar_mass_g_per_mol =
+          tg->number("molar_mass_g_per_mol", Need::kOptional, above(1.0, 300.0))
+              .value_or(afe.gas_molar_mass_g_per_mol);
+      afe.gas_air_changes_per_h =
+          tg->number("air_changes_per_h", Need::kOptional, between(0.0, 1e4)).value_or(0.0);
+      afe.gas_tau_s =
+          tg->quantity("time_constant", Dimension::kTime, Need::kOptional, between(0.0, 3600.0))
+              .value_or(afe.gas_tau_s);
+      afe.gas_lsb_ppm = tg->number("resolution_ppm", Need::kOptional, between(0.0, 1e5))
+                            .value_or(afe.gas_lsb_ppm);
+      afe.gas_max_ppm =
+          tg->number("max_ppm", Need::kOptional, above(0.0, 1e6)).value_or(afe.gas_max_ppm);
+      tg->finish();
+    }
+    // The insulation monitor (a Bender iso165C-like IMD).
+    if (auto ti = t->table("insulation")) {
+      afe.imd_max_ohm =
+          ti->quantity("max_resistance", Dimension::kResistance, Need::kOptional, above(0.0, 1e12))
+              .value_or(afe.imd_max_ohm);
+      afe.imd_period_s =
+          ti->quantity("period", Dimension::kTime, Need::kOptional, above(0.0, 3600.0))
+              .value_or(afe.imd_period_s);
+      afe.imd_error_ohm = ti->quantity("error_threshold", Dimension::kResistance, Need::kOptional,
+                                       between(0.0, 1e12))
+                              .value_or(afe.imd_error_ohm);
+      afe.imd_warning_ohm = ti->quantity("warning_threshold", Dimension::kResistance,
+                                         Need::kOptional, between(0.0, 1e12))
+                                .value_or(afe.imd_warning_ohm);
+      ti->finish();
     }
     t->finish();
   }

@@ -274,6 +274,10 @@ constexpr SourceInfo kSources[] = {
     {"mux", can::Source::kMux, false},
     {"counter", can::Source::kCounter, false},
     {"sensor_error", can::Source::kSensorError, false},
+    {"vent_gas", can::Source::kVentGas, false},
+    {"insulation_resistance", can::Source::kInsulation, false},
+    {"insulation_failure", can::Source::kInsulationFailure, false},
+    {"insulation_warning", can::Source::kInsulationWarning, false},
 };
 
 struct CommandInfo {
@@ -830,6 +834,7 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   tx.counter_signal = e2e.counter;
   tx.crc_signal = e2e.crc;
   tx.e2e_config = e2e.config;
+  tx.per_module = per == "module";
   const std::size_t tx_index = ctx.profile.tx.size();
 
   const int instances = per == "module" ? ctx.layout.n_modules : 1;

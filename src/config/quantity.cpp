@@ -43,6 +43,10 @@ constexpr std::array kUnits = {
     Unit{"m\xCE\xA9", Dimension::kResistance, 1e-3, 0.0},
     Unit{"uOhm", Dimension::kResistance, 1e-6, 0.0},
     Unit{"kOhm", Dimension::kResistance, 1e3, 0.0},
+    Unit{"kohm", Dimension::kResistance, 1e3, 0.0},
+    Unit{"k\xCE\xA9", Dimension::kResistance, 1e3, 0.0},
+    Unit{"MOhm", Dimension::kResistance, 1e6, 0.0},  // insulation resistances
+    Unit{"M\xCE\xA9", Dimension::kResistance, 1e6, 0.0},
     Unit{"Ah", Dimension::kCharge, 3600.0, 0.0},
     Unit{"mAh", Dimension::kCharge, 3.6, 0.0},
     Unit{"As", Dimension::kCharge, 1.0, 0.0},

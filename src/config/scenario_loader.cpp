@@ -653,6 +653,12 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     if (const auto n = t->integer("corrupt_frames", Need::kOptional, 0, 1000))
       b.corrupt_limit = static_cast<int>(*n);
     b.corrupt_window_ns = delay("corrupt_window", 1'000'000);
+    b.hw_flag_delay_ns = delay("hardware_flag_delay");
+    b.vent_gas_delay_ns = delay("vent_gas_delay");
+    b.insulation_delay_ns = delay("insulation_delay");
+    b.vent_gas_ppm = t->number("vent_gas_alarm_ppm", Need::kOptional, between(0.0, 1e6));
+    b.insulation_min_ohm =
+        t->quantity("insulation_min", Dimension::kResistance, Need::kOptional, between(0.0, 1e12));
     b.precharge_min_ns = delay("precharge_min");
     b.precharge_max_ns = delay("precharge_max", 1'000'000);
     if (b.precharge_min_ns && b.precharge_max_ns && *b.precharge_min_ns > *b.precharge_max_ns)

@@ -154,7 +154,11 @@ class SocketCanBus final : public CanBus {
       return TxResult::kUnsupported;
     }
     canfd_frame raw{};
-    raw.can_id = f.id | (f.extended ? CAN_EFF_FLAG : 0u) | (f.rtr ? CAN_RTR_FLAG : 0u);
+    // An error frame (CanFrame::error, its class bits in id) goes out with CAN_ERR_FLAG: the
+    // kernel delivers it only to sockets whose CAN_RAW_ERR_FILTER has one of those bits
+    // (docs/faults.md: what vcan can show).
+    raw.can_id = f.error ? (f.id & CAN_ERR_MASK) | CAN_ERR_FLAG
+                         : f.id | (f.extended ? CAN_EFF_FLAG : 0u) | (f.rtr ? CAN_RTR_FLAG : 0u);
     raw.len = f.len;
     if (f.fd) raw.flags = static_cast<__u8>((f.brs ? CANFD_BRS : 0) | (f.esi ? CANFD_ESI : 0));
     std::memcpy(raw.data, f.data.data(), f.len);

@@ -83,6 +83,11 @@ SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
   set(b.corrupt_window_ns, cfg.corrupt_window_ns);
   set(b.precharge_min_ns, cfg.precharge_min_ns);
   set(b.precharge_max_ns, cfg.precharge_max_ns);
+  set(b.hw_flag_delay_ns, cfg.hw_flag_delay_ns);
+  set(b.vent_gas_delay_ns, cfg.vent_gas_delay_ns);
+  set(b.insulation_delay_ns, cfg.insulation_delay_ns);
+  if (b.vent_gas_ppm) cfg.vent_gas_ppm = *b.vent_gas_ppm;
+  if (b.insulation_min_ohm) cfg.insulation_min_ohm = *b.insulation_min_ohm;
   if (b.corrupt_limit) cfg.corrupt_limit = *b.corrupt_limit;
   // Data counts as lost after three missed periods of the slowest AFE message, at least the
   // default: a profile with slow temperature frames must not trip the BMS by design. A timeout

@@ -74,6 +74,12 @@ struct BmsConfig {
   double oc_charge_a = 0.0;  // magnitude: over-current when I < -this
   std::int64_t oc_charge_delay_ns = 0;
   std::int64_t invalid_delay_ns = 0;  // a valid flag false this long
+  // Issue 10 detections (docs/refbms.md); a threshold of 0 switches its check off.
+  std::int64_t hw_flag_delay_ns = 0;     // an AFE hardware OV/UV comparator flag this long
+  double vent_gas_ppm = 0.0;             // vent gas above this ...
+  std::int64_t vent_gas_delay_ns = 0;    // ... this long
+  double insulation_min_ohm = 0.0;       // insulation below this ...
+  std::int64_t insulation_delay_ns = 0;  // ... this long
 
   // Communication.
   std::int64_t afe_timeout_ns = 0;      // per module, voltage and temperature frames separately
@@ -119,8 +125,14 @@ struct BmsInputs {
   Span<const std::uint8_t> cell_v_valid;  // [n_cells] nonzero: valid
   Span<const double> temp_k;              // [n_sensors]
   Span<const std::uint8_t> temp_valid;    // [n_sensors]
+  Span<const std::uint8_t> cell_hw_ov;    // [n_cells] AFE hardware comparator flags; empty: none
+  Span<const std::uint8_t> cell_hw_uv;    // [n_cells]
   double current_a = 0.0;                 // discharge positive
   bool current_valid = false;
+  double vent_gas_ppm = 0.0;  // the enclosure's vent-gas sensor
+  bool vent_gas_valid = false;
+  double insulation_ohm = 0.0;  // the insulation monitor's reading
+  bool insulation_valid = false;
   double pack_v = 0.0;  // battery side of the contactors
   bool pack_v_valid = false;
   double link_v = 0.0;  // DC bus, after the contactors
@@ -163,6 +175,9 @@ enum class Fault : std::uint32_t {
   kCurrentSensorLost = 1u << 8,
   kPrechargeFailed = 1u << 9,
   kMeasurementInvalid = 1u << 10,
+  kHardwareFlag = 1u << 11,  // the AFE's own OV/UV comparator reports a cell
+  kVentGas = 1u << 12,       // the vent-gas sensor reads above its alarm level
+  kInsulation = 1u << 13,    // the insulation monitor reads below its minimum
 };
 
 constexpr Fault operator|(Fault a, Fault b) {
@@ -290,6 +305,9 @@ class RefBms {
   Debounce oc_discharge_;
   Debounce oc_charge_;
   Debounce current_invalid_;
+  std::vector<Debounce> hw_flag_;  // [n_cells]
+  Debounce vent_gas_;
+  Debounce insulation_;
   std::vector<std::int64_t> rejections_ns_;  // ring of the last corrupt_limit + 1 rejections
   std::size_t rejection_head_ = 0;           // next slot to write
   std::size_t rejection_count_ = 0;          // filled slots

@@ -22,25 +22,29 @@ namespace packsim::can {
 enum class Source : std::uint8_t {
   kConstant,
   kCellVoltage,       // V, measured by the AFE
-  kCellVoltageValid,  // 1 valid, 0 invalid (open wire, index beyond the pack)
+  kCellVoltageValid,  // 1 valid, 0 invalid (open wire, dropout, index beyond the pack)
   kCellStatus,        // 0 ok, 1 over-voltage, 2 under-voltage, 3 open wire
   kOpenWire,          // 1 = open wire detected
   kOvFlag,            // hardware over-voltage comparator
   kUvFlag,
-  kTemperature,  // degC, measured by an NTC
-  kTemperatureValid,
-  kDieTemperature,    // degC, AFE die of a module
-  kCurrent,           // A, discharge positive, measured by the current sensor
-  kPackVoltage,       // V, battery side of the contactors
-  kLinkVoltage,       // V, DC link side
-  kShuntTemperature,  // degC
-  kPower,             // W, pack voltage x current
-  kCharge,            // A s, integrated by the sensor since start
-  kEnergy,            // Wh, integrated by the sensor since start
-  kModule,            // the instance's module index
-  kMux,               // the frame's multiplexor value
-  kCounter,           // a 4-bit counter per message instance, incremented per frame
-  kSensorError,       // current-sensor error bits (0 unless a fault sets them)
+  kTemperature,        // degC, measured by an NTC
+  kTemperatureValid,   // 1 valid, 0 invalid (NTC open or short, index beyond the pack)
+  kDieTemperature,     // degC, AFE die of a module
+  kCurrent,            // A, discharge positive, measured by the current sensor
+  kPackVoltage,        // V, battery side of the contactors
+  kLinkVoltage,        // V, DC link side
+  kShuntTemperature,   // degC
+  kPower,              // W, pack voltage x current
+  kCharge,             // A s, integrated by the sensor since start
+  kEnergy,             // Wh, integrated by the sensor since start
+  kModule,             // the instance's module index
+  kMux,                // the frame's multiplexor value
+  kCounter,            // a 4-bit counter per message instance, incremented per frame
+  kSensorError,        // current-sensor error bits (0 unless a fault sets them)
+  kVentGas,            // ppm by volume, the enclosure's vent-gas sensor
+  kInsulation,         // ohm, the insulation monitor's last result
+  kInsulationFailure,  // 1: below the monitor's error threshold
+  kInsulationWarning,  // 1: below its warning threshold
 };
 
 // What a received signal drives.
@@ -92,6 +96,7 @@ struct TxMessage {
   std::size_t counter_signal = 0;
   std::size_t crc_signal = 0;
   E2EConfig e2e_config;
+  bool per_module = false;  // one instance per AFE module (TxFrame::instance is the module)
 };
 
 // One received signal's effect.

@@ -39,8 +39,12 @@ struct ProtocolStats {
   std::uint64_t e2e_repeated = 0;
   std::uint64_t e2e_lost = 0;
   std::uint64_t e2e_missed_frames = 0;
-  std::uint64_t rx_timeouts = 0;  // command messages that went quiet
-  std::uint64_t tx_faulted = 0;   // frames an injected CAN fault dropped or altered
+  std::uint64_t rx_timeouts = 0;        // command messages that went quiet
+  std::uint64_t tx_faulted = 0;         // frames an injected CAN fault dropped or altered
+  std::uint64_t tx_delayed = 0;         // frames held back by an injected delay
+  std::uint64_t tx_delay_overflow = 0;  // frames lost because the delay line was full
+  std::uint64_t tx_silenced = 0;        // frames not sent because their bus or module is silenced
+  std::uint64_t tx_babble = 0;          // frames of an injected babbling node
   std::uint64_t rx_rejected() const { return rx_malformed + e2e_bad_crc + e2e_repeated + e2e_lost; }
 };
 
@@ -87,6 +91,32 @@ class SimProtocol {
   // Injects `fault` on TX message `tx_message` (index into Profile::tx), on one module instance
   // or all (-1), until `until_ns` (exclusive). kNone clears. Allocation-free.
   void set_fault(std::size_t tx_message, int instance, TxFault fault, std::int64_t until_ns);
+  // Frames of TX message `tx_message` (one instance or all, -1) due before `until_ns` are sent
+  // `delay_ns` late, as a congested gateway would: encoded (counter, CRC) when due, held in a
+  // fixed-capacity delay line, sent in order of their release time. delay_ns <= 0 clears; frames
+  // already held still go out. When the line is full a frame is lost (tx_delay_overflow).
+  void set_delay(std::size_t tx_message, int instance, std::int64_t delay_ns,
+                 std::int64_t until_ns);
+  // A babbling node: frames of `can_id` (payload of `dlc` zero bytes; a DLC above 8 makes a CAN FD
+  // frame of that DLC's length) at `rate_hz` on `bus` (index into Profile::buses), from the first
+  // transmit after this call until `until_ns`. Up to kMaxBabblers at once; one per (bus, id,
+  // format): a new call replaces it, rate_hz <= 0 stops it.
+  void set_babble(std::size_t bus, std::uint32_t can_id, bool extended, int dlc, double rate_hz,
+                  std::int64_t until_ns);
+  // Error frames as a faulty controller would report them (CanFrame::error, `error_class` the
+  // SocketCAN error class bits, e.g. 0x80 bus error, 0x40 bus-off, 8 data bytes of zeros), at
+  // `rate_hz` on `bus` until `until_ns`; shares the babblers' slots. Over SocketCAN they go out
+  // with CAN_ERR_FLAG (docs/faults.md says what vcan does with them).
+  void set_error_frames(std::size_t bus, std::uint32_t error_class, double rate_hz,
+                        std::int64_t until_ns);
+  // Bus silence: no frames of bus `bus` (-1 every bus) and, if `instance` >= 0, only of that AFE
+  // module's per-module messages, until `until_ns`. The silenced frames are not generated (their
+  // counters stop, as a dead sender's would). A whole-bus silence also stops the bus's babblers
+  // and its delay line's output (held frames go out when the silence ends).
+  void set_silence(int bus, int instance, std::int64_t until_ns);
+  static constexpr std::size_t kDelayCapacity = 512;
+  static constexpr std::size_t kMaxBabblers = 4;
+  static constexpr std::size_t kMaxBabblePerCall = 256;  // frames one transmit call may flood
 
   const SimCommands& commands() const { return commands_; }
   const ProtocolStats& stats() const { return stats_; }
@@ -104,8 +134,31 @@ class SimProtocol {
   std::vector<std::uint8_t> counters_;                     // per counter key
   std::vector<TxFault> fault_;                             // per TxFrame
   std::vector<std::int64_t> fault_until_ns_;               // per TxFrame
-  std::vector<std::unique_ptr<E2EChecker>> checkers_;      // per RX message instance
-  std::vector<std::int64_t> rx_last_ns_;                   // per RX message instance
+  std::vector<std::int64_t> delay_ns_;                     // per TxFrame
+  std::vector<std::int64_t> delay_until_ns_;               // per TxFrame
+  std::vector<std::int64_t> silence_until_ns_;             // per TxFrame
+  std::vector<std::int64_t> bus_silence_until_ns_;         // per bus (whole-bus silences)
+  struct Delayed {
+    std::int64_t release_ns;
+    std::size_t bus;
+    CanFrame frame;
+  };
+  std::vector<Delayed> delay_line_;  // sorted by release time, capacity kDelayCapacity
+  struct Babbler {
+    bool active = false;
+    std::size_t bus = 0;
+    CanFrame frame;
+    double rate_hz = 0.0;
+    std::int64_t start_ns = -1;  // set by the first transmit after set_babble
+    std::int64_t until_ns = 0;
+    std::uint64_t sent = 0;
+  };
+  std::vector<Babbler> babblers_;
+  void start_babbler(std::size_t bus, const CanFrame& frame, double rate_hz, std::int64_t until_ns);
+  bool bus_silenced(std::size_t bus, std::int64_t time_ns) const;
+  bool send_or_count(std::size_t bus, const CanFrame& frame, FrameSink& sink, std::size_t& sent);
+  std::vector<std::unique_ptr<E2EChecker>> checkers_;  // per RX message instance
+  std::vector<std::int64_t> rx_last_ns_;               // per RX message instance
   std::vector<std::uint8_t> rx_timed_out_;
   std::vector<std::size_t> rx_instance_base_;  // first instance slot per RX message
   IdIndex rx_index_;
@@ -125,8 +178,16 @@ struct BmsView {
   std::vector<std::uint8_t> cell_open_wire;
   std::vector<double> temp_k;  // [n_sensors]
   std::vector<std::uint8_t> temp_valid;
+  std::vector<std::uint8_t> cell_hw_ov;  // [n_channels] the AFE's hardware comparator flags
+  std::vector<std::uint8_t> cell_hw_uv;
   double current_a = 0.0;
-  bool current_valid = false;
+  bool current_valid = false;  // received, and the sensor reports no error
+  bool current_seen = false;
+  bool current_error = false;  // the sensor's error bits are set
+  double gas_ppm = 0.0;
+  bool gas_valid = false;  // a vent-gas frame was received
+  double insulation_ohm = 0.0;
+  bool insulation_valid = false;  // an insulation-monitor frame was received
   double pack_v = 0.0;
   double link_v = 0.0;
   bool voltages_valid = false;

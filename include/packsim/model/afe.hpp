@@ -40,6 +40,29 @@ struct AfeSpec {
   double t_noise_sigma = 0.0;
   double t_offset_sigma = 0.0;
   double die_temp_rise_k = 5.0;  // AFE die above its module's mean cell temperature
+  // The rails an NTC fault drives the reading to: the ends of the AFE's temperature conversion
+  // range. With the NTC on the low side of a pull-up divider an open NTC pulls the input to the
+  // reference (the coldest reading) and a shorted one to ground (the hottest). Default -40..125
+  // degC, the rated range of common 10 kOhm cell NTCs (docs/faults.md).
+  double t_rail_low_k = 233.15;
+  double t_rail_high_k = 398.15;
+  // Vent-gas sensor in the pack enclosure (docs/faults.md): the released gas mixes into the free
+  // volume (ideal gas at the ambient temperature, 1 atm), leaves with the enclosure's air exchange,
+  // and the sensor follows the concentration through a first-order lag.
+  double gas_free_volume_m3 = 0.1;
+  double gas_molar_mass_g_per_mol = 28.0;
+  double gas_air_changes_per_h = 0.0;  // a sealed enclosure keeps its gas
+  double gas_tau_s = 5.0;
+  double gas_lsb_ppm = 1.0;
+  double gas_max_ppm = 1e6;  // the sensor saturates
+  // Insulation monitor (a Bender iso165C-like IMD): the pack's insulation resistance to chassis,
+  // reported within its measuring range, refreshed every `imd_period_s` (its measuring cycle).
+  double imd_max_ohm = 10e6;  // readings above this report this value (iso165C: 10 MOhm)
+  double imd_period_s = 1.0;
+  // Its alarm thresholds (the iso165C's error and warning flags): foxBMS 2 v1.11.0's defaults
+  // (imd.h), which its driver writes into the device at start-up.
+  double imd_error_ohm = 500e3;
+  double imd_warning_ohm = 750e3;
 };
 
 // Where a pack file set the AFE layout (module size, sensors, channels), so that a protocol profile
@@ -121,8 +144,20 @@ struct AfeData {
   std::vector<std::uint8_t> v_dropout;      // [n_channels] the channel reports invalid
   std::vector<std::uint8_t> ntc_open;       // [n_sensors] reads the open-circuit rail, flagged
   std::vector<std::uint8_t> ntc_short;      // [n_sensors] reads the short-circuit rail, flagged
+  // validity as the AFE reports it: 0 for an open wire or a dropout (voltage), an open or shorted
+  // NTC (temperature)
+  std::vector<std::uint8_t> v_valid;  // [n_channels]
+  std::vector<std::uint8_t> t_valid;  // [n_sensors]
+  // pack-level sensors read with the AFE each tick
+  double gas_ppm = 0.0;              // vent-gas sensor reading (ppm by volume, quantised)
+  double insulation_meas_ohm = 0.0;  // insulation monitor reading, ohm
+  std::uint8_t imd_failure = 0;      // reading below imd_error_ohm
+  std::uint8_t imd_warning = 0;      // reading below imd_warning_ohm
   // state
-  std::vector<double> ntc_k;  // [n_sensors] sensor temperature (lagged)
+  std::vector<double> ntc_k;        // [n_sensors] sensor temperature (lagged)
+  double gas_true_ppm = 0.0;        // concentration in the enclosure
+  double gas_sensor_ppm = 0.0;      // sensor (lagged)
+  std::uint64_t imd_next_tick = 0;  // the IMD's next measuring cycle
   // balancing switches, set by the BMS
   std::vector<std::uint8_t> balance;  // [n_channels]
   std::uint64_t samples = 0;

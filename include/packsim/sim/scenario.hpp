@@ -131,6 +131,9 @@ struct BmsSettings {
   std::optional<std::int64_t> afe_timeout_ns, current_timeout_ns;
   std::optional<int> corrupt_limit;  // more than this many rejected frames within the window
   std::optional<std::int64_t> corrupt_window_ns, precharge_min_ns, precharge_max_ns;
+  // Issue 10 detections (docs/refbms.md): hardware flags, vent gas, insulation.
+  std::optional<std::int64_t> hw_flag_delay_ns, vent_gas_delay_ns, insulation_delay_ns;
+  std::optional<double> vent_gas_ppm, insulation_min_ohm;
 };
 
 // Which per-cell quantities get their own columns in signals.csv.

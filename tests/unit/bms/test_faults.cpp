@@ -22,7 +22,8 @@ struct FaultCase {
   std::function<void(Rig&)> clear;
 };
 
-// The defaults of small_config(): OV/UV 500 ms, OT/UT 1 s, OC 100 ms, invalid 500 ms.
+// The defaults of small_config(): OV/UV 500 ms, OT/UT 1 s, OC 100 ms, invalid 500 ms; hardware
+// flag 1 s, vent gas above 500 ppm for 1 s, insulation below 500 kOhm for 2 s.
 std::vector<FaultCase> fault_cases() {
   return {
       {"over-voltage", Fault::kOverVoltage, ms(500), 4, -1, [](Rig& r) { r.cell_v[4] = 4.25; },
@@ -43,6 +44,15 @@ std::vector<FaultCase> fault_cases() {
        [](Rig& r) { r.temp_ok[0] = 0; }, [](Rig& r) { r.temp_ok[0] = 1; }},
       {"invalid current", Fault::kMeasurementInvalid, ms(500), -1, -1,
        [](Rig& r) { r.in.current_valid = false; }, [](Rig& r) { r.in.current_valid = true; }},
+      // The AFE's comparator flags a cell whose reading looks healthy (a stuck channel).
+      {"hardware OV flag", Fault::kHardwareFlag, ms(1000), 3, -1, [](Rig& r) { r.hw_ov[3] = 1; },
+       [](Rig& r) { r.hw_ov[3] = 0; }},
+      {"hardware UV flag", Fault::kHardwareFlag, ms(1000), 6, -1, [](Rig& r) { r.hw_uv[6] = 1; },
+       [](Rig& r) { r.hw_uv[6] = 0; }},
+      {"vent gas", Fault::kVentGas, ms(1000), -1, -1, [](Rig& r) { r.in.vent_gas_ppm = 2000.0; },
+       [](Rig& r) { r.in.vent_gas_ppm = 0.0; }},
+      {"insulation", Fault::kInsulation, ms(2000), -1, -1,
+       [](Rig& r) { r.in.insulation_ohm = 200e3; }, [](Rig& r) { r.in.insulation_ohm = 10e6; }},
   };
 }
 

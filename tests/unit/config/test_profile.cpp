@@ -44,9 +44,10 @@ TEST_CASE("The packsim profile resolves per module, mux row and bus", "[profile]
   const auto p = load("packsim", layout_96s());
   CHECK(p->name == "packsim");
   CHECK(p->buses == std::vector<std::string>{"afe"});
-  // 12 modules x (3 voltage rows + 2 temperature rows + 1 status) + 4 IVT messages: rows beyond
-  // a module's 8 cells and 4 sensors carry nothing of this pack and are not sent.
-  CHECK(p->frames.size() == 12 * (3 + 2 + 1) + 4);
+  // 12 modules x (3 voltage rows + 2 temperature rows + 1 status) + 4 IVT messages + the gas
+  // sensor and the insulation monitor: rows beyond a module's 8 cells and 4 sensors carry nothing
+  // of this pack and are not sent.
+  CHECK(p->frames.size() == 12 * (3 + 2 + 1) + 4 + 2);
   // Module 5's voltage rows go out on 0x605 with cells 40..47; the last row's third slot is beyond
   // the module and carries index -1 (sent as 0).
   std::map<std::uint64_t, std::vector<int>> cells_by_row;
@@ -98,7 +99,9 @@ TEST_CASE("Frames go out at their period and phase, counters and CRCs fresh each
   CHECK(count[0x521] == 100);
   CHECK(count[0x522] == 50);
   CHECK(count[0x525] == 10);
-  CHECK(sim.frames_per_second() == Approx(12 * (30 + 10 + 10) + 100 + 50 + 50 + 10));
+  CHECK(count[0x660] == 10);  // gas sensor, 100 ms
+  CHECK(count[0x037] == 1);   // iso165C Info, 1 s
+  CHECK(sim.frames_per_second() == Approx(12 * (30 + 10 + 10) + 100 + 50 + 50 + 10 + 10 + 1));
 }
 
 TEST_CASE("Simulator and BMS sides understand each other", "[profile]") {

@@ -137,3 +137,169 @@ TEST_CASE("A balancing switch bleeds its channel through the resistor", "[afe]")
   CHECK(d.energy.bleed_j == Approx(d.v_group[1] * i_bleed * m.dt_s).epsilon(1e-6));
   CHECK(d.heat_w[3] > d.heat_w[4]);  // a quarter of the bleed heat lands in the sensed cell
 }
+
+TEST_CASE("Issue 10 AFE faults: gain, stuck, noise burst, dropout", "[afe][faults]") {
+  const PackModel m = pack(12, 1);
+  PackData d = make_data(m);
+  AfeSpec spec;
+  spec.v_lsb = 0.0;  // no quantisation: the fault's effect is exact
+  const AfeModel a = build_afe_model(spec, m);
+  AfeData ad = make_afe_data(a, m, d);
+  ad.v_fault_gain[1] = 1.02;
+  ad.v_stuck[2] = 1;
+  ad.v_stuck_value[2] = 3.1;
+  ad.v_dropout[3] = 1;
+  afe_measure(a, m, d, ad);
+  CHECK(ad.v_meas[1] == Approx(d.v_group[1] * 1.02).epsilon(1e-12));
+  CHECK(ad.v_meas[2] == 3.1);
+  CHECK(ad.v_valid[3] == 0);
+  CHECK(ad.v_valid[0] == 1);
+  CHECK(ad.v_valid[1] == 1);  // a gain error is not something the AFE can see
+  CHECK(ad.v_meas[0] == Approx(d.v_group[0]).epsilon(1e-12));
+
+  // A noise burst: its spread over many ticks is the configured sigma, from the counter-based
+  // RNG, so a rerun of the same ticks gives the same readings.
+  AfeData burst = make_afe_data(a, m, d);
+  burst.v_noise_burst_sigma[5] = 0.02;
+  std::vector<double> e, e_again;
+  for (std::uint64_t t = 0; t < 4000; ++t) {
+    d.tick = t;
+    afe_measure(a, m, d, burst);
+    e.push_back(burst.v_meas[5] - d.v_group[5]);
+    CHECK(burst.v_meas[4] == Approx(d.v_group[4]).epsilon(1e-12));  // the others stay quiet
+  }
+  for (std::uint64_t t = 0; t < 4000; ++t) {
+    d.tick = t;
+    afe_measure(a, m, d, burst);
+    e_again.push_back(burst.v_meas[5] - d.v_group[5]);
+  }
+  // 4000 draws: the sample sigma is within 5 % of the true one (its relative standard error is
+  // 1/sqrt(2 * 4000) = 1.1 %, so 5 % is over four standard errors).
+  CHECK(stddev(e, 0.0) == Approx(0.02).epsilon(0.05));
+  CHECK(e == e_again);
+}
+
+TEST_CASE("The hardware OV/UV comparators trip on the true voltage, not the faulted reading",
+          "[afe][faults]") {
+  const PackModel m = pack(12, 1);
+  PackData d = make_data(m);
+  AfeSpec spec;
+  spec.ov_threshold = 3.7;
+  spec.uv_threshold = 3.5;
+  const AfeModel a = build_afe_model(spec, m);
+  AfeData ad = make_afe_data(a, m, d);
+  d.v_group[0] = 3.75;  // truly over
+  d.v_group[1] = 3.45;  // truly under
+  d.v_group[2] = 3.60;  // fine
+  ad.v_stuck[0] = 1;    // reads a healthy 3.6 V
+  ad.v_stuck_value[0] = 3.6;
+  ad.v_fault_offset[1] = 0.15;  // reads 3.60 V
+  ad.v_fault_gain[2] = 1.1;     // reads 3.96 V: over, but only on the ADC path
+  afe_measure(a, m, d, ad);
+  CHECK(ad.v_meas[0] == Approx(3.6).margin(1e-4));
+  CHECK(ad.ov_flag[0] == 1);
+  CHECK(ad.v_meas[1] == Approx(3.6).margin(1e-4));
+  CHECK(ad.uv_flag[1] == 1);
+  CHECK(ad.v_meas[2] > 3.9);
+  CHECK(ad.ov_flag[2] == 0);
+  CHECK(ad.uv_flag[2] == 0);
+}
+
+TEST_CASE("An open NTC reads the cold rail, a shorted one the hot rail, both flagged",
+          "[afe][faults]") {
+  const PackModel m = pack(12, 1);
+  PackData d = make_data(m);
+  AfeSpec spec;
+  spec.sensors_per_module = 4;
+  spec.t_lsb = 0.0;
+  const AfeModel a = build_afe_model(spec, m);
+  AfeData ad = make_afe_data(a, m, d);
+  ad.ntc_open[1] = 1;
+  ad.ntc_short[2] = 1;
+  afe_measure(a, m, d, ad);
+  CHECK(ad.t_meas_k[1] == spec.t_rail_low_k);
+  CHECK(ad.t_meas_k[2] == spec.t_rail_high_k);
+  CHECK(ad.t_valid[1] == 0);
+  CHECK(ad.t_valid[2] == 0);
+  CHECK(ad.t_valid[0] == 1);
+  CHECK(ad.t_meas_k[0] == Approx(298.15));
+  // Repaired: the reading returns to the (lagged) sensor temperature, which the fault did not
+  // disturb (the fault is in the wiring, not in the sensor's thermal mass).
+  ad.ntc_open[1] = 0;
+  afe_measure(a, m, d, ad);
+  CHECK(ad.t_meas_k[1] == Approx(298.15));
+  CHECK(ad.t_valid[1] == 1);
+}
+
+TEST_CASE("Current-sensor faults: an offset adds, a stuck sensor holds its value",
+          "[afe][faults]") {
+  const PackModel m = pack(4, 1);
+  PackData d = make_data(m);
+  d.pack_current_a = 12.345;
+  ShuntSpec spec;
+  ShuntData sh;
+  sh.fault_offset_a = 1.5;
+  shunt_measure(spec, m, d, sh);
+  CHECK(sh.current_a == Approx(13.845).margin(1e-9));
+  sh.fault_offset_a = 0.0;
+  sh.stuck = true;
+  sh.stuck_a = 7.0;
+  d.pack_current_a = -50.0;
+  shunt_measure(spec, m, d, sh);
+  CHECK(sh.current_a == 7.0);
+  CHECK(sh.power_w == Approx(sh.pack_v * 7.0));  // the sensor computes power from its reading
+}
+
+TEST_CASE("The vent-gas sensor: released gas as ppm of the free volume, through its lag",
+          "[afe][faults]") {
+  const PackModel m = pack(4, 1, 10'000'000);  // 10 ms tick
+  PackData d = make_data(m);
+  AfeSpec spec;
+  spec.gas_free_volume_m3 = 0.1;
+  spec.gas_molar_mass_g_per_mol = 28.0;
+  spec.gas_tau_s = 2.0;
+  spec.gas_lsb_ppm = 0.0;
+  const AfeModel a = build_afe_model(spec, m);
+  AfeData ad = make_afe_data(a, m, d);
+  afe_measure(a, m, d, ad);
+  CHECK(ad.gas_ppm == 0.0);
+  // 1 g of gas released over 1 s into a sealed 0.1 m3: n = 1/28 mol, at 298.15 K and 1 atm it
+  // fills nRT/P = 8.738e-4 m3, i.e. 8738 ppm of the free volume.
+  d.vent_gas_g_per_s = 1.0;
+  for (int k = 0; k < 100; ++k) {
+    ++d.tick;
+    afe_measure(a, m, d, ad);
+  }
+  d.vent_gas_g_per_s = 0.0;
+  const double ppm = 1e6 * (1.0 / 28.0) * 8.314462618 * 298.15 / (101325.0 * 0.1);
+  CHECK(ad.gas_true_ppm == Approx(ppm).epsilon(1e-9));
+  CHECK(ad.gas_ppm < ppm);          // the sensor lags
+  for (int k = 0; k < 3000; ++k) {  // 30 s = 15 tau: the sensor has caught up
+    ++d.tick;
+    afe_measure(a, m, d, ad);
+  }
+  CHECK(ad.gas_ppm == Approx(ppm).epsilon(1e-6));
+}
+
+TEST_CASE("The insulation monitor reports the pack's insulation once per measuring cycle",
+          "[afe][faults]") {
+  const PackModel m = pack(4, 1, 100'000'000);  // 100 ms tick
+  PackData d = make_data(m);
+  AfeSpec spec;
+  spec.imd_period_s = 1.0;
+  spec.imd_max_ohm = 10e6;
+  const AfeModel a = build_afe_model(spec, m);
+  AfeData ad = make_afe_data(a, m, d);
+  d.insulation_ohm = 50e6;  // healthy: above the range, reported as its top
+  afe_measure(a, m, d, ad);
+  CHECK(ad.insulation_meas_ohm == 10e6);
+  d.insulation_ohm = 200e3;  // a fault appears just after a cycle
+  for (int k = 1; k < 10; ++k) {
+    d.tick = static_cast<std::uint64_t>(k);
+    afe_measure(a, m, d, ad);
+    REQUIRE(ad.insulation_meas_ohm == 10e6);  // still the last cycle's result
+  }
+  d.tick = 10;
+  afe_measure(a, m, d, ad);
+  CHECK(ad.insulation_meas_ohm == 200e3);
+}
