@@ -256,3 +256,72 @@ TEST_CASE("A load profile value that overflows when scaled is an error at its ce
   Diagnostics ok_diags;
   CHECK(config::load_profile_csv(path, "time_s", "c_rate", 1.0, ok_diags));
 }
+
+TEST_CASE("Pack file: NTC rails, vent-gas sensor and insulation monitor keys", "[config][faults]") {
+  TempDir dir;
+  dir.write("cell.toml", kCell);
+  const std::string head = R"(
+[pack]
+name = "p"
+cell = "cell.toml"
+series = 4
+parallel = 1
+)";
+  {
+    const auto path = dir.write("pack.toml", head + R"(
+[afe.temperature]
+sensors_per_module = 1
+min_temperature = "-30 degC"
+max_temperature = "150 degC"
+[afe.gas_sensor]
+free_volume_l = 40
+molar_mass_g_per_mol = 30
+air_changes_per_h = 2
+time_constant = "3 s"
+resolution_ppm = 10
+[afe.insulation]
+max_resistance = "5 MOhm"
+period = "500 ms"
+error_threshold = "100 kOhm"
+warning_threshold = "300 kohm"
+)");
+    Diagnostics diags;
+    const auto pack = config::load_pack(path, diags);
+    INFO(diags.format());
+    REQUIRE(pack);
+    const model::AfeSpec& a = pack->afe;
+    CHECK(a.t_rail_low_k == Approx(243.15));
+    CHECK(a.t_rail_high_k == Approx(423.15));
+    CHECK(a.gas_free_volume_m3 == Approx(0.04));
+    CHECK(a.gas_molar_mass_g_per_mol == 30.0);
+    CHECK(a.gas_air_changes_per_h == 2.0);
+    CHECK(a.gas_tau_s == Approx(3.0));
+    CHECK(a.gas_lsb_ppm == 10.0);
+    CHECK(a.imd_max_ohm == Approx(5e6));
+    CHECK(a.imd_period_s == Approx(0.5));
+    CHECK(a.imd_error_ohm == Approx(100e3));
+    CHECK(a.imd_warning_ohm == Approx(300e3));
+  }
+  {
+    const auto path = dir.write("bad.toml", head + R"(
+[afe.temperature]
+min_temperature = "100 degC"
+max_temperature = "50 degC"
+[afe.gas_sensor]
+free_volume_l = 0
+time_constnt = "3 s"
+[afe.insulation]
+period = "0 s"
+)");
+    Diagnostics diags;
+    CHECK_FALSE(config::load_pack(path, diags));
+    const std::string e = diags.format();
+    INFO(e);
+    // Every problem, each at its key.
+    CHECK_THAT(e,
+               Catch::Contains("afe.temperature.max_temperature: must be above min_temperature"));
+    CHECK_THAT(e, Catch::Contains("afe.gas_sensor.free_volume_l"));
+    CHECK_THAT(e, Catch::Contains("time_constnt"));
+    CHECK_THAT(e, Catch::Contains("afe.insulation.period"));
+  }
+}
