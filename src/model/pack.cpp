@@ -536,9 +536,8 @@ void step(const PackModel& m, PackData& d) {
     // A broken string: the terminals see the DC link if the contactors connect it, else nothing
     // (the HV measurement's divider pulls them together); the open group(s) take the rest of the
     // string's voltage, shared evenly (KVL round the loop), as their sense wires would see it.
-    const bool connected = net.main_neg || d.contactors.main_neg;
-    d.pack_voltage_v =
-        connected && (d.contactors.main_pos || d.contactors.precharge) ? d.link_voltage_v : 0.0;
+    const ContactorState& k = d.contactors;
+    d.pack_voltage_v = k.main_neg && (k.main_pos || k.precharge) ? d.link_voltage_v : 0.0;
   }
 
   // 3. Advance every cell with its solved current; aggregates and books on the way.
@@ -649,7 +648,12 @@ void step(const PackModel& m, PackData& d) {
   // currents through the three paths cancel (static charge balance).
   {
     const double g_rail = 0.5 / m.insulation_ohm;
-    const double v_string = healthy_v > 0.0 ? healthy_v : 0.0;
+    // The string's voltage as the sense wires see it (a broken string's gap included).
+    double v_string = healthy_v;
+    if (d.string_open) {
+      v_string = 0.0;
+      for (std::size_t g = 0; g < ns; ++g) v_string += d.v_group[g];
+    }
     double g_f = 0.0, v_f = 0.0;
     const int fc = d.input.iso_fault_cell;
     if (fc >= 0 && fc < m.n_cells && d.input.iso_fault_s > 0.0) {

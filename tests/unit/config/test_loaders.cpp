@@ -121,6 +121,36 @@ conductance = "0.01 W/K"
   CHECK(pack->cell.name == "test cell");
 }
 
+TEST_CASE("Pack insulation resistance: default, set, and a bad value at its key", "[config]") {
+  TempDir dir;
+  dir.write("cell.toml", kCell);
+  const std::string head = "[pack]\nname = \"p\"\ncell = \"cell.toml\"\nseries = 2\nparallel = 1\n";
+  {
+    Diagnostics diags;
+    const auto pack = config::load_pack(dir.write("a.toml", head), diags);
+    REQUIRE(pack);
+    CHECK(pack->spec.insulation_ohm == Approx(10e6));  // healthy default
+  }
+  {
+    Diagnostics diags;
+    const auto pack = config::load_pack(
+        dir.write("b.toml", head + "insulation_resistance = \"2000 kOhm\"\n"), diags);
+    INFO(diags.format());
+    REQUIRE(pack);
+    CHECK(pack->spec.insulation_ohm == Approx(2e6));
+  }
+  {
+    Diagnostics diags;
+    const auto pack =
+        config::load_pack(dir.write("c.toml", head + "insulation_resistance = \"0 Ohm\"\n"), diags);
+    CHECK_FALSE(pack);
+    const std::string text = diags.format();
+    INFO(text);
+    CHECK(text.find("c.toml:6:") != std::string::npos);  // at the key's line
+    CHECK(text.find("insulation_resistance") != std::string::npos);
+  }
+}
+
 TEST_CASE("Scenario file: C-rates, per-cell CV voltage, events in time order", "[config]") {
   TempDir dir;
   dir.write("cell.toml", kCell);

@@ -2,6 +2,7 @@
 #include <Eigen/Dense>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "packsim/model/network.hpp"
@@ -169,4 +170,51 @@ TEST_CASE("Two ladders solved together equal two solved apart, bit for bit", "[n
   CHECK(a1.beta == b1.beta);
   CHECK(xa == xb);
   CHECK(ya == yb);
+}
+
+TEST_CASE("Per-segment ladder: uniform segments agree with solve_group", "[network][faults]") {
+  for (std::size_t np : {1u, 2u, 5u, 74u}) {
+    std::vector<double> e(np), r(np), g(np), x(np), y(np), s(np), x2(np), y2(np), seg(np, 0.0007);
+    for (std::size_t j = 0; j < np; ++j) {
+      e[j] = 3.6 + 0.01 * static_cast<double>(j % 7);
+      r[j] = 0.01 + 0.001 * static_cast<double>(j % 5);
+      g[j] = j == 1 ? 0.05 : 0.0;
+    }
+    const GroupThevenin a =
+        solve_group(np, e.data(), r.data(), g.data(), 0.0007, x.data(), y.data(), s.data());
+    const GroupThevenin b = solve_group_segments(np, e.data(), r.data(), g.data(), seg.data(),
+                                                 x2.data(), y2.data(), s.data());
+    CHECK(b.alpha == Approx(a.alpha).epsilon(1e-13));  // the same recurrence, to rounding
+    CHECK(b.beta == Approx(a.beta).epsilon(1e-13));
+    for (std::size_t j = 0; j < np; ++j) {
+      CHECK(x2[j] == Approx(x[j]).epsilon(1e-13));
+      CHECK(y2[j] == Approx(y[j]).epsilon(1e-13));
+    }
+  }
+}
+
+TEST_CASE("Per-segment ladder: zero segments merge nodes, open cells drop out",
+          "[network][faults]") {
+  // Cells 0 and 1 on one node (segment 0 is ideal), 5 mOhm to cell 2. The merged node is the
+  // Norton sum of cells 0 and 1: a two-cell ladder solve_group handles.
+  const double e[] = {4.0, 3.9, 3.95}, r[] = {0.010, 0.020, 0.020}, g[] = {0.0, 0.0, 0.0};
+  const double seg[] = {0.0, 0.005};
+  double x[3], y[3], s[3], u[3], i[3];
+  solve_group_segments(3, e, r, g, seg, x, y, s);
+  group_currents(3, e, r, x, y, 10.0, u, i);
+  const double g01 = 1.0 / 0.010 + 1.0 / 0.020;
+  const double e2[] = {(4.0 / 0.010 + 3.9 / 0.020) / g01, 3.95}, r2[] = {1.0 / g01, 0.020};
+  double x2[2], y2[2], s2[2], u2[2], i2[2];
+  solve_group(2, e2, r2, g, 0.005, x2, y2, s2);
+  group_currents(2, e2, r2, x2, y2, 10.0, u2, i2);
+  CHECK(u[0] == Approx(u2[0]).epsilon(1e-13));
+  CHECK(u[1] == Approx(u2[0]).epsilon(1e-13));
+  CHECK(u[2] == Approx(u2[1]).epsilon(1e-13));
+  CHECK(i[0] + i[1] + i[2] == Approx(10.0).margin(1e-9));
+  // Cell 1 open (infinite resistance): it carries nothing, the others share the 10 A.
+  const double r_open[] = {0.010, std::numeric_limits<double>::infinity(), 0.020};
+  solve_group_segments(3, e, r_open, g, seg, x, y, s);
+  group_currents(3, e, r_open, x, y, 10.0, u, i);
+  CHECK(i[1] == 0.0);
+  CHECK(i[0] + i[2] == Approx(10.0).margin(1e-9));
 }
