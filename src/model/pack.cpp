@@ -162,6 +162,7 @@ PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int6
   m.link = spec.link;
   m.extra_mass_kg = spec.extra_mass_kg;
   build_thermal(spec, cell, m);
+  build_runaway(spec, m);
   return m;
 }
 
@@ -180,8 +181,8 @@ PackData make_data(const PackModel& m) {
   d.capacity_fault_scale.assign(n, 1.0);
   d.r0_fault_scale.assign(n, 1.0);
   d.heater_w.assign(n, 0.0);
-  d.busbar_extra_ohm.assign(
-      static_cast<std::size_t>(m.ns) * static_cast<std::size_t>(m.np - 1), 0.0);
+  d.busbar_extra_ohm.assign(static_cast<std::size_t>(m.ns) * static_cast<std::size_t>(m.np - 1),
+                            0.0);
   d.group_link_extra_ohm.assign(static_cast<std::size_t>(m.ns) + 1, 0.0);
   d.module_cooling_scale.assign(static_cast<std::size_t>(m.n_modules), 1.0);
   d.vent_time_ns.assign(n, -1);
@@ -216,6 +217,7 @@ PackData make_data(const PackModel& m) {
     const CellLookup p = lookup_cell(m.cell, d.z[c], d.temp_k[c]);
     d.v[c] = p.ocv;
   }
+  make_runaway_data(m, d);
   for (std::size_t g = 0; g < ns; ++g) d.v_group[g] = d.v[g * static_cast<std::size_t>(m.np)];
   double sum = 0.0;
   for (double v : d.v_group) sum += v;
@@ -358,7 +360,7 @@ void step(const PackModel& m, PackData& d) {
   //    each cell's last current.
   const double load_sign = expected_current_sign(d.input.load, d.input.contactors);
   for (std::size_t c = 0; c < n; ++c) {
-    d.g_leak[c] = d.leak_s[c] + d.bleed_s[c];
+    d.g_leak[c] = d.leak_s[c] + d.runaway.short_s[c] + d.bleed_s[c];
     const double last = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
     d.sign_guess[c] = load_sign != 0.0 ? load_sign : last;
   }
@@ -411,6 +413,8 @@ void step(const PackModel& m, PackData& d) {
   double heat_sum = 0.0;
   CellHeat heat_parts;
   double leak_w = 0.0, bleed_w = 0.0, rc_stored = 0.0, busbar_w = 0.0;
+  double heater_w = 0.0, overcharge_w = 0.0;
+  const bool overcharge_heat = m.runaway.enabled && m.runaway.params.overcharge_heat;
   for (std::size_t c = 0; c < n; ++c) {
     CellState st = load_state(m, d, c, n);
     const double i = d.i[c];
@@ -421,12 +425,21 @@ void step(const PackModel& m, PackData& d) {
     for (int j = 0; j < m.rc_pairs; ++j)
       d.v_rc[static_cast<std::size_t>(j) * n + c] = st.v_rc[static_cast<std::size_t>(j)];
     const double u = d.u[c];
-    const double q_leak = d.leak_s[c] * u * u;
+    const double q_leak = (d.leak_s[c] + d.runaway.short_s[c]) * u * u;
     const double q_bleed = d.bleed_s[c] * u * u;
     const double q = r.heat.total() + q_leak + d.bleed_heat_to_cell * q_bleed;
     d.v[c] = r.v;
     d.heat_w[c] = q;
-    d.heat_acc_j[c] += q * dt;
+    // Heaters and the over-charge side reaction heat the node, outside the cell's own books.
+    double q_extra = d.heater_w[c];
+    if (overcharge_heat && st.z > 1.0 && i < 0.0) {
+      // Past full charge the charge no longer stores: its energy at the OCV is reaction heat.
+      const double q_oc = -i * d.lookup[c].ocv;
+      q_extra += q_oc;
+      overcharge_w += q_oc;
+    }
+    heater_w += d.heater_w[c];
+    d.heat_acc_j[c] += (q + q_extra) * dt;
     heat_sum += q;
     heat_parts.ohmic += r.heat.ohmic;
     heat_parts.rc += r.heat.rc;
@@ -479,6 +492,8 @@ void step(const PackModel& m, PackData& d) {
   books.hysteresis_j += heat_parts.hysteresis * dt;
   books.side_j += heat_parts.side * dt;
   books.leak_j += leak_w * dt;
+  books.heater_j += heater_w * dt;
+  books.overcharge_j += overcharge_w * dt;
   books.bleed_j += bleed_w * dt;
   books.interconnect_j += (busbar_w + m.series_ohm * current * current) * dt;
   books.path_j += link.path_ohm * current * current * dt;
@@ -494,6 +509,7 @@ void step(const PackModel& m, PackData& d) {
       d.heat_mean_w[c] = d.heat_acc_j[c] * inv_dt;
       d.heat_acc_j[c] = 0.0;
     }
+    runaway_step(m, d, d.heat_mean_w.data());
     d.thermal.step(d.temp_k.data(), d.heat_mean_w.data(), d.input.ambient_k);
   }
   double t_min = std::numeric_limits<double>::infinity(), t_max = -t_min, t_sum = 0.0;
