@@ -19,6 +19,11 @@ struct BenchArgs {
   double seconds = 3.0;
   std::string tick = "1 ms";
   bool json = false;
+  // Thermal runaway: attach the KULR 21700-K500's [runaway] section to the pack's cell type when it
+  // has none (the chain's cost does not depend on the calibration), and hold this many cells,
+  // spread over the pack, at 100 degC: above the activity threshold, below runaway.
+  bool runaway = false;
+  int hot_cells = 0;
 };
 
 struct BenchResult {
@@ -27,7 +32,23 @@ struct BenchResult {
   int rc_pairs = 0;
   std::uint64_t ticks = 0;
   double wall_s = 0.0;
+  int active = 0;
+  std::uint64_t substeps = 0;
 };
+
+// The KULR 21700-K500 model's [runaway] section (models/kulr_21700_k500.toml), in code so that
+// the bench needs no model file.
+model::RunawayParams bench_runaway_params() {
+  model::RunawayParams p = model::with_reaction_set({}, model::ReactionSet::kKim2007);
+  p.total_heat_soc = {1.0};
+  p.total_heat_j = {88.88e3};
+  p.body_fraction = 0.3147;
+  p.ejected_mass_kg = 36.96e-3;
+  p.vent_mass_kg = 2e-3;
+  p.vent_k = 150.0 + model::kZeroCelsiusK;
+  p.impingement_share = 0.1;
+  return p;
+}
 
 int bench(const BenchArgs& a) {
   const auto tick = config::parse_quantity(a.tick, config::Dimension::kTime);
@@ -50,6 +71,7 @@ int bench(const BenchArgs& a) {
       std::fputs(diags.format().c_str(), stderr);
       return kExitBadInput;
     }
+    if (a.runaway && !pack->cell.runaway) pack->cell.runaway = bench_runaway_params();
     const model::PackModel m =
         model::build_pack_model(pack->spec, pack->cell, tick_ns, {0.9, 298.15, 1});
     model::PackData d = model::make_data(m);
@@ -59,6 +81,15 @@ int bench(const BenchArgs& a) {
     // RC pairs never settle, and the current changes sign: charge/discharge resistance tables,
     // hysteresis direction and coulombic efficiency all take both branches.
     const double one_c = pack->cell.capacity_as / 3600.0 * m.np;
+    std::vector<std::size_t> hot;
+    const int n_hot = a.runaway ? std::min(a.hot_cells, m.n_cells) : 0;
+    for (int k = 0; k < n_hot; ++k)
+      hot.push_back(static_cast<std::size_t>(k) * static_cast<std::size_t>(m.n_cells) /
+                    static_cast<std::size_t>(n_hot));
+    auto hold_hot = [&] {
+      for (std::size_t c : hot) d.temp_k[c] = 100.0 + model::kZeroCelsiusK;
+    };
+    hold_hot();
     for (int k = 0; k < 100; ++k) model::step(m, d);  // warm up caches
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
@@ -72,9 +103,11 @@ int bench(const BenchArgs& a) {
         d.input.load.current_a = kCycleC[(ticks / per_second) % 3] * one_c;
         model::step(m, d);
       }
+      hold_hot();
     }
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-    results.push_back({m.name, m.n_cells, m.rc_pairs, ticks, wall});
+    results.push_back(
+        {m.name, m.n_cells, m.rc_pairs, ticks, wall, d.runaway.n_active, d.runaway.substeps});
   }
   if (a.json) {
     sim::JsonWriter j;
@@ -89,6 +122,8 @@ int bench(const BenchArgs& a) {
       j.field("cell_steps_per_s", cell_steps / r.wall_s);
       j.field("ns_per_cell_step", r.wall_s * 1e9 / cell_steps);
       j.field("tick_s", static_cast<double>(tick_ns) * 1e-9);
+      j.field("runaway", a.runaway).field("runaway_active_cells", r.active);
+      j.field("runaway_substeps", r.substeps);
       j.field("realtime_factor",
               static_cast<double>(r.ticks) * static_cast<double>(tick_ns) * 1e-9 / r.wall_s);
       j.end_object();
@@ -121,6 +156,12 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       ->check(finite_range(0.01, 3600.0));
   sub->add_option("--tick", args->tick, "Tick length");
   sub->add_flag("--json", args->json, "One JSON object per pack");
+  sub->add_flag("--runaway", args->runaway,
+                "With the thermal-runaway chain (the KULR 21700-K500's parameters if the cell has "
+                "none)");
+  sub->add_option("--hot-cells", args->hot_cells,
+                  "With --runaway: cells held at 100 degC (active in the chain)")
+      ->check(CLI::Range(0, 1'000'000));
   sub->callback([args, &ctx]() { ctx.exit_code = bench(*args); });
 }
 

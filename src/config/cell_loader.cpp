@@ -92,6 +92,93 @@ constexpr double kMaxEntropicVPerK = 0.01;
 // A cell's R0 or RC resistance: a coin cell's tens of ohms, with room.
 constexpr Range kCellOhm{0.0, 1e3, false};
 
+// [runaway]: the Arrhenius chain's reaction set, venting, runaway criterion and the databank's
+// energy calibration (docs/faults.md, "Thermal runaway").
+void read_runaway(TableReader& t, model::CellType& c) {
+  using plausible::kZeroCelsius;
+  model::RunawayParams p;
+  const auto set = t.choice("reactions", {"kim2007", "hu2020"}, Need::kRequired);
+  bool ok = true;
+  p = model::with_reaction_set(p, model::reaction_set_from_name(set.value_or("kim2007"), ok));
+  // Temperatures: from warm storage to well past any vent or separator.
+  const Range hot = between(kZeroCelsius + 30.0, kZeroCelsius + 400.0);
+  p.activity_k = t.quantity("activity_temperature", Dimension::kTemperature, Need::kOptional, hot)
+                     .value_or(p.activity_k);
+  p.vent_k = t.quantity("vent_temperature", Dimension::kTemperature, Need::kRequired, hot)
+                 .value_or(p.vent_k);
+  const double cell_mass = c.mass_kg > 0.0 ? c.mass_kg : 100.0;
+  p.vent_mass_kg =
+      t.quantity("vent_mass", Dimension::kMass, Need::kOptional, between(0.0, cell_mass))
+          .value_or(0.0);
+  p.vent_duration_s =
+      t.quantity("vent_duration", Dimension::kTime, Need::kOptional, above(0.0, 3600.0))
+          .value_or(p.vent_duration_s);
+  p.vent_cooling_j =
+      t.quantity("vent_cooling", Dimension::kEnergy, Need::kOptional, between(0.0, 1e6))
+          .value_or(0.0);
+  // 1 K/s is the usual definition of runaway (Feng et al. 2018); 0.01 .. 1000 K/s allowed.
+  p.runaway_rate_k_per_s = t.number("runaway_rate_k_per_s", Need::kOptional, between(0.01, 1000.0))
+                               .value_or(p.runaway_rate_k_per_s);
+  p.separator_collapse_k =
+      t.quantity("separator_collapse", Dimension::kTemperature, Need::kOptional, hot).value_or(0.0);
+  p.short_ohm =
+      t.quantity("short_resistance", Dimension::kResistance, Need::kOptional, between(1e-6, 10.0))
+          .value_or(p.short_ohm);
+  p.short_duration_s =
+      t.quantity("short_duration", Dimension::kTime, Need::kOptional, between(0.0, 600.0))
+          .value_or(p.short_duration_s);
+  p.burn_duration_s =
+      t.quantity("burn_duration", Dimension::kTime, Need::kOptional, between(0.01, 600.0))
+          .value_or(p.burn_duration_s);
+  const auto soc = t.numbers("total_heat_soc", Need::kRequired);
+  const auto kj = t.numbers("total_heat_kj", Need::kRequired);
+  if (soc && kj) {
+    bool good = !soc->empty();
+    if (soc->empty()) t.error("total_heat_soc", "expected at least one SOC point");
+    if (soc->size() != kj->size()) {
+      t.error("total_heat_kj", "has " + std::to_string(kj->size()) +
+                                   " values; expected one per total_heat_soc point (" +
+                                   std::to_string(soc->size()) + ")");
+      good = false;
+    }
+    for (std::size_t i = 0; i < soc->size(); ++i) {
+      if (!((*soc)[i] >= 0.0 && (*soc)[i] <= 1.0) || (i > 0 && !((*soc)[i] > (*soc)[i - 1]))) {
+        t.error("total_heat_soc", "point " + std::to_string(i) + " (" + format_number((*soc)[i]) +
+                                      ") out of order or range; expected increasing SOC in [0, 1]");
+        good = false;
+      }
+    }
+    // A cell's runaway: a coin cell's tens of joules to a large prismatic cell's tens of MJ.
+    for (std::size_t i = 0; i < kj->size(); ++i) {
+      if (!((*kj)[i] > 0.0 && (*kj)[i] <= 1e5)) {
+        t.error("total_heat_kj", "value " + format_number((*kj)[i]) + " at point " +
+                                     std::to_string(i) +
+                                     " is out of range; expected in (0, 1e5] kJ");
+        good = false;
+      }
+    }
+    if (good) {
+      p.total_heat_soc = *soc;
+      p.total_heat_j.clear();
+      for (double v : *kj) p.total_heat_j.push_back(v * 1e3);
+    }
+  }
+  p.body_fraction =
+      t.quantity("body_fraction", Dimension::kRatio, Need::kRequired, between(0.0, 1.0))
+          .value_or(p.body_fraction);
+  p.ejected_mass_kg =
+      t.quantity("ejected_mass", Dimension::kMass, Need::kRequired, between(0.0, 0.9 * cell_mass))
+          .value_or(0.0);
+  if (p.vent_mass_kg > p.ejected_mass_kg && p.ejected_mass_kg > 0.0)
+    t.error("vent_mass", "exceeds ejected_mass; expected the vent's part of the ejected mass");
+  p.impingement_share =
+      t.quantity("impingement", Dimension::kRatio, Need::kOptional, between(0.0, 1.0))
+          .value_or(0.0);
+  p.overcharge_heat = t.boolean("overcharge_heat").value_or(true);
+  t.finish();
+  c.runaway = p;
+}
+
 }  // namespace
 
 std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
@@ -253,6 +340,7 @@ std::optional<model::CellType> load_cell_type(const std::filesystem::path& path,
         t->quantity("m0", Dimension::kVoltage, Need::kOptional, between(-1.0, 1.0)).value_or(0.0);
     t->finish();
   }
+  if (auto t = root.table("runaway")) read_runaway(*t, c);
   root.finish();
   if (diags.size() != errors_before) return std::nullopt;
   return c;

@@ -199,6 +199,8 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       const auto pair = b.numbers(key, Need::kRequired);
       const auto g =
           b.quantity("conductance", Dimension::kThermalConductance, Need::kRequired, conductance);
+      // A fire barrier also stops the ejecta of a cell in runaway unless told otherwise.
+      const bool blocks = b.boolean("blocks_impingement").value_or(true);
       if (by_module && b.has("cells")) {
         b.node("cells");  // reported here, not again as an unknown key
         b.error("cells", "give either 'cells' or 'modules', not both");
@@ -242,7 +244,7 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
       }
       if (ok) {
         th.barriers.push_back(
-            {static_cast<int>((*pair)[0]), static_cast<int>((*pair)[1]), *g, by_module});
+            {static_cast<int>((*pair)[0]), static_cast<int>((*pair)[1]), *g, by_module, blocks});
       }
     }
     t->finish();

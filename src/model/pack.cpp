@@ -163,6 +163,7 @@ PackModel build_pack_model(const PackSpec& spec, const CellType& cell, std::int6
   m.insulation_ohm = spec.insulation_ohm;
   m.extra_mass_kg = spec.extra_mass_kg;
   build_thermal(spec, cell, m);
+  build_runaway(spec, m);
   return m;
 }
 
@@ -222,6 +223,7 @@ PackData make_data(const PackModel& m) {
     const CellLookup p = lookup_cell(m.cell, d.z[c], d.temp_k[c]);
     d.v[c] = p.ocv;
   }
+  make_runaway_data(m, d);
   for (std::size_t g = 0; g < ns; ++g) d.v_group[g] = d.v[g * static_cast<std::size_t>(m.np)];
   double sum = 0.0;
   for (double v : d.v_group) sum += v;
@@ -294,7 +296,7 @@ void prepare_network_faults(const PackModel& m, PackData& d) {
 void open_cell_currents(const PackModel& m, PackData& d) {
   for (std::size_t c = 0; c < static_cast<std::size_t>(m.n_cells); ++c) {
     if (d.open[c] == 0) continue;
-    const double gl = d.leak_s[c];
+    const double gl = d.leak_s[c] + d.runaway.short_s[c];
     const double i = d.e[c] * gl / (1.0 + d.open_r[c] * gl);
     d.i[c] = i;
     d.open_v[c] = d.e[c] - d.open_r[c] * i;
@@ -483,7 +485,8 @@ void step(const PackModel& m, PackData& d) {
   const double load_sign = expected_current_sign(d.input.load, net);
   for (std::size_t c = 0; c < n; ++c) {
     // An open cell's own short stays inside it; the bleed resistor is across the group's node.
-    d.g_leak[c] = d.open[c] != 0 ? d.bleed_s[c] : d.leak_s[c] + d.bleed_s[c];
+    d.g_leak[c] =
+        d.open[c] != 0 ? d.bleed_s[c] : d.leak_s[c] + d.runaway.short_s[c] + d.bleed_s[c];
     const double last = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
     d.sign_guess[c] = load_sign != 0.0 ? load_sign : last;
   }
@@ -547,6 +550,8 @@ void step(const PackModel& m, PackData& d) {
   double heat_sum = 0.0;
   CellHeat heat_parts;
   double leak_w = 0.0, bleed_w = 0.0, rc_stored = 0.0, busbar_w = 0.0;
+  double heater_w = 0.0, overcharge_w = 0.0;
+  const bool overcharge_heat = m.runaway.enabled && m.runaway.params.overcharge_heat;
   for (std::size_t c = 0; c < n; ++c) {
     CellState st = load_state(m, d, c, n);
     const double i = d.i[c];
@@ -560,12 +565,21 @@ void step(const PackModel& m, PackData& d) {
     const double u = d.u[c];
     // An open cell's short sees the cell's own terminals, not the busbar node.
     const double u_cell = d.any_open && d.open[c] != 0 ? d.open_v[c] : u;
-    const double q_leak = d.leak_s[c] * u_cell * u_cell;
+    const double q_leak = (d.leak_s[c] + d.runaway.short_s[c]) * u_cell * u_cell;
     const double q_bleed = d.bleed_s[c] * u * u;
     const double q = r.heat.total() + q_leak + d.bleed_heat_to_cell * q_bleed;
     d.v[c] = r.v;
     d.heat_w[c] = q;
-    d.heat_acc_j[c] += q * dt;
+    // Heaters and the over-charge side reaction heat the node, outside the cell's own books.
+    double q_extra = d.heater_w[c];
+    if (overcharge_heat && st.z > 1.0 && i < 0.0) {
+      // Past full charge the charge no longer stores: its energy at the OCV is reaction heat.
+      const double q_oc = -i * d.lookup[c].ocv;
+      q_extra += q_oc;
+      overcharge_w += q_oc;
+    }
+    heater_w += d.heater_w[c];
+    d.heat_acc_j[c] += (q + q_extra) * dt;
     heat_sum += q;
     heat_parts.ohmic += r.heat.ohmic;
     heat_parts.rc += r.heat.rc;
@@ -692,6 +706,8 @@ void step(const PackModel& m, PackData& d) {
   books.hysteresis_j += heat_parts.hysteresis * dt;
   books.side_j += heat_parts.side * dt;
   books.leak_j += leak_w * dt;
+  books.heater_j += heater_w * dt;
+  books.overcharge_j += overcharge_w * dt;
   books.bleed_j += bleed_w * dt;
   books.interconnect_j += (busbar_w + (m.series_ohm + d.series_extra_ohm) * current * current) * dt;
   books.path_j += link.path_ohm * current * current * dt;
@@ -722,6 +738,7 @@ void step(const PackModel& m, PackData& d) {
         d.heat_mean_w[c] +=
             lost * m.thermal.g_ambient_w_per_k[c] * (d.temp_k[c] - d.input.ambient_k);
     }
+    runaway_step(m, d, d.heat_mean_w.data());
     d.thermal.step(d.temp_k.data(), d.heat_mean_w.data(), d.input.ambient_k);
   }
   double t_min = std::numeric_limits<double>::infinity(), t_max = -t_min, t_sum = 0.0;

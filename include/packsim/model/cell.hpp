@@ -9,8 +9,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
+#include "packsim/model/runaway.hpp"
 #include "packsim/model/table.hpp"
 
 namespace packsim::model {
@@ -47,6 +49,8 @@ struct CellType {
   double hyst_gamma = 0.0;
   double hyst_m = 0.0;   // V
   double hyst_m0 = 0.0;  // V
+  // [runaway]: without it the cell never runs away (no chain, no over-charge heat).
+  std::optional<RunawayParams> runaway;
 };
 
 // A cell type compiled for one tick length: RC factors a = exp(-dt/tau) at every grid point.

@@ -16,6 +16,7 @@
 #include "packsim/model/cell.hpp"
 #include "packsim/model/events.hpp"
 #include "packsim/model/network.hpp"
+#include "packsim/model/runaway.hpp"
 #include "packsim/model/thermal.hpp"
 
 namespace packsim::model {
@@ -44,7 +45,8 @@ struct ThermalBarrier {
   int cell_a = 0;
   int cell_b = 0;
   double g_w_per_k = 0.0;
-  bool modules = false;  // cell_a/cell_b are module indices
+  bool modules = false;            // cell_a/cell_b are module indices
+  bool blocks_impingement = true;  // runaway ejecta do not cross it
 };
 
 struct ThermalSpec {
@@ -124,6 +126,8 @@ struct PackModel {
   // thermal
   ThermalNetwork thermal;
   double extra_mass_kg = 0.0;
+
+  RunawayModel runaway;
 };
 
 // Builds the model; the per-cell spread is drawn from the counter-based generator keyed by seed.
@@ -161,15 +165,18 @@ struct EnergyBooks {
   double reversible_j = 0.0;
   double hysteresis_j = 0.0;
   double side_j = 0.0;
-  double leak_j = 0.0;            // internal shorts (inside the cells)
-  double bleed_j = 0.0;           // balancing resistors (outside the cells)
-  double interconnect_j = 0.0;    // busbars and leads
-  double heater_j = 0.0;          // external heaters on cells (a heat input, not from the pack)
-  double runaway_body_j = 0.0;    // runaway reaction heat that stayed in the cell bodies
-  double runaway_ejecta_j = 0.0;  // runaway reaction heat carried out by the ejecta
-  double path_j = 0.0;            // contactors and precharge resistor
-  double rc_stored_j = 0.0;       // net energy put into the RC capacitors
-  double charge_out_as = 0.0;     // net pack charge, discharge positive
+  double leak_j = 0.0;              // internal shorts (inside the cells)
+  double bleed_j = 0.0;             // balancing resistors (outside the cells)
+  double interconnect_j = 0.0;      // busbars and leads
+  double heater_j = 0.0;            // external heaters on cells (a heat input, not from the pack)
+  double runaway_body_j = 0.0;      // runaway reaction heat that stayed in the cell bodies
+  double runaway_ejecta_j = 0.0;    // runaway reaction heat carried out by the ejecta
+  double runaway_impinged_j = 0.0;  // the part of runaway_ejecta_j that landed on neighbours
+  double vent_cooling_j = 0.0;      // heat carried off by the vented vapour at the vents
+  double overcharge_j = 0.0;        // over-charge side reaction (SOC above 1), in the cells
+  double path_j = 0.0;              // contactors and precharge resistor
+  double rc_stored_j = 0.0;         // net energy put into the RC capacitors
+  double charge_out_as = 0.0;       // net pack charge, discharge positive
   double discharged_as = 0.0;
   double charged_as = 0.0;
 };
@@ -219,6 +226,7 @@ struct PackData {
   double insulation_location = 0.5;
   double chassis_v = 0.0;  // chassis potential above the string's negative terminal
   ModelEventQueue events;  // physical events of the last ticks; the session drains it
+  RunawayData runaway;            // the Arrhenius chain's state per cell
 
   // group outputs [ns]
   std::vector<double> v_group;

@@ -1,0 +1,238 @@
+// Thermal runaway: the Arrhenius chain's onset, self-heating to runaway, the energy calibration
+// against the Battery Failure Databank, propagation with and without a barrier, determinism, and
+// the cost of a cold pack (the active-cell count, not time).
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "packsim/model/pack.hpp"
+#include "support/synthetic_cell.hpp"
+
+using namespace packsim::model;
+using packsim::test::make_cell;
+using packsim::test::SyntheticCellSpec;
+
+namespace {
+
+constexpr double kC = kZeroCelsiusK;
+double secs(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
+
+// The KULR 21700-K500 as models/kulr_21700_k500.toml describes it (databank row "KULR
+// 21700-K500", 100 % SOC, n = 30): total heat 88.88 kJ, body 31.47 %, mass 72.21 g of which
+// 36.96 g ejected.
+RunawayParams kulr_runaway(ReactionSet set = ReactionSet::kKim2007) {
+  RunawayParams p = with_reaction_set(RunawayParams{}, set);
+  p.total_heat_soc = {1.0};
+  p.total_heat_j = {88.88e3};
+  p.body_fraction = 0.3147;
+  p.ejected_mass_kg = 36.96e-3;
+  p.vent_mass_kg = 2e-3;
+  p.vent_k = 150.0 + kC;
+  p.vent_cooling_j = 100.0;
+  p.impingement_share = 0.1;
+  return p;
+}
+
+CellType kulr_cell(ReactionSet set = ReactionSet::kKim2007) {
+  SyntheticCellSpec cs;
+  cs.capacity_ah = 5.0;
+  cs.ocv = [](double z) { return 3.0 + 1.2 * z; };
+  cs.r0_discharge = cs.r0_charge = 0.015;
+  cs.mass_kg = 0.07221;
+  cs.cp = 1100.0;
+  cs.area = 0.00529;  // 21700 can: pi d h + 2 pi r^2
+  cs.h = 10.0;
+  CellType c = make_cell(cs);
+  c.runaway = kulr_runaway(set);
+  return c;
+}
+
+PackSpec row_spec(int ns, double g_w_per_k) {
+  PackSpec s;
+  s.name = "kulr-row";
+  s.series = ns;
+  s.parallel = 1;
+  s.link.contactor_ohm = 0.0;
+  s.thermal.grid_cols = ns;  // one row
+  s.thermal.cell_to_cell_w_per_k = g_w_per_k;
+  s.thermal.cooling_w_per_k = 0.0;
+  s.thermal.step_s = 0.1;
+  return s;
+}
+
+// Runs until `until_s` or until cell `watch` runs away; returns the time (s) it ran away, or -1.
+double run_until(const PackModel& m, PackData& d, double until_s, int watch) {
+  const auto w = static_cast<std::size_t>(watch);
+  while (static_cast<double>(d.time_ns) * 1e-9 < until_s) {
+    step(m, d);
+    if (d.runaway_time_ns[w] >= 0) return static_cast<double>(d.runaway_time_ns[w]) * 1e-9;
+  }
+  return -1.0;
+}
+
+}  // namespace
+
+TEST_CASE("Chain heat at full conversion is the sum of the reactions' H W Delta", "[runaway]") {
+  const RunawayParams p = kulr_runaway();
+  // Kim 2007 Table 1: 2.57e5*610.4*0.15 + 1.714e6*610.4*0.75 + 3.14e5*1221*0.96 + 1.55e5*406.9.
+  const double expected =
+      2.57e5 * 610.4 * 0.15 + 1.714e6 * 610.4 * 0.75 + 3.14e5 * 1221.0 * 0.96 + 1.55e5 * 406.9;
+  CHECK(chain_full_heat_j_per_m3(p) == Approx(expected).epsilon(1e-12));
+  // Full conversion by advance_chain releases the same (exact updates: conservation to rounding).
+  ChainState s = initial_chain(p);
+  double q = 0.0;
+  for (int k = 0; k < 200; ++k) q += advance_chain(p, s, 900.0, 10.0);
+  CHECK(q == Approx(expected).epsilon(1e-6));
+}
+
+TEST_CASE("Onset of self-heating is in the published range for each reaction set", "[runaway]") {
+  // Onset: the adiabatic self-heating rate of the calibrated KULR cell reaching 0.02 K/min, the
+  // ARC's detection threshold. Published ARC onsets of graphite/SEI self-heating for NMC/NCA
+  // 18650 and 21700 cells: about 80-110 degC (Feng et al., Energy Storage Mater. 10 (2018) 246,
+  // T1; Richard and Dahn, JES 146 (1999) 2068). Both sets share the SEI reaction (Hu 2020 keeps
+  // Kim's SEI and anode), so both must start in that range.
+  for (ReactionSet set : {ReactionSet::kKim2007, ReactionSet::kHu2020}) {
+    const RunawayParams p = kulr_runaway(set);
+    const double scale = 88.88e3 / chain_full_heat_j_per_m3(p);
+    const double cap = 0.07221 * 1100.0;
+    const ChainState s = initial_chain(p);
+    double onset = 0.0;
+    for (double t = 300.0; t < 500.0; t += 0.1) {
+      if (chain_heat_rate(p, s, t) * scale / cap >= 0.02 / 60.0) {
+        onset = t;
+        break;
+      }
+    }
+    INFO(reaction_set_name(set) << " onset " << onset - kC << " degC");
+    CHECK(onset - kC > 70.0);
+    CHECK(onset - kC < 110.0);
+  }
+}
+
+TEST_CASE("An adiabatic cell held at onset self-heats to runaway, releasing the databank energy",
+          "[runaway]") {
+  for (ReactionSet set : {ReactionSet::kKim2007, ReactionSet::kHu2020}) {
+    PackSpec spec = row_spec(1, 0.0);
+    InitialConditions init{1.0, 130.0 + kC, 1};
+    const PackModel m = build_pack_model(spec, kulr_cell(set), 100'000'000, init);
+    PackData d = make_data(m);
+    const double t_run = run_until(m, d, 4.0 * 3600.0, 0);
+    INFO(reaction_set_name(set) << ": runaway at " << t_run << " s, vent at "
+                                << static_cast<double>(d.vent_time_ns[0]) * 1e-9 << " s");
+    REQUIRE(t_run > 0.0);
+    CHECK(d.vent_time_ns[0] >= 0);
+    CHECK(d.vent_time_ns[0] <= d.runaway_time_ns[0]);
+    // Let the chain finish (the electrolyte decomposes last) and the short end.
+    for (int k = 0; k < 600; ++k) step(m, d);
+    const EnergyBooks& b = d.energy;
+    const double released = b.runaway_body_j + b.runaway_ejecta_j;
+    INFO("released " << released << " J, body " << b.runaway_body_j << " J, max T "
+                     << d.t_max_k - kC << " degC");
+    // Calibrated to 88.88 kJ at full conversion: what remains unreacted is the only gap; 5 %.
+    CHECK(std::fabs(released - 88.88e3) / 88.88e3 < 0.05);
+    CHECK(b.runaway_body_j / released == Approx(0.3147).margin(0.005));
+    // The ejected mass left the cell; the cell opened in its group after the short.
+    CHECK(d.runaway.mass_kg[0] == Approx(0.07221 - 0.03696).margin(1e-4));
+    CHECK(d.open[0] == 1);
+    CHECK(d.vented_cells == 1);
+    CHECK(d.runaway_cells == 1);
+    // Events: vent, runaway, cell opened, in that order.
+    ModelEvent e;
+    std::vector<ModelEventKind> kinds;
+    while (d.events.pop(e)) kinds.push_back(e.kind);
+    REQUIRE(kinds.size() == 3);
+    CHECK(kinds[0] == ModelEventKind::kVent);
+    CHECK(kinds[1] == ModelEventKind::kRunaway);
+    CHECK(kinds[2] == ModelEventKind::kCellOpened);
+  }
+}
+
+namespace {
+
+// A row of three KULR cells, 1 W/K between neighbours, still-air cooling; a 60 W heater on cell 0
+// until it runs away. With `barrier`, cells 0 and 1 are separated by a 0.02 W/K barrier that also
+// blocks the ejecta.
+struct PropagationRun {
+  std::vector<std::int64_t> vent_ns, runaway_ns;
+  int active_max = 0;
+  std::vector<double> temp_k;
+};
+
+PropagationRun propagate(bool barrier, double until_s) {
+  PackSpec spec = row_spec(3, 1.0);
+  spec.thermal.cooling_w_per_k = 10.0 * 0.00529;  // h A of still air on a 21700 can
+  if (barrier) spec.thermal.barriers.push_back({0, 1, 0.02, false, true});
+  const PackModel m = build_pack_model(spec, kulr_cell(), 100'000'000, {1.0, 298.15, 1});
+  PackData d = make_data(m);
+  d.heater_w[0] = 60.0;
+  PropagationRun out;
+  while (static_cast<double>(d.time_ns) * 1e-9 < until_s) {
+    if (d.runaway_time_ns[0] >= 0) d.heater_w[0] = 0.0;
+    step(m, d);
+    out.active_max = std::max(out.active_max, d.runaway.n_active);
+    if (d.runaway_time_ns[1] >= 0 && d.runaway_time_ns[2] >= 0) break;
+  }
+  out.vent_ns = d.vent_time_ns;
+  out.runaway_ns = d.runaway_time_ns;
+  out.temp_k = d.temp_k;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Propagation: without a barrier the neighbour runs away, with it not", "[runaway]") {
+  const double horizon_s = 3600.0;
+  const PropagationRun open = propagate(false, horizon_s);
+  const PropagationRun shielded = propagate(true, horizon_s);
+  INFO("no barrier: runaway 0 at " << secs(open.runaway_ns[0]) << " s, 1 at "
+                                   << secs(open.runaway_ns[1]) << " s, 2 at "
+                                   << secs(open.runaway_ns[2]) << " s");
+  INFO("barrier: runaway 0 at " << secs(shielded.runaway_ns[0]) << " s, 1 at "
+                                << secs(shielded.runaway_ns[1]) << " s; T1 at the end "
+                                << shielded.temp_k[1] - kC << " degC");
+  REQUIRE(open.runaway_ns[0] >= 0);
+  CHECK(open.runaway_ns[1] > open.runaway_ns[0]);
+  CHECK(open.vent_ns[1] >= 0);
+  REQUIRE(shielded.runaway_ns[0] >= 0);
+  CHECK(shielded.runaway_ns[1] < 0);
+  CHECK(shielded.runaway_ns[2] < 0);
+}
+
+TEST_CASE("Runaway runs are byte-identical", "[runaway]") {
+  const PropagationRun a = propagate(false, 1800.0);
+  const PropagationRun b = propagate(false, 1800.0);
+  CHECK(a.runaway_ns == b.runaway_ns);
+  CHECK(a.vent_ns == b.vent_ns);
+  REQUIRE(a.temp_k.size() == b.temp_k.size());
+  CHECK(std::memcmp(a.temp_k.data(), b.temp_k.data(), a.temp_k.size() * sizeof(double)) == 0);
+}
+
+TEST_CASE("A cold pack's step skips the chain", "[runaway]") {
+  PackSpec spec = row_spec(8, 1.0);
+  const PackModel m = build_pack_model(spec, kulr_cell(), 10'000'000, {0.5, 298.15, 1});
+  PackData d = make_data(m);
+  d.input.contactors = {true, true, false};
+  d.input.load.mode = LoadMode::kCurrent;
+  d.input.load.current_a = 5.0;
+  for (int k = 0; k < 2000; ++k) step(m, d);
+  CHECK(d.runaway.n_active == 0);
+  CHECK(d.runaway.substeps == 0);
+  CHECK(d.energy.runaway_body_j == 0.0);
+  // One hot cell: only it is integrated.
+  d.temp_k[3] = 90.0 + kC;
+  for (int k = 0; k < 10; ++k) step(m, d);
+  CHECK(d.runaway.n_active == 1);
+  CHECK(d.runaway.substeps > 0);
+}
+
+TEST_CASE("A heater heats an adiabatic cell by P t / C, below the chain", "[runaway]") {
+  PackSpec spec = row_spec(1, 0.0);
+  const PackModel m = build_pack_model(spec, kulr_cell(), 100'000'000, {0.5, 298.15, 1});
+  PackData d = make_data(m);
+  d.heater_w[0] = 10.0;
+  for (int k = 0; k < 1000; ++k) step(m, d);  // 100 s, 1 kJ
+  CHECK(d.energy.heater_j == Approx(1000.0).epsilon(1e-9));
+  // Backward Euler with no conductance is exact for a constant heat: 1000 J / (72.21 g * 1100).
+  CHECK(d.temp_k[0] - 298.15 == Approx(1000.0 / (0.07221 * 1100.0)).epsilon(1e-9));
+}
