@@ -89,6 +89,28 @@ shared_libs)
     grep -qE '^iface=[^ ]+ mtu=(16|72) fd=[01] failures=0$' "$OUT/probe.txt" || fail "bad probe.txt"
     echo "PASS [$CASE]: $(basename "$prog") ran with its shared libraries"
     ;;
+error_frames)
+    # Error frames written by packsim's SocketCanBus (docs/faults.md): delivered to sockets that
+    # subscribe with CAN_RAW_ERR_FILTER (candump IFACE,0:0,#FFFFFFFF logs them with CAN_ERR_FLAG in
+    # the id), not to
+    # the others.
+    prog=$3
+    expect_rc 0 "$RUN" --bin "$prog" --out "$OUT" --timeout 120 -- "$HERE/guest/error_frames.sh"
+    grep -q "^vm_error_frames: all checks passed" "$WORK/log" || fail "error frames: checks failed"
+    frames=$WORK/frames_e
+    sed -E 's/^\([0-9]+\.[0-9]{6}\) [^ ]+ //' "$OUT/candump_e.log" >"$frames"
+    cat "$frames"
+    # CAN_ERR_FLAG (0x20000000) | class: controller (0x004, data[1] = rx|tx passive 0x30),
+    # bus-off (0x040), restarted (0x100); then the data frame.
+    has_line "$frames" "20000004#0030000000000000"
+    has_line "$frames" "20000040#0000000000000000"
+    has_line "$frames" "20000100#0000000000000000"
+    has_line "$frames" "123#AB00"
+    [ "$(wc -l <"$frames")" = 4 ] || fail "candump with the error filter saw other frames"
+    sed -E 's/^\([0-9]+\.[0-9]{6}\) [^ ]+ //' "$OUT/candump.log" >"$WORK/frames"
+    [ "$(cat "$WORK/frames")" = "123#AB00" ] || fail "candump without the error filter: $(cat "$WORK/frames")"
+    echo "PASS [$CASE]: error frames reach only the sockets that subscribe to them"
+    ;;
 native_mode)
     # The harness's native mode, exercised inside the VM (the VM mode itself is forced here).
     root=$HERE/../..
