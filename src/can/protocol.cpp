@@ -363,6 +363,13 @@ void SimProtocol::set_fault(std::size_t tx_message, int instance, TxFault fault,
   }
 }
 
+// Placeholders, implemented on issue10-meas: they store nothing.
+void SimProtocol::set_delay(std::size_t /*tx_message*/, int /*instance*/, std::int64_t /*delay_ns*/,
+                            std::int64_t /*until_ns*/) {}
+void SimProtocol::set_babble(std::size_t /*bus*/, std::uint32_t /*can_id*/, bool /*extended*/,
+                             int /*dlc*/, double /*rate_hz*/, std::int64_t /*until_ns*/) {}
+void SimProtocol::set_silence(int /*bus*/, int /*instance*/, std::int64_t /*until_ns*/) {}
+
 void SimProtocol::supervise(std::int64_t time_ns) {
   const Profile& p = *profile_;
   for (std::size_t msg = 0; msg < p.rx.size(); ++msg) {

@@ -87,6 +87,13 @@ class SimProtocol {
   // Injects `fault` on TX message `tx_message` (index into Profile::tx), on one module instance
   // or all (-1), until `until_ns` (exclusive). kNone clears. Allocation-free.
   void set_fault(std::size_t tx_message, int instance, TxFault fault, std::int64_t until_ns);
+  // Issue 10's wire faults: declared here so the scheduler builds; implemented on issue10-meas
+  // (these definitions store nothing). delay_ns <= 0 / rate_hz <= 0 / until_ns <= now clear.
+  void set_delay(std::size_t tx_message, int instance, std::int64_t delay_ns,
+                 std::int64_t until_ns);
+  void set_babble(std::size_t bus, std::uint32_t can_id, bool extended, int dlc, double rate_hz,
+                  std::int64_t until_ns);
+  void set_silence(int bus, int instance, std::int64_t until_ns);
 
   const SimCommands& commands() const { return commands_; }
   const ProtocolStats& stats() const { return stats_; }
