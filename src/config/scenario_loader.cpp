@@ -243,6 +243,9 @@ void read_faults(TableReader& root, const PackShape& p, const sim::ConditionCont
     };
     switch (info->address) {
       case FaultKindInfo::kNone:
+        f.target_text = f.kind == sim::FaultKind::kPrechargeOpen ? "precharge"
+                        : f.kind == sim::FaultKind::kAmbient     ? "pack"
+                                                                 : "current sensor";
         break;
       case FaultKindInfo::kCell:
         if (t.has("group") || t.has("position")) {
