@@ -4,6 +4,8 @@
 // ambient step) landing inside the counted window. Built without sanitizers (they replace malloc).
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "alloc_counter.hpp"
 #include "packsim/sim/runner.hpp"
@@ -101,5 +103,20 @@ TEST_CASE("No heap allocation in a tick with one fault of every kind and a condi
   session.drain();
   sim::RunResult r;
   CHECK(session.finish(r, "test").ok);
+  // The records the tick handed over reached events.csv through the ring: a start for every fault
+  // but the pending one, the short's step and the busbar ramp's end among them.
+  std::ifstream in(out / "events.csv");
+  std::string line;
+  int starts = 0;
+  bool step = false, ramp_end = false;
+  while (std::getline(in, line)) {
+    starts += line.find(",start,") != std::string::npos ? 1 : 0;
+    step = step || line.find("internal_short,cell 3,step,100,") != std::string::npos;
+    ramp_end = ramp_end ||
+               line.find("loose_busbar,group 2 segment 0,ramp_end,0.005,") != std::string::npos;
+  }
+  CHECK(starts == sim::kFaultKindCount + 1);
+  CHECK(step);
+  CHECK(ramp_end);
   std::filesystem::remove_all(out);
 }
