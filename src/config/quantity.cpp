@@ -47,6 +47,7 @@ constexpr std::array kUnits = {
     Unit{"k\xCE\xA9", Dimension::kResistance, 1e3, 0.0},
     Unit{"MOhm", Dimension::kResistance, 1e6, 0.0},  // insulation resistances
     Unit{"M\xCE\xA9", Dimension::kResistance, 1e6, 0.0},
+    Unit{"Mohm", Dimension::kResistance, 1e6, 0.0},
     Unit{"Ah", Dimension::kCharge, 3600.0, 0.0},
     Unit{"mAh", Dimension::kCharge, 3.6, 0.0},
     Unit{"As", Dimension::kCharge, 1.0, 0.0},

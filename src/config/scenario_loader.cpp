@@ -9,102 +9,31 @@
 
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
+#include "packsim/sim/condition.hpp"
 #include "packsim/util/input_file.hpp"
 #include "packsim/util/suggest.hpp"
 
 namespace packsim::config {
 namespace {
 
-struct WatchInfo {
-  const char* name;
-  sim::Watch watch;
-  Dimension dim;
-};
-constexpr WatchInfo kWatches[] = {
-    {"cell_v_min", sim::Watch::kCellVMin, Dimension::kVoltage},
-    {"cell_v_max", sim::Watch::kCellVMax, Dimension::kVoltage},
-    {"pack_v", sim::Watch::kPackV, Dimension::kVoltage},
-    {"current", sim::Watch::kCurrent, Dimension::kCurrent},
-    {"abs_current", sim::Watch::kAbsCurrent, Dimension::kCurrent},
-    {"soc", sim::Watch::kSocMean, Dimension::kRatio},
-    {"soc_min", sim::Watch::kSocMin, Dimension::kRatio},
-    {"soc_max", sim::Watch::kSocMax, Dimension::kRatio},
-    {"temp_max", sim::Watch::kTempMax, Dimension::kTemperature},
-    {"temp_min", sim::Watch::kTempMin, Dimension::kTemperature},
-};
-
-// "cell_v_min < 2.5 V"
-std::optional<sim::StopCondition> parse_condition(const std::string& text, double c_rate_to_a,
-                                                  int series, std::string& error) {
-  // "name < value" with or without spaces around the operator.
-  const std::size_t at = text.find_first_of("<>");
-  auto trim = [](const std::string& x) {
-    const auto b = x.find_first_not_of(" \t");
-    const auto e = x.find_last_not_of(" \t");
-    return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
-  };
-  const std::string name = trim(text.substr(0, at));
-  const std::string op = at == std::string::npos ? std::string() : text.substr(at, 1);
-  const std::string rest = at == std::string::npos ? std::string() : text.substr(at + 1);
-  const WatchInfo* w = nullptr;
-  for (const auto& candidate : kWatches) {
-    if (name == candidate.name) w = &candidate;
-  }
-  if (!w) {
-    std::string list;
-    std::vector<std::string> names;
-    for (const auto& c : kWatches) {
-      list += (list.empty() ? "" : ", ") + std::string(c.name);
-      names.emplace_back(c.name);
-    }
-    error = "condition \"" + text + "\": unknown quantity '" + name + "'" +
-            did_you_mean(name, names) + "; expected one of " + list;
-    return std::nullopt;
-  }
-  if (op != "<" && op != ">") {
-    error = "condition \"" + text + "\": expected '<' or '>' after '" + name + "'";
-    return std::nullopt;
-  }
-  QuantityResult q = parse_quantity(rest, w->dim, w->dim == Dimension::kCurrent);
-  if (!q.value) {
-    error = "condition \"" + text + "\": " + q.error;
-    return std::nullopt;
-  }
-  const double value = q.is_c_rate ? *q.value * c_rate_to_a : *q.value;
-  if (w->dim != Dimension::kRatio) {
-    // What the watched quantity can plausibly be: a cell's voltage (any sign: a reversed cell),
-    // a pack's, a pack's current, a cell's temperature.
-    const double cell_v = plausible::kCellVoltageV;
-    const Range r =
-        w->dim == Dimension::kVoltage
-            ? (w->watch == sim::Watch::kPackV ? between(-cell_v * series, cell_v * series)
-                                              : between(-cell_v, cell_v))
-        : w->dim == Dimension::kCurrent ? plausible::pack_current()
-                                        : plausible::cell_temperature();
-    if (!(value >= r.min && value <= r.max)) {
-      const bool kelvin = w->dim == Dimension::kTemperature;
-      const char* unit = si_unit(w->dim);
-      auto limit = [&](double x) {
-        return format_number(x) + " " + unit +
-               (kelvin ? " (" + format_number(x - plausible::kZeroCelsius) + " degC)" : "");
-      };
-      error = "condition \"" + text + "\": threshold " + format_number(value) + " " + unit +
-              " out of range; expected between " + limit(r.min) + " and " + limit(r.max);
-      return std::nullopt;
+// A condition's error at the offending token: the string's own column plus the token's inside it
+// (a basic string starts one column after its quote; escapes would shift it, which conditions do
+// not need).
+void condition_error(const TableReader& t, std::string_view key, const std::string& text,
+                     const sim::ConditionError& err) {
+  SourceLocation at = t.where(key);
+  const toml::node* n = t.table_ref().get(key);
+  if (n && n->is_string()) at = t.where_of(*n);
+  if (n && n->is_array()) {
+    for (const auto& item : *n->as_array()) {
+      if (const auto* str = item.as_string(); str && str->get() == text) {
+        at = t.where_of(item);
+        break;
+      }
     }
   }
-  if (w->dim == Dimension::kRatio && (*q.value < 0.0 || *q.value > 1.0)) {
-    error = "condition \"" + text + "\": " + format_number(*q.value * 100.0) +
-            " % is not a state of charge; expected 0 % to 100 % (a bare number is a fraction: "
-            "write \"10 %\" or 0.1)";
-    return std::nullopt;
-  }
-  sim::StopCondition c;
-  c.watch = w->watch;
-  c.below = op == "<";
-  c.threshold = value;
-  c.text = text;
-  return c;
+  if (at.column > 0) at.column += err.column;  // the opening quote is at `column`
+  t.diagnostics().error(at, t.key_path(key) + ": condition \"" + text + "\": " + err.message);
 }
 
 constexpr Range kPackPower{-plausible::kPackPowerW, plausible::kPackPowerW, false};
@@ -115,6 +44,368 @@ std::optional<model::ContactorState> parse_contactors(TableReader& t, std::strin
   if (*s == "open") return model::ContactorState{false, false, false};
   if (*s == "closed") return model::ContactorState{true, true, false};
   return model::ContactorState{false, true, true};
+}
+
+// [[fault]] tables (docs/faults.md). What each kind addresses and the key of its magnitude.
+struct PackShape {
+  int ns = 1, np = 1, n_cells = 1, n_modules = 1, n_sensors = 1, afe_modules = 1;
+};
+
+struct MagnitudeKey {
+  const char* key = nullptr;  // nullptr: the kind has no magnitude
+  Dimension dim = Dimension::kRatio;
+  Range range;
+  bool required = true;
+};
+
+struct FaultKindInfo {
+  const char* name;
+  sim::FaultKind kind;
+  enum Address {
+    kNone,
+    kCell,
+    kGroupSegment,
+    kLink,
+    kContactor,
+    kModuleOrAll,
+    kChannel,
+    kSensor,
+    kMessage,
+    kBabble,
+    kSilence
+  } address;
+  MagnitudeKey magnitude;
+};
+
+const FaultKindInfo* fault_kinds(std::size_t& n) {
+  using K = sim::FaultKind;
+  using A = FaultKindInfo;
+  const double cell_v = plausible::kCellVoltageV;
+  // Shorts from a hard nail (1 mOhm) to a barely-there leak (1 GOhm); insulation from a dead
+  // short to chassis up to a healthy pack's tens of MOhm and beyond.
+  static const FaultKindInfo kinds[] = {
+      {"internal_short",
+       K::kInternalShort,
+       A::kCell,
+       {"resistance", Dimension::kResistance, between(1e-6, 1e9)}},
+      {"heater", K::kHeater, A::kCell, {"power", Dimension::kPower, between(0.0, 1e5)}},
+      {"open_cell", K::kOpenCell, A::kCell, {}},
+      {"cell_fade", K::kCellFade, A::kCell, {}},
+      {"loose_busbar",
+       K::kLooseBusbar,
+       A::kGroupSegment,
+       {"resistance", Dimension::kResistance, plausible::conductor()}},
+      {"loose_link",
+       K::kLooseLink,
+       A::kLink,
+       {"resistance", Dimension::kResistance, plausible::conductor()}},
+      {"contactor_welded", K::kContactorWelded, A::kContactor, {}},
+      {"contactor_stuck_open", K::kContactorStuckOpen, A::kContactor, {}},
+      {"precharge_open", K::kPrechargeOpen, A::kNone, {}},
+      {"insulation",
+       K::kInsulation,
+       A::kCell,
+       {"resistance", Dimension::kResistance, between(1e-3, 1e12)}},
+      {"cooling_loss",
+       K::kCoolingLoss,
+       A::kModuleOrAll,
+       {"scale", Dimension::kRatio, between(0.0, 1.0)}},
+      {"ambient",
+       K::kAmbient,
+       A::kNone,
+       {"temperature", Dimension::kTemperature, plausible::ambient_temperature()}},
+      {"afe_offset",
+       K::kAfeOffset,
+       A::kChannel,
+       {"offset", Dimension::kVoltage, between(-cell_v, cell_v)}},
+      {"afe_gain", K::kAfeGain, A::kChannel, {"gain", Dimension::kRatio, between(0.0, 10.0)}},
+      {"afe_stuck",
+       K::kAfeStuck,
+       A::kChannel,
+       {"value", Dimension::kVoltage, between(-cell_v, cell_v), false}},
+      {"afe_noise", K::kAfeNoise, A::kChannel, {"sigma", Dimension::kVoltage, between(0.0, 1.0)}},
+      {"afe_dropout", K::kAfeDropout, A::kChannel, {}},
+      {"open_wire", K::kOpenWire, A::kChannel, {}},
+      {"ntc_offset",
+       K::kNtcOffset,
+       A::kSensor,
+       {"offset", Dimension::kTemperatureDifference, between(-200.0, 200.0)}},
+      {"ntc_drift",
+       K::kNtcDrift,
+       A::kSensor,
+       {"offset", Dimension::kTemperatureDifference, between(-200.0, 200.0), false}},
+      {"ntc_open", K::kNtcOpen, A::kSensor, {}},
+      {"ntc_short", K::kNtcShort, A::kSensor, {}},
+      {"current_offset",
+       K::kCurrentOffset,
+       A::kNone,
+       {"offset", Dimension::kCurrent, plausible::pack_current()}},
+      {"current_stuck",
+       K::kCurrentStuck,
+       A::kNone,
+       {"value", Dimension::kCurrent, plausible::pack_current(), false}},
+      {"current_error", K::kCurrentError, A::kNone, {}},
+      {"can_drop", K::kCanDrop, A::kMessage, {}},
+      {"can_corrupt_crc", K::kCanCorruptCrc, A::kMessage, {}},
+      {"can_repeat_counter", K::kCanRepeatCounter, A::kMessage, {}},
+      {"can_short_frame", K::kCanShortFrame, A::kMessage, {}},
+      {"can_delay", K::kCanDelay, A::kMessage, {"delay", Dimension::kTime, between(1e-6, 10.0)}},
+      {"can_babble", K::kCanBabble, A::kBabble, {}},
+      {"can_silence", K::kCanSilence, A::kSilence, {}},
+  };
+  static_assert(std::size(kinds) == sim::kFaultKindCount, "one row per fault kind");
+  n = std::size(kinds);
+  return kinds;
+}
+
+// One value of a magnitude, as written in a step or a ramp's `to`.
+std::optional<double> magnitude_value(const TableReader& t, const toml::node& n,
+                                      const MagnitudeKey& m, const char* what) {
+  const auto* s = n.as_string();
+  if (!s) {
+    t.error_at(n, std::string(what) + ": expected a quantity string such as \"10 mohm\"");
+    return std::nullopt;
+  }
+  const QuantityResult q = parse_quantity(s->get(), m.dim);
+  if (!q.value) {
+    t.error_at(n, std::string(what) + ": " + q.error);
+    return std::nullopt;
+  }
+  if (!(*q.value >= m.range.min && *q.value <= m.range.max)) {
+    t.error_at(n, std::string(what) + ": " + format_number(*q.value) + " " + si_unit(m.dim) +
+                      " out of range; expected between " + format_number(m.range.min) + " and " +
+                      format_number(m.range.max) + " " + si_unit(m.dim));
+    return std::nullopt;
+  }
+  return q.value;
+}
+
+// `when` / `until` as a condition, errors at the token inside the string.
+std::optional<sim::Condition> condition_key(TableReader& t, std::string_view key,
+                                            const sim::ConditionContext& ctx) {
+  const auto text = t.string(key);
+  if (!text) return std::nullopt;
+  sim::ConditionError err;
+  auto c = sim::parse_condition(*text, ctx, err);
+  if (!c) condition_error(t, key, *text, err);
+  return c;
+}
+
+void read_faults(TableReader& root, const PackShape& p, const sim::ConditionContext& ctx,
+                 sim::Scenario& sc) {
+  std::size_t n_kinds = 0;
+  const FaultKindInfo* kinds = fault_kinds(n_kinds);
+  std::vector<std::string> kind_names;
+  for (std::size_t k = 0; k < n_kinds; ++k) kind_names.emplace_back(kinds[k].name);
+  for (auto& t : root.tables("fault")) {
+    sim::Fault f;
+    f.where = t.where();
+    const auto kind = t.choice("type", kind_names, Need::kRequired);
+    f.label = t.string("label").value_or("");
+    // Trigger and stop.
+    f.at_ns = t.duration_ns("at", Need::kOptional);
+    f.when = condition_key(t, "when", ctx);
+    if (t.has("at") && t.has("when")) t.error("when", "give either 'at' or 'when', not both");
+    // can_delay's own `delay` is the frames' delay; its trigger cannot be delayed.
+    if (auto d = kind == std::optional<std::string>("can_delay") ? std::nullopt
+                                                                 : t.duration_ns("delay")) {
+      if (!t.has("when")) t.error("delay", "a delay follows a 'when' condition; none given");
+      f.delay_ns = *d;
+    }
+    if (!t.has("at") && !t.has("when")) f.at_ns = 0;  // from the start
+    f.duration_ns = t.duration_ns("duration", Need::kOptional, 1);
+    f.until = condition_key(t, "until", ctx);
+    if (t.has("duration") && t.has("until"))
+      t.error("until", "give either 'duration' or 'until', not both");
+    for (const auto& [c, key] : {std::pair{&f.when, "when"}, std::pair{&f.until, "until"}}) {
+      if (*c && (*c)->uses_bms_state && !sc.uses_bms_state) {
+        sc.uses_bms_state = true;
+        sc.bms_state_where = t.where_of(*t.table_ref().get(key));
+      }
+    }
+    if (!kind) {
+      for (auto&& [k, v] : t.table_ref()) t.node(k.str());
+      t.finish();
+      continue;
+    }
+    const FaultKindInfo* info = nullptr;
+    for (std::size_t k = 0; k < n_kinds; ++k) {
+      if (*kind == kinds[k].name) info = &kinds[k];
+    }
+    f.kind = info->kind;
+    // Addressing.
+    auto index = [&t](const char* key, int count, const char* what, Need need = Need::kRequired) {
+      if (count <= 0) {
+        if (t.has(key)) t.error(key, std::string("the pack has no ") + what);
+        return -1;
+      }
+      return static_cast<int>(t.integer(key, need, 0, count - 1).value_or(-1));
+    };
+    switch (info->address) {
+      case FaultKindInfo::kNone:
+        f.target_text = f.kind == sim::FaultKind::kPrechargeOpen ? "precharge"
+                        : f.kind == sim::FaultKind::kAmbient     ? "pack"
+                                                                 : "current sensor";
+        break;
+      case FaultKindInfo::kCell:
+        if (t.has("group") || t.has("position")) {
+          const int g = index("group", p.ns, "groups");
+          const int pos = index("position", p.np, "positions");
+          if (t.has("cell")) t.error("cell", "give either 'cell' or 'group' and 'position'");
+          f.target = g < 0 || pos < 0 ? -1 : g * p.np + pos;
+        } else {
+          f.target = index("cell", p.n_cells, "cells");
+        }
+        f.target_text = "cell " + std::to_string(f.target);
+        break;
+      case FaultKindInfo::kGroupSegment: {
+        const int g = index("group", p.ns, "groups");
+        if (p.np < 2 && t.has("segment")) {
+          t.error("segment", "a group of one cell has no busbar segments");
+          t.node("segment");
+        }
+        const int seg = p.np < 2 ? -1 : index("segment", p.np - 1, "segments");
+        f.target = g < 0 || seg < 0 ? -1 : g * (p.np - 1) + seg;
+        f.target2 = seg;
+        f.target_text = "group " + std::to_string(g) + " segment " + std::to_string(seg);
+        if (p.np < 2 && !t.has("segment")) t.error_here("a group of one cell has no busbar");
+        break;
+      }
+      case FaultKindInfo::kLink:
+        // 0: negative lead, k: between groups k-1 and k, ns: positive lead.
+        f.target = index("link", p.ns + 1, "links");
+        f.target_text = "link " + std::to_string(f.target);
+        break;
+      case FaultKindInfo::kContactor: {
+        const auto c = t.choice("contactor", {"main_pos", "main_neg", "precharge"}, Need::kRequired)
+                           .value_or("main_pos");
+        f.target = c == "main_pos" ? 0 : c == "main_neg" ? 1 : 2;
+        f.target_text = "contactor " + c;
+        break;
+      }
+      case FaultKindInfo::kModuleOrAll:
+        f.target = index("module", p.n_modules, "modules", Need::kOptional);
+        f.target_text = f.target < 0 ? "pack" : "module " + std::to_string(f.target);
+        break;
+      case FaultKindInfo::kChannel:
+        f.target = index("channel", p.ns, "channels");
+        f.target_text = "channel " + std::to_string(f.target);
+        break;
+      case FaultKindInfo::kSensor:
+        f.target = index("sensor", p.n_sensors, "temperature sensors");
+        f.target_text = "sensor " + std::to_string(f.target);
+        break;
+      case FaultKindInfo::kMessage:
+        f.message = t.string("message", Need::kRequired).value_or("");
+        f.target2 = static_cast<int>(t.integer("module", Need::kOptional, 0, 100000).value_or(-1));
+        f.target_text =
+            "message " + f.message + (f.target2 >= 0 ? " module " + std::to_string(f.target2) : "");
+        break;
+      case FaultKindInfo::kBabble: {
+        f.bus = t.string("bus").value_or("");
+        const auto id = t.integer("id", Need::kRequired, 0, 0x1FFFFFFF).value_or(0);
+        f.can_id = static_cast<std::uint32_t>(id);
+        f.extended = t.boolean("extended").value_or(id > 0x7FF);
+        if (!f.extended && id > 0x7FF) t.error("id", "above 0x7FF: a standard id has 11 bits");
+        f.dlc = static_cast<int>(t.integer("dlc", Need::kOptional, 0, 64).value_or(8));
+        f.rate_hz = t.quantity("rate", Dimension::kFrequency, Need::kRequired, between(0.1, 1e5))
+                        .value_or(1.0);
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "0x%X", static_cast<unsigned>(f.can_id));
+        f.target_text = std::string("id ") + hex + (f.bus.empty() ? "" : " bus " + f.bus);
+        break;
+      }
+      case FaultKindInfo::kSilence:
+        f.bus = t.string("bus").value_or("");
+        f.target = index("module", p.afe_modules, "AFE modules", Need::kOptional);
+        if (!f.bus.empty() && f.target >= 0)
+          t.error("module", "give either 'bus' or 'module' (one AFE's messages), not both");
+        f.target_text = f.target >= 0   ? "module " + std::to_string(f.target)
+                        : f.bus.empty() ? std::string("all buses")
+                                        : "bus " + f.bus;
+        break;
+    }
+    // Magnitude: constant, ramp or steps.
+    const MagnitudeKey& m = info->magnitude;
+    if (f.kind == sim::FaultKind::kCellFade) {
+      const auto cap =
+          t.quantity("capacity_scale", Dimension::kRatio, Need::kOptional, above(0.0, 10.0));
+      const auto r0 = t.quantity("r0_scale", Dimension::kRatio, Need::kOptional, above(0.0, 100.0));
+      if (!t.has("capacity_scale") && !t.has("r0_scale"))
+        t.error_here("cell_fade needs 'capacity_scale', 'r0_scale' or both");
+      f.value = cap.value_or(1.0);
+      f.value2 = r0.value_or(1.0);
+      f.has_value = true;
+    } else if (f.kind == sim::FaultKind::kCurrentError) {
+      f.value = static_cast<double>(t.integer("bits", Need::kRequired, 1, 255).value_or(1));
+      f.has_value = true;
+    } else if (m.key) {
+      const bool steps = t.has("steps");
+      const bool need = m.required && !steps && f.kind != sim::FaultKind::kNtcDrift;
+      const auto v = t.quantity(m.key, m.dim, need ? Need::kRequired : Need::kOptional, m.range);
+      f.has_value = v.has_value();
+      f.value = v.value_or(0.0);
+      if (f.kind == sim::FaultKind::kNtcDrift && !t.has("ramp"))
+        t.error_here("ntc_drift needs a 'ramp' = { to = \"20 K\", over = \"600 s\" }");
+    }
+    if (auto r = t.table("ramp")) {
+      if (!m.key || f.kind == sim::FaultKind::kAfeStuck ||
+          f.kind == sim::FaultKind::kCurrentStuck) {
+        t.error("ramp", std::string(*kind) + " has no magnitude to ramp");
+        for (auto&& [k, v] : r->table_ref()) r->node(k.str());
+      } else {
+        if (const toml::node* to = r->node("to")) {
+          f.ramp_to = magnitude_value(*r, *to, m, "ramp.to");
+        } else {
+          r->error_here("a ramp needs 'to' (the magnitude it ends at)");
+        }
+        f.ramp_over_ns = r->duration_ns("over", Need::kRequired, 1).value_or(1);
+        if (!t.has(m.key) && f.kind != sim::FaultKind::kNtcDrift)
+          t.error("ramp", std::string("a ramp starts from '") + m.key + "'; none given");
+      }
+      r->finish();
+    }
+    if (const toml::node* s = t.node("steps")) {
+      const auto* arr = s->as_array();
+      if (!m.key || f.kind == sim::FaultKind::kAfeStuck ||
+          f.kind == sim::FaultKind::kCurrentStuck) {
+        t.error("steps", std::string(*kind) + " has no magnitude to step");
+      } else if (t.has("ramp")) {
+        t.error("steps", "give either 'ramp' or 'steps', not both");
+      } else if (!arr || arr->empty()) {
+        t.error("steps", "expected an array of [time, value] pairs");
+      } else {
+        for (const auto& item : *arr) {
+          const auto* pair = item.as_array();
+          if (!pair || pair->size() != 2 || !(*pair)[0].as_string()) {
+            t.error_at(item, "steps: expected [\"time\", \"value\"], e.g. [\"60 s\", \"10 ohm\"]");
+            continue;
+          }
+          const QuantityResult q = parse_quantity((*pair)[0].as_string()->get(), Dimension::kTime);
+          const auto v = magnitude_value(t, (*pair)[1], m, "steps");
+          if (!q.value || *q.value < 0.0 || *q.value > 1e10) {
+            t.error_at((*pair)[0], "steps: expected a time from the onset, >= 0 s");
+            continue;
+          }
+          const auto at = static_cast<std::int64_t>(std::llround(*q.value * 1e9));
+          if (!f.step_ns.empty() && at <= f.step_ns.back()) {
+            t.error_at((*pair)[0], "steps: times must increase");
+            continue;
+          }
+          if (v) {
+            f.step_ns.push_back(at);
+            f.step_value.push_back(*v);
+          }
+        }
+        if (!t.has(m.key) && !f.step_ns.empty() && f.step_ns.front() != 0) {
+          t.error("steps", std::string("without '") + m.key +
+                               "' the first step must be at \"0 s\" (the magnitude at the onset)");
+        }
+      }
+    }
+    t.finish();
+    sc.faults.push_back(std::move(f));
+  }
 }
 
 // CAN fault events name a TX message of the profile: resolve them once it is loaded, and check
@@ -161,6 +452,76 @@ void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
     if (f.fault == can::TxFault::kRepeatCounter && !p.tx[k].e2e && !has_counter) {
       diags.error(f.where, "can_fault: " + f.message + " carries no counter to repeat");
     }
+  }
+}
+
+// [[fault]] tables on the wire: messages and buses of the profile, once it is loaded.
+void resolve_fault_targets(sim::Scenario& sc, Diagnostics& diags) {
+  for (auto& f : sc.faults) {
+    const bool message = f.kind >= sim::FaultKind::kCanDrop && f.kind <= sim::FaultKind::kCanDelay;
+    const bool wire =
+        message || f.kind == sim::FaultKind::kCanBabble || f.kind == sim::FaultKind::kCanSilence;
+    if (!wire) continue;
+    const std::string what = std::string("fault ") + sim::fault_kind_name(f.kind);
+    if (!sc.profile) {
+      if (sc.bms.mode == sim::BmsMode::kNone)
+        diags.error(f.where, what + " needs frames on a bus: [bms] mode is \"none\"");
+      continue;
+    }
+    const can::Profile& p = *sc.profile;
+    if (!f.bus.empty()) {
+      const auto it = std::find(p.buses.begin(), p.buses.end(), f.bus);
+      if (it == p.buses.end()) {
+        std::string names;
+        for (const auto& b : p.buses) names += (names.empty() ? "" : ", ") + b;
+        diags.error(f.where, what + ": profile '" + p.name + "' has no bus '" + f.bus + "'" +
+                                 did_you_mean(f.bus, p.buses) + "; expected one of: " + names);
+        continue;
+      }
+      f.bus_index = static_cast<int>(it - p.buses.begin());
+    } else if (f.kind == sim::FaultKind::kCanBabble) {
+      f.bus_index = 0;  // the profile's first bus
+    }
+    if (!message) continue;
+    std::size_t k = 0;
+    while (k < p.tx.size() && p.tx[k].name != f.message) ++k;
+    if (k == p.tx.size()) {
+      std::string names;
+      std::vector<std::string> candidates;
+      for (const auto& tx : p.tx) {
+        names += (names.empty() ? "" : ", ") + tx.name;
+        candidates.push_back(tx.name);
+      }
+      diags.error(f.where, what + ": profile '" + p.name + "' sends no '" + f.message + "'" +
+                               did_you_mean(f.message, candidates) + "; expected one of: " + names);
+      continue;
+    }
+    f.target = static_cast<int>(k);
+    int instances = 0;
+    bool has_counter = false;
+    for (const auto& fr : p.frames) {
+      if (fr.message != k) continue;
+      instances = std::max(instances, fr.instance + 1);
+      for (const auto& sl : fr.slots)
+        has_counter = has_counter || sl.source == can::Source::kCounter;
+    }
+    if (f.target2 >= instances) {
+      diags.error(f.where, what + ": " + f.message + " has " + std::to_string(instances) +
+                               " instance(s); expected a module below that");
+    }
+    if (f.kind == sim::FaultKind::kCanCorruptCrc && !p.tx[k].e2e)
+      diags.error(f.where, what + ": " + f.message + " carries no CRC to corrupt");
+    if (f.kind == sim::FaultKind::kCanRepeatCounter && !p.tx[k].e2e && !has_counter)
+      diags.error(f.where, what + ": " + f.message + " carries no counter to repeat");
+  }
+  if (sc.uses_bms_state && sc.bms.mode != sim::BmsMode::kReference) {
+    // The simulator decodes contactor and balancing commands from a BMS, not its state.
+    diags.error(sc.bms_state_where,
+                sc.bms.mode == sim::BmsMode::kNone
+                    ? std::string("a condition uses bms_state, but [bms] mode is \"none\"")
+                    : "a condition uses bms_state, but the simulator decodes no state from an "
+                      "external BMS's frames (profile '" +
+                          sc.bms.profile + "'); use the reference BMS or conditions on the pack");
   }
 }
 
@@ -408,6 +769,10 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   const int limit_series = pack ? ns : 10000;
 
   std::vector<SourceLocation> contactor_keys;  // places that set contactors by hand
+  sim::ConditionContext cond_ctx;
+  cond_ctx.n_cells = pack ? pack->spec.series * pack->spec.parallel : 1000000;
+  cond_ctx.series = limit_series;
+  cond_ctx.c_rate_to_a = capacity_ah;
   if (auto t = root.table("initial")) {
     sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0))
                          .value_or(sc.initial_soc);
@@ -437,11 +802,15 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     seg.duration_ns = t.duration_ns("duration", Need::kOptional, 1);
     if (const auto until = t.strings("until")) {
       for (const auto& text : *until) {
-        std::string err;
-        if (auto c = parse_condition(text, capacity_ah, limit_series, err)) {
-          seg.until.push_back(*c);
+        sim::ConditionError err;
+        if (auto c = sim::parse_condition(text, cond_ctx, err)) {
+          if (c->uses_bms_state && !sc.uses_bms_state) {
+            sc.uses_bms_state = true;
+            sc.bms_state_where = t.where("until");
+          }
+          seg.until.push_back(std::move(*c));
         } else {
-          t.error("until", err);
+          condition_error(t, "until", text, err);
         }
       }
     }
@@ -608,6 +977,25 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     t.finish();
     sc.events.push_back(e);
   }
+  {
+    PackShape shape;
+    if (pack) {
+      const model::PackSpec& ps = pack->spec;
+      shape.ns = ps.series;
+      shape.np = ps.parallel;
+      shape.n_cells = ps.series * ps.parallel;
+      const int gpm = ps.groups_per_module > 0 ? ps.groups_per_module : ps.series;
+      shape.n_modules = (ps.series + gpm - 1) / gpm;
+      shape.n_sensors = model::afe_sensor_count(pack->afe, ps.series, ps.groups_per_module);
+      const int cpm = model::afe_cells_per_module(pack->afe, ps.series, ps.groups_per_module);
+      shape.afe_modules = cpm > 0 ? (ps.series + cpm - 1) / cpm : 1;
+    } else {
+      // Without a pack (its errors are reported) any index passes, adding no error of its own.
+      shape = {10000, 10000, 100000000, 10000, 100000, 10000};
+    }
+    read_faults(root, shape, cond_ctx, sc);
+  }
+
   std::stable_sort(sc.events.begin(), sc.events.end(),
                    [](const sim::Event& a, const sim::Event& b) { return a.at_ns < b.at_ns; });
 
@@ -694,6 +1082,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     }
   }
   resolve_can_faults(sc, diags);
+  resolve_fault_targets(sc, diags);
   if (sc.profile && sc.bms.afe_timeout_ns) {
     // The same rule the session applies, here so that `packsim check` reports it.
     const std::int64_t slowest = sc.profile->slowest_afe_period_ns();

@@ -35,7 +35,8 @@ bool CsvRecorder::open(const std::filesystem::path& path, const model::PackModel
   time_decimals_ = time_decimals_for(tick_ns);
   std::string h =
       "time_s,current_a,pack_v,link_v,soc_mean,soc_min,soc_max,cell_v_min,cell_v_max,cell_v_mean,"
-      "temp_min_degc,temp_max_degc,temp_mean_degc,heat_w,main_pos,main_neg,precharge,segment";
+      "temp_min_degc,temp_max_degc,temp_mean_degc,heat_w,main_pos,main_neg,precharge,segment,"
+      "vented_cells,runaway_cells,hottest_cell,vent_gas_g_per_s,insulation_ohm";
   auto add = [&](bool on, const char* prefix) {
     if (!on) return;
     for (int c = 0; c < model.n_cells; ++c)
@@ -69,6 +70,8 @@ void CsvRecorder::write(const Sample& s) {
   fmt::format_to(out, ",{:.4f},{:.4f},{:.4f},{:.6f},{:d},{:d},{:d},{}", s.t_min_k - kC,
                  s.t_max_k - kC, s.t_mean_k - kC, s.heat_w, s.contactors.main_pos ? 1 : 0,
                  s.contactors.main_neg ? 1 : 0, s.contactors.precharge ? 1 : 0, s.segment);
+  fmt::format_to(out, ",{},{},{},{:.6f},{:.1f}", s.vented_cells, s.runaway_cells, s.hottest_cell,
+                 s.vent_gas_g_per_s, s.insulation_ohm);
   const double* v = s.cells.data();
   for (const int block : blocks_) {
     for (std::size_t c = 0; c < n_cells_; ++c) {

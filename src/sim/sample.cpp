@@ -31,6 +31,16 @@ void fill_sample(const model::PackModel& model, const model::PackData& d,
   s.heat_w = d.heat_total_w;
   s.contactors = d.contactors;
   s.segment = segment;
+  s.vented_cells = d.vented_cells;
+  s.runaway_cells = d.runaway_cells;
+  s.vent_gas_g_per_s = d.vent_gas_g_per_s;
+  s.insulation_ohm = d.insulation_ohm;
+  // The first of the hottest cells, so equal temperatures give the same index every run.
+  std::size_t hottest = 0;
+  for (std::size_t c = 1; c < d.temp_k.size(); ++c) {
+    if (d.temp_k[c] > d.temp_k[hottest]) hottest = c;
+  }
+  s.hottest_cell = static_cast<std::int32_t>(hottest);
   const auto n = static_cast<std::size_t>(model.n_cells);
   double* out = s.cells.data();
   auto copy = [&](const std::vector<double>& src) {

@@ -243,7 +243,8 @@ SetupResult Session::prepare(const SessionOptions& opt) {
   }
   // An earlier run's outputs in the same folder must not pass for this run's: its summary until
   // this run writes one, its can.log and rotated logs when this run logs less or no CAN.
-  std::vector<std::filesystem::path> stale{out_dir_ / "summary.json", out_dir_ / "can.log"};
+  std::vector<std::filesystem::path> stale{out_dir_ / "summary.json", out_dir_ / "can.log",
+                                           out_dir_ / "events.csv"};
   for (const auto& entry : std::filesystem::directory_iterator(out_dir_, ec)) {
     if (is_rotated_can_log(entry.path().filename().string())) stale.push_back(entry.path());
   }
@@ -261,8 +262,10 @@ SetupResult Session::prepare(const SessionOptions& opt) {
   const std::string placeholder = render_summary(RunResult{}, opt.version, true);
   const std::size_t files =
       sc_.record.can_log_max_bytes > 0 ? static_cast<std::size_t>(sc_.record.can_log_keep) + 1 : 1;
-  const std::size_t content =
-      std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size()) + 192 * files;
+  const std::size_t content = std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size()) +
+                              192 * files +
+                              // the cells that vented or ran away, listed with their times
+                              64 * static_cast<std::size_t>(model_.n_cells);
   const std::size_t row = 256 + 16 * sample_.cells.size();
   const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;
@@ -278,6 +281,12 @@ SetupResult Session::open(const SessionOptions& opt) {
   std::string err;
   if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err, &space_))
     return {false, err};
+  if (!events_.open(out_dir_ / "events.csv", err, &space_)) return {false, err};
+  {
+    static constexpr char kHeader[] = "time_s,source,kind,target,action,value,label\n";
+    events_.write(kHeader, sizeof kHeader - 1);
+  }
+  event_line_.reserve(512);
 
   if (protocol_) {
     const can::Profile& p = protocol_->profile();
@@ -375,7 +384,18 @@ void Session::read(std::int64_t wall_ns) {
       std::copy(cmd.balance.begin(), cmd.balance.end(), afe_.balance.begin());
     }
   }
-  driver_.read(now, data_, &afe_, &host_);
+  driver_.read(now, data_, &afe_, &host_, &shunt_);
+  for (std::size_t k = 0; k < driver_.transition_count(); ++k) {
+    const FaultTransition& t = driver_.transitions()[k];
+    apply_wire_fault(t);
+    EventRecord r;
+    r.time_ns = t.time_ns;
+    r.source = 0;
+    r.action = static_cast<std::uint8_t>(t.action);
+    r.fault = t.fault;
+    r.value = t.value;
+    log_event(r);
+  }
   for (std::size_t k = driver_.fired_first(); k < driver_.fired_last(); ++k) {
     const Event& e = sc_.events[k];
     if (e.sensor_error) shunt_.error_bits = static_cast<std::uint8_t>(*e.sensor_error);
@@ -393,6 +413,17 @@ void Session::update() {
   model::step(model_, data_);
   model::afe_measure(afe_model_, model_, data_, afe_);
   model::shunt_measure(sc_.shunt, model_, data_, shunt_);
+  // The model's physical events of this tick, as ground truth.
+  model::ModelEvent ev;
+  while (data_.events.pop(ev)) {
+    EventRecord r;
+    r.time_ns = ev.time_ns;
+    r.source = 1;
+    r.event = ev;
+    r.value = ev.value;
+    log_event(r);
+    ++model_events_;
+  }
   driver_.after_step(data_);
   stats_.update(data_);
   // Sums propagate a NaN that min/max would hide; an overflow to infinity counts as well.
@@ -419,6 +450,110 @@ void Session::log_frame(std::int64_t timestamp_ns, std::size_t iface, const can:
   if (!frame_ring_->try_push(r)) dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Session::apply_wire_fault(const FaultTransition& t) {
+  const Fault& f = sc_.faults[static_cast<std::size_t>(t.fault)];
+  if (!protocol_ || (t.action != FaultAction::kStart && t.action != FaultAction::kStop)) return;
+  const bool on = t.action == FaultAction::kStart;
+  // The scheduler ends a fault itself: on the wire it lasts until told otherwise.
+  const std::int64_t until = on ? std::numeric_limits<std::int64_t>::max() : t.time_ns;
+  const auto msg = static_cast<std::size_t>(f.target < 0 ? 0 : f.target);
+  auto wire = [&](can::TxFault fault) {
+    protocol_->set_fault(msg, f.target2, on ? fault : can::TxFault::kNone, until);
+  };
+  switch (f.kind) {
+    case FaultKind::kCanDrop:
+      wire(can::TxFault::kDrop);
+      break;
+    case FaultKind::kCanCorruptCrc:
+      wire(can::TxFault::kCorruptCrc);
+      break;
+    case FaultKind::kCanRepeatCounter:
+      wire(can::TxFault::kRepeatCounter);
+      break;
+    case FaultKind::kCanShortFrame:
+      wire(can::TxFault::kShortFrame);
+      break;
+    case FaultKind::kCanDelay:
+      protocol_->set_delay(msg, f.target2,
+                           on ? static_cast<std::int64_t>(std::llround(t.value * 1e9)) : 0, until);
+      break;
+    case FaultKind::kCanBabble:
+      protocol_->set_babble(static_cast<std::size_t>(f.bus_index < 0 ? 0 : f.bus_index), f.can_id,
+                            f.extended, f.dlc, on ? f.rate_hz : 0.0, until);
+      break;
+    case FaultKind::kCanSilence:
+      protocol_->set_silence(f.bus_index, f.target, until);
+      break;
+    default:
+      break;
+  }
+}
+
+void Session::log_event(const EventRecord& r) {
+  if (!threaded_) {
+    write_event(r);
+  } else if (!event_ring_->try_push(r)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+namespace {
+const char* contactor_index_name(int i) {
+  return i == 0 ? "main_pos" : i == 1 ? "main_neg" : "precharge";
+}
+// A CSV field: quoted when it holds a comma, a quote or a line break.
+void append_csv_field(std::string& out, const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) {
+    out += text;
+    return;
+  }
+  out += '"';
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c == '\n' || c == '\r' ? ' ' : c;
+  }
+  out += '"';
+}
+}  // namespace
+
+void Session::write_event(const EventRecord& r) {
+  std::string& line = event_line_;
+  line.clear();
+  append_time(line, r.time_ns, time_decimals_for(sc_.tick_ns));
+  char buf[96];
+  if (r.source == 0) {
+    const Fault& f = sc_.faults[static_cast<std::size_t>(r.fault)];
+    line += ",fault,";
+    line += fault_kind_name(f.kind);
+    line += ',';
+    append_csv_field(line, f.target_text);
+    std::snprintf(buf, sizeof buf, ",%s,%.9g,",
+                  fault_action_name(static_cast<FaultAction>(r.action)), r.value);
+    line += buf;
+    append_csv_field(line, f.label);
+  } else {
+    const model::ModelEvent& e = r.event;
+    line += ",model,";
+    line += model::model_event_name(e.kind);
+    switch (e.kind) {
+      case model::ModelEventKind::kContactorStuck:
+        std::snprintf(buf, sizeof buf, ",contactor %s", contactor_index_name(e.index));
+        break;
+      case model::ModelEventKind::kPrechargeFailed:
+        std::snprintf(buf, sizeof buf, ",precharge");
+        break;
+      default:
+        std::snprintf(buf, sizeof buf, ",cell %d", e.index);
+        break;
+    }
+    line += buf;
+    std::snprintf(buf, sizeof buf, ",event,%.9g,", r.value);
+    line += buf;
+  }
+  line += '\n';
+  events_.write(line.data(), line.size());
+}
+
 void Session::enable_threaded_recording(std::size_t sample_slots, std::size_t frame_slots,
                                         std::size_t sample_budget_bytes) {
   Sample prototype;
@@ -430,6 +565,10 @@ void Session::enable_threaded_recording(std::size_t sample_slots, std::size_t fr
       std::min(sample_slots, std::max<std::size_t>(64, sample_budget_bytes / sample_bytes));
   sample_ring_ = std::make_unique<hil::SpscRing<Sample>>(sample_slots, prototype);
   frame_ring_ = std::make_unique<hil::SpscRing<LogRecord>>(frame_slots);
+  // Faults and model events are few: a start, steps, a stop each, and a vent and a runaway per
+  // cell at most; the ring holds a burst of them between two drains.
+  event_ring_ = std::make_unique<hil::SpscRing<EventRecord>>(std::max<std::size_t>(
+      1024, 4 * sc_.faults.size() + 2 * static_cast<std::size_t>(model_.n_cells)));
   drain_sample_ = prototype;
   threaded_ = true;
 }
@@ -446,6 +585,11 @@ std::size_t Session::drain() {
     can_log_.write(r.timestamp_ns, interfaces_[r.bus]->name(), r.frame);
     ++n;
   }
+  EventRecord ev;
+  while (event_ring_->try_pop(ev)) {
+    write_event(ev);
+    ++n;
+  }
   note_outputs();
   return n;
 }
@@ -456,6 +600,8 @@ void Session::note_outputs() {
     stop_cause_ = space_.message();
   } else if (csv_.failed()) {
     stop_cause_ = csv_.error_message();
+  } else if (events_.failed()) {
+    stop_cause_ = events_.error_message();
   } else if (can_log_.failed()) {
     stop_cause_ = can_log_.error_message();
   } else {
@@ -473,6 +619,7 @@ void Session::write(std::int64_t wall_ns) {
       bms_node_->drive_request = host_.drive;
       bms_node_->fault_reset = host_.fault_reset;
       bms_node_->poll(data_.time_ns, bms_buses_.data(), bms_buses_.size());
+      driver_.set_bms_state(static_cast<int>(bms_node_->outputs().state));
     }
   }
   if (data_.tick % every_ticks_ == 0) record();
@@ -575,6 +722,7 @@ SetupResult Session::finish(RunResult& r, const std::string& version) {
   threaded_ = false;
   if (last_recorded_ns_ != data_.time_ns) record();
   csv_.close();
+  events_.close();
   if (log_can_) can_log_.close();
   note_outputs();
   if (!stop_cause_.empty()) {
@@ -590,6 +738,7 @@ SetupResult Session::finish(RunResult& r, const std::string& version) {
     }
   }
   if (csv_.failed()) r.output_errors.push_back(csv_.error_message());
+  if (events_.failed()) r.output_errors.push_back(events_.error_message());
   if (can_log_.failed()) r.output_errors.push_back(can_log_.error_message());
   // No output directory, or no room for a summary before the run: nothing to write into.
   if (summary_.path().empty() || summary_unwritable_) return {true, ""};
@@ -680,7 +829,56 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
   j.field("hysteresis", e.hysteresis_j * 1e-3).field("charge_inefficiency", e.side_j * 1e-3);
   j.field("internal_short", e.leak_j * 1e-3).field("balancing", e.bleed_j * 1e-3);
   j.field("interconnect", e.interconnect_j * 1e-3).field("contactors_precharge", e.path_j * 1e-3);
+  j.field("runaway_body", e.runaway_body_j * 1e-3);
   j.end_object();
+  // Heat from outside the pack's electrochemistry: heaters put in, runaway ejecta carried out.
+  j.field("heater_kj", e.heater_j * 1e-3);
+  j.field("runaway_ejecta_kj", e.runaway_ejecta_j * 1e-3);
+  j.end_object();
+
+  j.key("faults").begin_array();
+  for (std::size_t k = 0; k < sc.faults.size(); ++k) {
+    const Fault& f = sc.faults[k];
+    const FaultLog& log = driver_.fault_log()[k];
+    j.begin_object();
+    j.field("kind", fault_kind_name(f.kind)).field("target", f.target_text);
+    j.field("label", f.label);
+    if (log.onset_ns >= 0) {
+      j.field("onset_s", seconds(log.onset_ns));
+    } else {
+      j.key("onset_s").null();
+    }
+    if (log.end_ns >= 0) {
+      j.field("end_s", seconds(log.end_ns));
+    } else {
+      j.key("end_s").null();
+    }
+    j.end_object();
+  }
+  j.end_array();
+  j.key("cells").begin_object();
+  j.field("vented", d.vented_cells).field("runaway", d.runaway_cells);
+  j.key("events").begin_array();
+  for (int c = 0; c < m.n_cells; ++c) {
+    const auto i = static_cast<std::size_t>(c);
+    const std::int64_t vent = d.vent_time_ns.empty() ? -1 : d.vent_time_ns[i];
+    const std::int64_t runaway = d.runaway_time_ns.empty() ? -1 : d.runaway_time_ns[i];
+    if (vent < 0 && runaway < 0) continue;
+    j.begin_object().field("cell", c);
+    if (vent >= 0) {
+      j.field("vent_s", seconds(vent));
+    } else {
+      j.key("vent_s").null();
+    }
+    if (runaway >= 0) {
+      j.field("runaway_s", seconds(runaway));
+    } else {
+      j.key("runaway_s").null();
+    }
+    j.end_object();
+  }
+  j.end_array();
+  j.field("model_events", model_events_).field("model_events_dropped", d.events.dropped());
   j.end_object();
 
   j.key("counters").begin_object();
@@ -847,6 +1045,12 @@ void Session::outputs_summary(JsonWriter& j, bool running) const {
   j.field("status", status(csv_.failed()));
   j.field("rows", csv_.rows_in_file()).field("bytes", csv_.bytes());
   if (csv_.failed()) j.field("error", csv_.error_message());
+  j.end_object();
+
+  j.key("events_csv").begin_object();
+  j.field("status", status(events_.failed()));
+  j.field("rows", events_.lines() > 0 ? events_.lines() - 1 : 0).field("bytes", events_.bytes());
+  if (events_.failed()) j.field("error", events_.error_message());
   j.end_object();
 
   j.key("can_log").begin_object();

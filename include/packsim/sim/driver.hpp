@@ -8,9 +8,28 @@
 
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
+#include "packsim/sim/condition.hpp"
 #include "packsim/sim/scenario.hpp"
 
 namespace packsim::sim {
+
+// What happened to a scripted fault during a tick, for events.csv and the session (which applies
+// the CAN faults to the protocol).
+enum class FaultAction : std::uint8_t { kStart, kStop, kStep, kRampEnd };
+const char* fault_action_name(FaultAction a);
+
+struct FaultTransition {
+  std::int64_t time_ns = 0;
+  int fault = 0;  // index into Scenario::faults
+  FaultAction action = FaultAction::kStart;
+  double value = 0.0;  // the magnitude from now on (SI), 0 for a stop
+};
+
+// A fault's onset and end, for the summary.
+struct FaultLog {
+  std::int64_t onset_ns = -1;  // -1: never started
+  std::int64_t end_ns = -1;    // -1: still active at the run's end (or never started)
+};
 
 // How a segment ended, for the summary.
 struct SegmentLog {
@@ -31,10 +50,21 @@ class ScenarioDriver {
 
   // Before a tick that starts at `now_ns`: set data.input from the events and the active segment.
   // Measurement faults go to `afe` (may be null), requests to the BMS to `host`.
+  // Scripted faults write their interface fields into data, afe and shunt (each may be null:
+  // then those faults do nothing) and list what they did in transitions().
   void read(std::int64_t now_ns, model::PackData& data, model::AfeData* afe = nullptr,
-            HostRequests* host = nullptr);
-  // After the tick (data holds its outputs, data.time_ns its end): check the segment's conditions.
+            HostRequests* host = nullptr, model::ShuntData* shunt = nullptr);
+  // After the tick (data holds its outputs, data.time_ns its end): check the segment's conditions
+  // and the faults' `when` (only faults not yet started) and `until` (only active ones).
   void after_step(const model::PackData& data);
+  // The BMS's state for `bms_state` conditions (bms::BmsState as a number; -1 unknown).
+  void set_bms_state(int state) { bms_state_ = state; }
+
+  // What the faults did during the last read(), in fault order.
+  const FaultTransition* transitions() const { return transitions_.data(); }
+  std::size_t transition_count() const { return n_transitions_; }
+  std::uint64_t transitions_dropped() const { return transitions_dropped_; }
+  const std::vector<FaultLog>& fault_log() const { return fault_log_; }
 
   // The events the last read() applied: scenario().events[first, last). The session applies what
   // concerns the transports (CAN faults, current-sensor errors) from these.
@@ -59,9 +89,34 @@ class ScenarioDriver {
   bool profile_finished_ = false;
   std::size_t profile_cursor_ = 0;
   std::vector<SegmentLog> log_;  // sized once: one per segment
+
+  // Fault scheduling, all sized once by the constructor.
+  enum class FaultState : std::uint8_t { kPending, kArmed, kActive, kDone };
+  struct FaultRun {
+    FaultState state = FaultState::kPending;
+    std::int64_t fire_ns = 0;  // armed: start at this time
+    bool stop_requested = false;
+    std::size_t next_step = 0;
+    bool ramping = false;
+    double base = 0.0;   // what the fault replaced (ambient), restored at its end
+    double stuck = 0.0;  // the reading held by afe_stuck / current_stuck
+  };
+  void start_fault(std::size_t k, std::int64_t now_ns, model::PackData& data, model::AfeData* afe,
+                   model::ShuntData* shunt);
+  void stop_fault(std::size_t k, std::int64_t now_ns, model::PackData& data, model::AfeData* afe,
+                  model::ShuntData* shunt);
+  void apply_fault(std::size_t k, bool on, double value, model::PackData& data, model::AfeData* afe,
+                   model::ShuntData* shunt);
+  void note(std::int64_t now_ns, std::size_t k, FaultAction a, double value);
+  std::vector<FaultRun> runs_;
+  std::vector<FaultLog> fault_log_;
+  std::vector<FaultTransition> transitions_;
+  std::size_t n_transitions_ = 0;
+  std::uint64_t transitions_dropped_ = 0;
+  int bms_state_ = -1;
 };
 
-// The value a stop condition watches.
-double watched_value(Watch w, const model::PackData& d);
+// A fault's magnitude `t_ns` after its onset (constant, ramp or steps).
+double fault_magnitude(const Fault& f, std::int64_t t_ns);
 
 }  // namespace packsim::sim

@@ -21,6 +21,12 @@ struct Sample {
   double heat_w = 0.0;
   model::ContactorState contactors;
   std::int32_t segment = -1;
+  // Fault ground truth (issue 10).
+  std::int32_t vented_cells = 0;
+  std::int32_t runaway_cells = 0;
+  std::int32_t hottest_cell = 0;
+  double vent_gas_g_per_s = 0.0;
+  double insulation_ohm = 0.0;
   // Per-cell columns, [quantity][cell] in the order v, t, soc, i for the quantities selected.
   std::vector<double> cells;
 };

@@ -12,6 +12,7 @@
 #include "packsim/can/protocol.hpp"
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
+#include "packsim/sim/condition.hpp"
 #include "packsim/util/diagnostic.hpp"
 
 namespace packsim::can {
@@ -20,26 +21,8 @@ struct Profile;
 
 namespace packsim::sim {
 
-// Quantities a stop condition can watch.
-enum class Watch {
-  kCellVMin,
-  kCellVMax,
-  kPackV,
-  kCurrent,     // pack current, discharge positive
-  kAbsCurrent,  // |pack current|
-  kSocMean,
-  kSocMin,
-  kSocMax,
-  kTempMax,
-  kTempMin,
-};
-
-struct StopCondition {
-  Watch watch = Watch::kCellVMin;
-  bool below = true;  // true: stop when value < threshold; false: when value > threshold
-  double threshold = 0.0;
-  std::string text;  // as written, for reports
-};
+// A load segment's stop condition: the condition language (condition.hpp).
+using StopCondition = Condition;
 
 // A time series (current in A or power in W) replayed as the load.
 struct Profile {
@@ -108,6 +91,93 @@ struct Event {
   std::optional<CanFaultEvent> can_fault;
   std::optional<int> sensor_error;  // error bits the current sensor reports (0 clears)
   std::optional<NtcFault> ntc;
+  std::string label;
+};
+
+// Issue 10's scripted faults ([[fault]] tables, docs/faults.md).
+enum class FaultKind : std::uint8_t {
+  kInternalShort,
+  kHeater,
+  kOpenCell,
+  kCellFade,
+  kLooseBusbar,
+  kLooseLink,
+  kContactorWelded,
+  kContactorStuckOpen,
+  kPrechargeOpen,
+  kInsulation,
+  kCoolingLoss,
+  kAmbient,
+  kAfeOffset,
+  kAfeGain,
+  kAfeStuck,
+  kAfeNoise,
+  kAfeDropout,
+  kOpenWire,
+  kNtcOffset,
+  kNtcDrift,
+  kNtcOpen,
+  kNtcShort,
+  kCurrentOffset,
+  kCurrentStuck,
+  kCurrentError,
+  kCanDrop,
+  kCanCorruptCrc,
+  kCanRepeatCounter,
+  kCanShortFrame,
+  kCanDelay,
+  kCanBabble,
+  kCanSilence,
+};
+inline constexpr int kFaultKindCount = static_cast<int>(FaultKind::kCanSilence) + 1;
+// The name a scenario writes ("internal_short").
+inline const char* fault_kind_name(FaultKind kind) {
+  static constexpr const char* kNames[kFaultKindCount] = {
+      "internal_short",  "heater",     "open_cell",        "cell_fade",
+      "loose_busbar",    "loose_link", "contactor_welded", "contactor_stuck_open",
+      "precharge_open",  "insulation", "cooling_loss",     "ambient",
+      "afe_offset",      "afe_gain",   "afe_stuck",        "afe_noise",
+      "afe_dropout",     "open_wire",  "ntc_offset",       "ntc_drift",
+      "ntc_open",        "ntc_short",  "current_offset",   "current_stuck",
+      "current_error",   "can_drop",   "can_corrupt_crc",  "can_repeat_counter",
+      "can_short_frame", "can_delay",  "can_babble",       "can_silence"};
+  const auto k = static_cast<std::size_t>(kind);
+  return k < static_cast<std::size_t>(kFaultKindCount) ? kNames[k] : "?";
+}
+
+struct Fault {
+  FaultKind kind = FaultKind::kInternalShort;
+  // Addressing, per kind: cell, channel, sensor, module, link, contactor (0 main+, 1 main-,
+  // 2 precharge), TX message index; -1 where the kind addresses all (cooling_loss without a
+  // module) or nothing. `target2`: a busbar's segment inside its group, a message's module.
+  int target = -1;
+  int target2 = -1;
+  std::string target_text;  // "cell 37", "channel 3", "message CellVoltages": for the outputs
+  // Start: at a time, or when a condition holds (then after `delay`).
+  std::optional<std::int64_t> at_ns;
+  std::optional<Condition> when;
+  std::int64_t delay_ns = 0;
+  // Stop: after a duration from the onset, or when a condition holds; neither: at the run's end.
+  std::optional<std::int64_t> duration_ns;
+  std::optional<Condition> until;
+  // Magnitude (SI, in the kind's key: ohm, W, V, K, A, ratio, s): constant `value`, or a ramp
+  // from it to `ramp_to` over `ramp_over_ns`, or steps (time from the onset, value).
+  bool has_value = false;  // afe_stuck / current_stuck without one hold the reading at onset
+  double value = 0.0;
+  double value2 = 0.0;  // cell_fade: the R0 scale (value is the capacity scale)
+  std::optional<double> ramp_to;
+  std::int64_t ramp_over_ns = 0;
+  std::vector<std::int64_t> step_ns;  // strictly increasing
+  std::vector<double> step_value;
+  // CAN: babbling frames and silenced buses.
+  std::string message;   // as written; resolved against the profile into `target`
+  SourceLocation where;  // of the table, for errors found once the profile is loaded
+  std::string bus;       // can_babble / can_silence: a logical bus of the profile; empty: all
+  int bus_index = -1;
+  std::uint32_t can_id = 0;
+  bool extended = false;
+  int dlc = 8;
+  double rate_hz = 0.0;
   std::string label;
 };
 
@@ -200,7 +270,10 @@ struct Scenario {
   double ambient_k = 298.15;
   std::vector<LoadSegment> load;
   bool stop_when_load_done = false;
-  std::vector<Event> events;  // sorted by time
+  std::vector<Event> events;       // sorted by time
+  std::vector<Fault> faults;       // in file order
+  bool uses_bms_state = false;     // some condition watches bms_state
+  SourceLocation bms_state_where;  // the first such condition
   RecordSpec record;
 };
 

@@ -196,6 +196,24 @@ class Session {
   std::uint64_t total_ticks_ = 0;
   bool finished_ = false;
 
+  // A row of events.csv: a fault's transition (source 0) or a model event (source 1), handed to
+  // the writer as a fixed-size record.
+  struct EventRecord {
+    std::int64_t time_ns = 0;
+    std::uint8_t source = 0;
+    std::uint8_t action = 0;  // FaultAction for faults
+    std::int32_t fault = 0;   // index into Scenario::faults
+    model::ModelEvent event;  // model events
+    double value = 0.0;
+  };
+  void log_event(const EventRecord& r);
+  void write_event(const EventRecord& r);
+  void apply_wire_fault(const FaultTransition& t);
+  OutputFile events_;
+  std::string event_line_;
+  std::uint64_t model_events_ = 0;
+  std::unique_ptr<hil::SpscRing<EventRecord>> event_ring_;
+
   struct LogRecord {
     std::int64_t timestamp_ns = 0;
     std::uint32_t bus = 0;

@@ -200,7 +200,7 @@ mode = "none"  # the scenario drives the contactors itself
   REQUIRE(sc->load.size() == 3);
   CHECK(sc->load[0].value == Approx(0.5 * 2 * 2));  // 0.5 C of a 2p pack of 2 Ah cells
   REQUIRE(sc->load[0].until.size() == 2);
-  CHECK(sc->load[0].until[1].threshold == Approx(0.2));
+  CHECK(sc->load[0].until[1].nodes[0].threshold == Approx(0.2));
   CHECK(sc->load[1].cv_voltage_v == Approx(41.0));
   REQUIRE(sc->load[2].profile);
   CHECK(sc->load[2].profile->value == std::vector<double>{2, 4, -2});

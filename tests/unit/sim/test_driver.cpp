@@ -83,7 +83,10 @@ TEST_CASE("A stop condition ends a segment, durations end the next", "[driver]")
   LoadSegment dis;
   dis.kind = SegmentKind::kCurrent;
   dis.value = 7.2;  // 1 % SOC per second on the 2 Ah synthetic cell... 7.2 A = 3.6C: 0.1 %/s
-  dis.until = {{Watch::kSocMean, true, 0.85, "soc < 85 %"}};
+  ConditionError err;
+  const auto until = parse_condition("soc < 85 %", {}, err);
+  REQUIRE(until);
+  dis.until = {*until};
   LoadSegment rest;
   rest.duration_ns = 5'000'000'000;
   sc.load = {dis, rest};

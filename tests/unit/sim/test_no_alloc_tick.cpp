@@ -4,6 +4,8 @@
 // ambient step) landing inside the counted window. Built without sanitizers (they replace malloc).
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "alloc_counter.hpp"
 #include "packsim/sim/runner.hpp"
@@ -68,4 +70,53 @@ TEST_CASE("No heap allocation on the tick thread of a whole real-time run", "[no
   CHECK(r.realtime->ticks == 10'000);
   CHECK(allocations == 0);
   std::filesystem::remove_all(opt.out_dir);
+}
+
+TEST_CASE("No heap allocation in a tick with one fault of every kind and a condition pending",
+          "[noalloc][faults]") {
+  const auto sc = test::load_test_scenario("noalloc_faults.toml");
+  REQUIRE(sc.faults.size() == static_cast<std::size_t>(sim::kFaultKindCount) + 2);
+  const auto out = std::filesystem::temp_directory_path() / "packsim-noalloc-faults-test";
+  sim::Session session(sc);
+  sim::SessionOptions so;
+  so.out_dir = out;
+  REQUIRE(session.open(so).ok);
+  session.enable_threaded_recording(8192, 1 << 18);
+  for (int k = 0; k < 1000; ++k) {  // warm up: contactors close
+    session.read(0);
+    session.update();
+    session.write(0);
+  }
+  test::start_counting_allocations();
+  for (int k = 0; k < 4000; ++k) {  // 1 s .. 5 s: every fault starts in here, many end
+    session.read(0);
+    session.update();
+    session.write(0);
+  }
+  CHECK(test::stop_counting_allocations() == 0);
+  // The faults really were applied inside the window.
+  CHECK(session.data().leak_s[3] == Approx(1.0 / 100.0));
+  CHECK(session.data().input.contactor_welded.main_neg);
+  CHECK(session.data().input.iso_fault_cell == 8);
+  CHECK(session.protocol()->stats().tx_faulted > 0);
+  CHECK(session.records_dropped() == 0);
+  session.drain();
+  sim::RunResult r;
+  CHECK(session.finish(r, "test").ok);
+  // The records the tick handed over reached events.csv through the ring: a start for every fault
+  // but the pending one, the short's step and the busbar ramp's end among them.
+  std::ifstream in(out / "events.csv");
+  std::string line;
+  int starts = 0;
+  bool step = false, ramp_end = false;
+  while (std::getline(in, line)) {
+    starts += line.find(",start,") != std::string::npos ? 1 : 0;
+    step = step || line.find("internal_short,cell 3,step,100,") != std::string::npos;
+    ramp_end = ramp_end ||
+               line.find("loose_busbar,group 2 segment 0,ramp_end,0.005,") != std::string::npos;
+  }
+  CHECK(starts == sim::kFaultKindCount + 1);
+  CHECK(step);
+  CHECK(ramp_end);
+  std::filesystem::remove_all(out);
 }

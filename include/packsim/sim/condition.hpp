@@ -1,0 +1,100 @@
+#pragma once
+// The condition language shared by load `until`, fault `when` / `until` and (next) expectations:
+//   cell_t[37] > 80 degC and (soc_min < 20 % or not bms_state == normal)
+// parse_condition() compiles the text once into a flat postfix program; evaluate() runs it over a
+// ConditionView without allocating, locking or recursing. Parsing is bounded (nesting depth and
+// program length), so no input can exhaust the stack.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace packsim::model {
+struct PackData;
+}
+
+namespace packsim::sim {
+
+// What a condition can watch. Per-cell quantities take an index.
+enum class CondQuantity : std::uint8_t {
+  kCellV,         // cell_v[i], V
+  kCellT,         // cell_t[i], K
+  kCellSoc,       // cell_soc[i]
+  kCellI,         // cell_i[i], A (discharge positive)
+  kVMin,          // v_min (alias cell_v_min)
+  kVMax,          // v_max (alias cell_v_max)
+  kPackV,         // pack_v, at the battery terminals
+  kLinkV,         // link_v, the DC link after the contactors
+  kCurrent,       // current, pack, discharge positive
+  kAbsCurrent,    // abs_current
+  kSocMin,        // soc_min
+  kSocMean,       // soc_mean (alias soc)
+  kSocMax,        // soc_max
+  kTMax,          // t_max (alias temp_max)
+  kTMin,          // t_min (alias temp_min)
+  kVentedCells,   // vented_cells, a count
+  kRunawayCells,  // runaway_cells, a count
+  kTime,          // time, s since the run's start
+  kBmsState,      // bms_state == <name>; the value is the state's number
+};
+
+enum class CondOp : std::uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
+
+// The reference BMS's state names, in bms::BmsState order (ref_bms.hpp).
+inline constexpr std::array<const char*, 7> kBmsStateNames = {
+    "init", "standby", "precharge", "closing", "normal", "opening", "fault"};
+
+// Limits of a compiled condition: generous for people, small enough to keep it on the stack.
+inline constexpr int kConditionMaxNodes = 64;
+inline constexpr int kConditionMaxDepth = 16;  // parentheses and `not`s nested
+
+struct CondNode {
+  enum class Kind : std::uint8_t { kCompare, kAnd, kOr, kNot };
+  Kind kind = Kind::kCompare;
+  CondQuantity quantity = CondQuantity::kVMin;
+  CondOp op = CondOp::kLt;
+  int index = 0;           // per-cell quantities
+  double threshold = 0.0;  // SI
+};
+
+// A compiled condition: nodes in postfix order. Plain data, copyable, no heap beyond `text`.
+struct Condition {
+  std::array<CondNode, kConditionMaxNodes> nodes{};
+  int n_nodes = 0;
+  bool uses_bms_state = false;
+  std::string text;  // as written, for reports
+};
+
+// What the parser checks against: the pack's size and how to turn a C-rate into amperes.
+struct ConditionContext {
+  int n_cells = 1;
+  int series = 1;            // pack voltage thresholds scale with it
+  double c_rate_to_a = 1.0;  // 1 C in amperes
+};
+
+struct ConditionError {
+  int column = 1;  // 1-based, inside the condition's text
+  std::string message;
+};
+
+// Compiles `text`; on failure returns nothing and says why and where.
+std::optional<Condition> parse_condition(std::string_view text, const ConditionContext& ctx,
+                                         ConditionError& error);
+
+// What a condition watches: the pack's true state, the time, the BMS's state (-1: none known).
+struct ConditionView {
+  const model::PackData* pack = nullptr;
+  std::int64_t time_ns = 0;
+  int bms_state = -1;
+};
+
+double condition_value(CondQuantity q, int index, const ConditionView& view);
+// Allocation-free. An empty condition is false.
+bool evaluate(const Condition& c, const ConditionView& view);
+
+// Names the parser accepts (canonical and aliases), for messages and docs.
+std::string condition_quantity_list();
+
+}  // namespace packsim::sim

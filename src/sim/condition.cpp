@@ -1,0 +1,461 @@
+// The condition language (condition.hpp). Compiled into packsim_config, beside the unit parser it
+// uses; the evaluator needs only the model's data.
+#include "packsim/sim/condition.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+#include "packsim/bms/ref_bms.hpp"
+#include "packsim/config/quantity.hpp"
+#include "packsim/config/toml_reader.hpp"
+#include "packsim/model/pack.hpp"
+#include "packsim/util/suggest.hpp"
+
+namespace packsim::sim {
+namespace {
+
+using config::Dimension;
+
+static_assert(static_cast<int>(bms::BmsState::kFault) + 1 ==
+                  static_cast<int>(kBmsStateNames.size()),
+              "kBmsStateNames follows bms::BmsState");
+
+enum class ValueKind : std::uint8_t { kQuantity, kCount, kState };
+
+struct QuantityInfo {
+  const char* name;
+  CondQuantity quantity;
+  bool indexed;
+  ValueKind kind;
+  Dimension dim;
+};
+
+// Canonical names first; the `until` names of earlier versions stay as aliases.
+constexpr QuantityInfo kQuantities[] = {
+    {"cell_v", CondQuantity::kCellV, true, ValueKind::kQuantity, Dimension::kVoltage},
+    {"cell_t", CondQuantity::kCellT, true, ValueKind::kQuantity, Dimension::kTemperature},
+    {"cell_soc", CondQuantity::kCellSoc, true, ValueKind::kQuantity, Dimension::kRatio},
+    {"cell_i", CondQuantity::kCellI, true, ValueKind::kQuantity, Dimension::kCurrent},
+    {"v_min", CondQuantity::kVMin, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"v_max", CondQuantity::kVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"pack_v", CondQuantity::kPackV, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"link_v", CondQuantity::kLinkV, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"current", CondQuantity::kCurrent, false, ValueKind::kQuantity, Dimension::kCurrent},
+    {"abs_current", CondQuantity::kAbsCurrent, false, ValueKind::kQuantity, Dimension::kCurrent},
+    {"soc_min", CondQuantity::kSocMin, false, ValueKind::kQuantity, Dimension::kRatio},
+    {"soc_mean", CondQuantity::kSocMean, false, ValueKind::kQuantity, Dimension::kRatio},
+    {"soc_max", CondQuantity::kSocMax, false, ValueKind::kQuantity, Dimension::kRatio},
+    {"t_max", CondQuantity::kTMax, false, ValueKind::kQuantity, Dimension::kTemperature},
+    {"t_min", CondQuantity::kTMin, false, ValueKind::kQuantity, Dimension::kTemperature},
+    {"vented_cells", CondQuantity::kVentedCells, false, ValueKind::kCount, Dimension::kRatio},
+    {"runaway_cells", CondQuantity::kRunawayCells, false, ValueKind::kCount, Dimension::kRatio},
+    {"time", CondQuantity::kTime, false, ValueKind::kQuantity, Dimension::kTime},
+    {"bms_state", CondQuantity::kBmsState, false, ValueKind::kState, Dimension::kRatio},
+    // aliases
+    {"cell_v_min", CondQuantity::kVMin, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"cell_v_max", CondQuantity::kVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"soc", CondQuantity::kSocMean, false, ValueKind::kQuantity, Dimension::kRatio},
+    {"temp_max", CondQuantity::kTMax, false, ValueKind::kQuantity, Dimension::kTemperature},
+    {"temp_min", CondQuantity::kTMin, false, ValueKind::kQuantity, Dimension::kTemperature},
+};
+
+bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool space(char c) { return c == ' ' || c == '\t'; }
+
+class Parser {
+ public:
+  Parser(std::string_view text, const ConditionContext& ctx, Condition& out, ConditionError& err)
+      : s_(text), ctx_(ctx), out_(out), err_(err) {}
+
+  bool run() {
+    skip();
+    if (pos_ >= s_.size()) return fail(pos_, "empty condition; expected e.g. \"v_min < 3 V\"");
+    if (!expr(0)) return false;
+    skip();
+    if (pos_ < s_.size()) {
+      return fail(pos_, "unexpected '" + std::string(word_at(pos_)) +
+                            "'; expected 'and', 'or' or the end of the condition");
+    }
+    return true;
+  }
+
+ private:
+  bool fail(std::size_t at, std::string message) {
+    if (!failed_) {
+      err_.column = static_cast<int>(at) + 1;
+      err_.message = std::move(message);
+      failed_ = true;
+    }
+    return false;
+  }
+  void skip() {
+    while (pos_ < s_.size() && space(s_[pos_])) ++pos_;
+  }
+  std::string_view word_at(std::size_t at) const {
+    std::size_t e = at;
+    if (e < s_.size() && ident_char(s_[e])) {
+      while (e < s_.size() && ident_char(s_[e])) ++e;
+    } else if (e < s_.size()) {
+      ++e;
+    }
+    return s_.substr(at, e - at);
+  }
+  // The keyword `kw` at the current position, as a whole word.
+  bool keyword(std::string_view kw) {
+    skip();
+    if (s_.compare(pos_, kw.size(), kw) != 0) return false;
+    const std::size_t end = pos_ + kw.size();
+    if (end < s_.size() && ident_char(s_[end])) return false;
+    pos_ = end;
+    return true;
+  }
+  bool emit(const CondNode& n, std::size_t at) {
+    if (out_.n_nodes >= kConditionMaxNodes) {
+      return fail(at, "condition too long; at most " + std::to_string(kConditionMaxNodes) +
+                          " comparisons and operators");
+    }
+    out_.nodes[static_cast<std::size_t>(out_.n_nodes++)] = n;
+    return true;
+  }
+  bool expr(int depth) {
+    if (!conjunction(depth)) return false;
+    for (;;) {
+      const std::size_t at = (skip(), pos_);
+      if (!keyword("or")) return true;
+      if (!conjunction(depth)) return false;
+      CondNode n;
+      n.kind = CondNode::Kind::kOr;
+      if (!emit(n, at)) return false;
+    }
+  }
+  bool conjunction(int depth) {
+    if (!unary(depth)) return false;
+    for (;;) {
+      const std::size_t at = (skip(), pos_);
+      if (!keyword("and")) return true;
+      if (!unary(depth)) return false;
+      CondNode n;
+      n.kind = CondNode::Kind::kAnd;
+      if (!emit(n, at)) return false;
+    }
+  }
+  bool unary(int depth) {
+    skip();
+    const std::size_t at = pos_;
+    if (depth >= kConditionMaxDepth) {
+      return fail(at, "nested too deeply; at most " + std::to_string(kConditionMaxDepth) +
+                          " levels of parentheses and 'not'");
+    }
+    if (keyword("not")) {
+      if (!unary(depth + 1)) return false;
+      CondNode n;
+      n.kind = CondNode::Kind::kNot;
+      return emit(n, at);
+    }
+    if (pos_ < s_.size() && s_[pos_] == '(') {
+      ++pos_;
+      if (!expr(depth + 1)) return false;
+      skip();
+      if (pos_ >= s_.size() || s_[pos_] != ')') {
+        return fail(pos_, "expected ')' to close the '(' at column " + std::to_string(at + 1));
+      }
+      ++pos_;
+      return true;
+    }
+    return comparison();
+  }
+
+  bool comparison() {
+    skip();
+    const std::size_t name_at = pos_;
+    if (pos_ >= s_.size()) return fail(pos_, "expected a quantity, got the end of the condition");
+    if (!ident_start(s_[pos_])) {
+      return fail(pos_, "expected a quantity such as v_min or cell_t[3], got '" +
+                            std::string(word_at(pos_)) + "'");
+    }
+    while (pos_ < s_.size() && ident_char(s_[pos_])) ++pos_;
+    const std::string name(s_.substr(name_at, pos_ - name_at));
+    const QuantityInfo* q = nullptr;
+    for (const auto& c : kQuantities) {
+      if (name == c.name) q = &c;
+    }
+    if (!q) {
+      std::vector<std::string> names;
+      for (const auto& c : kQuantities) names.emplace_back(c.name);
+      return fail(name_at, "unknown quantity '" + name + "'" + did_you_mean(name, names) +
+                               "; expected one of " + condition_quantity_list());
+    }
+    CondNode n;
+    n.quantity = q->quantity;
+    skip();
+    const bool bracket = pos_ < s_.size() && s_[pos_] == '[';
+    if (q->indexed && !bracket) {
+      return fail(pos_, "'" + name + "' is per cell: expected an index, e.g. " + name + "[0]");
+    }
+    if (!q->indexed && bracket) {
+      return fail(pos_, "'" + name + "' takes no index");
+    }
+    if (bracket) {
+      ++pos_;
+      skip();
+      const std::size_t idx_at = pos_;
+      std::int64_t v = 0;
+      bool digits = false;
+      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) {
+        if (v < 1'000'000'000) v = v * 10 + (s_[pos_] - '0');
+        digits = true;
+        ++pos_;
+      }
+      if (!digits) return fail(idx_at, "expected a cell index (a whole number) after '['");
+      if (v >= ctx_.n_cells) {
+        return fail(idx_at, "cell " + std::to_string(v) + " out of range; the pack has " +
+                                std::to_string(ctx_.n_cells) + " cells (0 … " +
+                                std::to_string(ctx_.n_cells - 1) + ")");
+      }
+      n.index = static_cast<int>(v);
+      skip();
+      if (pos_ >= s_.size() || s_[pos_] != ']') return fail(pos_, "expected ']'");
+      ++pos_;
+    }
+    skip();
+    const std::size_t op_at = pos_;
+    auto op2 = [&](const char* two) { return s_.compare(pos_, 2, two) == 0; };
+    if (op2("<=")) {
+      n.op = CondOp::kLe, pos_ += 2;
+    } else if (op2(">=")) {
+      n.op = CondOp::kGe, pos_ += 2;
+    } else if (op2("==")) {
+      n.op = CondOp::kEq, pos_ += 2;
+    } else if (op2("!=")) {
+      n.op = CondOp::kNe, pos_ += 2;
+    } else if (pos_ < s_.size() && s_[pos_] == '<') {
+      n.op = CondOp::kLt, ++pos_;
+    } else if (pos_ < s_.size() && s_[pos_] == '>') {
+      n.op = CondOp::kGt, ++pos_;
+    } else {
+      return fail(op_at, "expected an operator (<, <=, >, >=, == or !=) after '" + name + "'");
+    }
+    skip();
+    const std::size_t value_at = pos_;
+    if (q->kind == ValueKind::kState) {
+      if (n.op != CondOp::kEq && n.op != CondOp::kNe)
+        return fail(op_at, "bms_state compares with == or != only");
+      while (pos_ < s_.size() && ident_char(s_[pos_])) ++pos_;
+      const std::string state(s_.substr(value_at, pos_ - value_at));
+      std::vector<std::string> names(kBmsStateNames.begin(), kBmsStateNames.end());
+      std::string list;
+      for (const auto& s : names) list += (list.empty() ? "" : ", ") + s;
+      int found = -1;
+      for (std::size_t k = 0; k < names.size(); ++k) {
+        if (names[k] == state) found = static_cast<int>(k);
+      }
+      if (found < 0) {
+        return fail(value_at, "unknown BMS state '" + state + "'" + did_you_mean(state, names) +
+                                  "; expected one of " + list);
+      }
+      n.threshold = found;
+      out_.uses_bms_state = true;
+      return emit(n, name_at);
+    }
+    // A number, then a unit up to the next blank, ')' or the end (not a keyword).
+    std::size_t e = pos_;
+    if (e < s_.size() && (s_[e] == '-' || s_[e] == '+')) ++e;
+    while (e < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[e])) || s_[e] == '.')) ++e;
+    if (e < s_.size() && (s_[e] == 'e' || s_[e] == 'E')) {
+      std::size_t x = e + 1;
+      if (x < s_.size() && (s_[x] == '-' || s_[x] == '+')) ++x;
+      if (x < s_.size() && std::isdigit(static_cast<unsigned char>(s_[x]))) {
+        e = x;
+        while (e < s_.size() && std::isdigit(static_cast<unsigned char>(s_[e]))) ++e;
+      }
+    }
+    if (e == pos_) {
+      return fail(value_at, "expected a number after the operator, got '" +
+                                std::string(word_at(value_at)) + "'");
+    }
+    std::size_t end = e;
+    std::size_t u = e;
+    while (u < s_.size() && space(s_[u])) ++u;
+    const std::string_view next = word_at(u);
+    if (u < s_.size() && s_[u] != ')' && s_[u] != '(' && next != "and" && next != "or") {
+      end = u;
+      while (end < s_.size() && !space(s_[end]) && s_[end] != ')' && s_[end] != '(') ++end;
+    }
+    const std::string_view value_text = s_.substr(value_at, end - value_at);
+    pos_ = end;
+    if (q->kind == ValueKind::kCount) {
+      const config::QuantityResult r = config::parse_quantity(value_text, Dimension::kRatio);
+      if (!r.value || *r.value != std::floor(*r.value) || value_text.find('%') != value_text.npos)
+        return fail(value_at, "'" + name + "' counts cells: expected a whole number, got '" +
+                                  std::string(value_text) + "'");
+      n.threshold = *r.value;
+      return emit(n, name_at);
+    }
+    config::QuantityResult r =
+        config::parse_quantity(value_text, q->dim, q->dim == Dimension::kCurrent);
+    if (!r.value) return fail(value_at, r.error);
+    double v = r.is_c_rate ? *r.value * ctx_.c_rate_to_a : *r.value;
+    if (!range_ok(*q, v, value_at)) return false;
+    n.threshold = v;
+    return emit(n, name_at);
+  }
+
+  bool range_ok(const QuantityInfo& q, double v, std::size_t at) {
+    using config::format_number;
+    namespace plausible = config::plausible;
+    if (q.dim == Dimension::kRatio) {
+      if (v < 0.0 || v > 1.0) {
+        return fail(at, format_number(v * 100.0) +
+                            " % is not a state of charge; expected 0 % to 100 % (a bare number is "
+                            "a fraction: write \"10 %\" or 0.1)");
+      }
+      return true;
+    }
+    if (q.dim == Dimension::kTime) {
+      if (!(v >= 0.0 && v <= 1e10)) return fail(at, "a time from 0 s on, at most 1e10 s");
+      return true;
+    }
+    const double cell_v = plausible::kCellVoltageV;
+    const double series = ctx_.series;
+    const config::Range r =
+        q.dim == Dimension::kVoltage
+            ? (q.quantity == CondQuantity::kPackV || q.quantity == CondQuantity::kLinkV
+                   ? config::between(-cell_v * series, cell_v * series)
+                   : config::between(-cell_v, cell_v))
+        : q.dim == Dimension::kCurrent ? plausible::pack_current()
+                                       : plausible::cell_temperature();
+    if (!(v >= r.min && v <= r.max)) {
+      const bool kelvin = q.dim == Dimension::kTemperature;
+      const char* unit = config::si_unit(q.dim);
+      auto limit = [&](double x) {
+        return format_number(x) + " " + unit +
+               (kelvin ? " (" + format_number(x - plausible::kZeroCelsius) + " degC)" : "");
+      };
+      return fail(at, "threshold " + format_number(v) + " " + unit +
+                          " out of range; expected between " + limit(r.min) + " and " +
+                          limit(r.max));
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  const ConditionContext& ctx_;
+  Condition& out_;
+  ConditionError& err_;
+  std::size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+bool compare(double v, CondOp op, double t) {
+  switch (op) {
+    case CondOp::kLt:
+      return v < t;
+    case CondOp::kLe:
+      return v <= t;
+    case CondOp::kGt:
+      return v > t;
+    case CondOp::kGe:
+      return v >= t;
+    case CondOp::kEq:
+      return v == t;
+    case CondOp::kNe:
+      return v != t;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string condition_quantity_list() {
+  std::string list;
+  for (const auto& c : kQuantities) {
+    list += (list.empty() ? "" : ", ") + std::string(c.name) + (c.indexed ? "[i]" : "");
+  }
+  return list;
+}
+
+std::optional<Condition> parse_condition(std::string_view text, const ConditionContext& ctx,
+                                         ConditionError& error) {
+  Condition c;
+  c.text = std::string(text);
+  Parser p(text, ctx, c, error);
+  if (!p.run()) return std::nullopt;
+  return c;
+}
+
+double condition_value(CondQuantity q, int index, const ConditionView& view) {
+  const model::PackData& d = *view.pack;
+  const auto i = static_cast<std::size_t>(index);
+  switch (q) {
+    case CondQuantity::kCellV:
+      return d.v[i];
+    case CondQuantity::kCellT:
+      return d.temp_k[i];
+    case CondQuantity::kCellSoc:
+      return d.z[i];
+    case CondQuantity::kCellI:
+      return d.i[i];
+    case CondQuantity::kVMin:
+      return d.v_min;
+    case CondQuantity::kVMax:
+      return d.v_max;
+    case CondQuantity::kPackV:
+      return d.pack_voltage_v;
+    case CondQuantity::kLinkV:
+      return d.link_voltage_v;
+    case CondQuantity::kCurrent:
+      return d.pack_current_a;
+    case CondQuantity::kAbsCurrent:
+      return std::fabs(d.pack_current_a);
+    case CondQuantity::kSocMin:
+      return d.soc_min;
+    case CondQuantity::kSocMean:
+      return d.soc_mean;
+    case CondQuantity::kSocMax:
+      return d.soc_max;
+    case CondQuantity::kTMax:
+      return d.t_max_k;
+    case CondQuantity::kTMin:
+      return d.t_min_k;
+    case CondQuantity::kVentedCells:
+      return d.vented_cells;
+    case CondQuantity::kRunawayCells:
+      return d.runaway_cells;
+    case CondQuantity::kTime:
+      return static_cast<double>(view.time_ns) / 1e9;
+    case CondQuantity::kBmsState:
+      return view.bms_state;
+  }
+  return 0.0;
+}
+
+bool evaluate(const Condition& c, const ConditionView& view) {
+  if (c.n_nodes == 0) return false;
+  // A postfix program: one stack slot per node at most.
+  bool stack[kConditionMaxNodes];
+  int top = 0;
+  for (int k = 0; k < c.n_nodes; ++k) {
+    const CondNode& n = c.nodes[static_cast<std::size_t>(k)];
+    switch (n.kind) {
+      case CondNode::Kind::kCompare:
+        stack[top++] = compare(condition_value(n.quantity, n.index, view), n.op, n.threshold);
+        break;
+      case CondNode::Kind::kAnd:
+        --top;
+        stack[top - 1] = stack[top - 1] && stack[top];
+        break;
+      case CondNode::Kind::kOr:
+        --top;
+        stack[top - 1] = stack[top - 1] || stack[top];
+        break;
+      case CondNode::Kind::kNot:
+        stack[top - 1] = !stack[top - 1];
+        break;
+    }
+  }
+  return stack[0];
+}
+
+}  // namespace packsim::sim
