@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -207,6 +208,8 @@ PackData make_data(const PackModel& m) {
   d.heat_acc_j.assign(n, 0.0);
   d.heat_mean_w.assign(n, 0.0);
   d.open_r.assign(n, 0.0);
+  d.inv_capacity_fault.assign(n, 0.0);
+  d.r0_scale_fault.assign(n, 0.0);
   d.open_v.assign(n, 0.0);
   d.seg_ohm.assign(d.busbar_extra_ohm.size(), 0.0);
   d.group_flags.assign(ns, 0);
@@ -249,15 +252,40 @@ PackData make_data(const PackModel& m) {
 
 namespace {
 
+// Whether any of `count` doubles differs bitwise from `value`: an integer OR reduction, which
+// vectorises (a floating-point compare-and-or did not, at the baseline x86-64 target).
+inline bool any_differs(const double* x, std::size_t count, double value) {
+  std::uint64_t ref = 0, acc = 0;
+  std::memcpy(&ref, &value, sizeof ref);
+  for (std::size_t k = 0; k < count; ++k) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &x[k], sizeof bits);
+    acc |= bits ^ ref;
+  }
+  return acc != 0;
+}
+
 enum : std::uint8_t {
   kGroupLoose = 1,    // a busbar segment of the group has extra resistance
   kGroupAllOpen = 2,  // every cell of the group is open: the group is an open circuit
 };
 
-// 1 / capacity with the fault scale on top of the spread; bit-identical when there is no fault.
-inline double inv_capacity(const PackModel& m, const PackData& d, std::size_t c) {
-  const double scale = d.capacity_fault_scale[c];
-  return scale == 1.0 ? m.inv_capacity_as[c] : m.inv_capacity_as[c] / scale;
+// 1 / capacity per cell this tick: the model's, or with a capacity fault the workspace holding it
+// divided by the fault scales (so the per-cell loops pay nothing without one).
+// The R0 scale per cell this tick: the spread's, or with an R0 fault the product, likewise.
+inline const double* r0_scales(const PackModel& m, PackData& d) {
+  if (!any_differs(d.r0_fault_scale.data(), d.r0_fault_scale.size(), 1.0)) return m.r0_scale.data();
+  for (std::size_t c = 0; c < d.r0_scale_fault.size(); ++c)
+    d.r0_scale_fault[c] = m.r0_scale[c] * d.r0_fault_scale[c];
+  return d.r0_scale_fault.data();
+}
+
+inline const double* inv_capacity(const PackModel& m, PackData& d) {
+  if (!any_differs(d.capacity_fault_scale.data(), d.capacity_fault_scale.size(), 1.0))
+    return m.inv_capacity_as.data();
+  for (std::size_t c = 0; c < d.inv_capacity_fault.size(); ++c)
+    d.inv_capacity_fault[c] = m.inv_capacity_as[c] / d.capacity_fault_scale[c];
+  return d.inv_capacity_fault.data();
 }
 
 // The faults that change the network's shape this tick: open cells, loose busbar segments, link
@@ -272,15 +300,14 @@ void prepare_network_faults(const PackModel& m, PackData& d) {
     std::uint8_t flags = 0;
     std::size_t open = 0;
     for (std::size_t j = 0; j < np; ++j) open += d.open[g * np + j] != 0 ? 1u : 0u;
+
     if (open > 0) d.any_open = true;
     if (open == np) {
       flags |= kGroupAllOpen;
       d.string_open = true;
     }
     const std::size_t s0 = g * (np - 1);
-    bool loose = false;
-    for (std::size_t k = 0; k + 1 < np; ++k) loose = loose || d.busbar_extra_ohm[s0 + k] != 0.0;
-    if (loose) {
+    if (np > 1 && any_differs(&d.busbar_extra_ohm[s0], np - 1, 0.0)) {
       flags |= kGroupLoose;
       for (std::size_t k = 0; k + 1 < np; ++k)
         d.seg_ohm[s0 + k] = m.busbar_segment_ohm + d.busbar_extra_ohm[s0 + k];
@@ -327,8 +354,9 @@ inline CellState load_state(const PackModel& m, const PackData& d, std::size_t c
 // On the first pass (fresh = true) the parameters are looked up here, cell by cell, and kept for
 // later passes and the advance: one sweep over the cells instead of a lookup sweep and a solve
 // sweep.
-void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, double& a, double& b,
-                     bool fresh) {
+void network_sources(const PackModel& m, PackData& d, const double* inv_q, const double* r0_scale,
+                     double m0_pack_sign, double& a, double& b, bool fresh) {
+  const bool any_open = d.any_open;
   const auto n = static_cast<std::size_t>(m.n_cells);
   const auto np = static_cast<std::size_t>(m.np);
   a = 0.0;
@@ -353,15 +381,14 @@ void network_sources(const PackModel& m, PackData& d, double m0_pack_sign, doubl
       CellLookup& p = d.lookup[c];
       if (fresh) {
         p = lookup_cell(m.cell, st.z, d.temp_k[c]);
-        const double r0_scale = m.r0_scale[c] * d.r0_fault_scale[c];  // exact when no fault
-        p.r0_discharge *= r0_scale;
-        p.r0_charge *= r0_scale;
+        p.r0_discharge *= r0_scale[c];
+        p.r0_charge *= r0_scale[c];
         if (p.clamped_axes != 0) count_clamps(d, c, p, st.z);
       }
-      const Thevenin th = thevenin(m.cell, p, st, inv_capacity(m, d, c), d.sign_guess[c], m0_sign);
+      const Thevenin th = thevenin(m.cell, p, st, inv_q[c], d.sign_guess[c], m0_sign);
       d.e[c] = th.e;
       d.r_th[c] = th.r;
-      if (d.any_open && d.open[c] != 0) {
+      if (any_open && d.open[c] != 0) {
         // Disconnected from its node: an infinite resistance adds nothing to the ladder.
         d.open_r[c] = th.r;
         d.r_th[c] = std::numeric_limits<double>::infinity();
@@ -447,6 +474,9 @@ void step(const PackModel& m, PackData& d) {
   //    drive cycle's change from traction to regeneration does not cost a second pass), otherwise
   //    each cell's last current.
   prepare_network_faults(m, d);
+  const double* inv_q = inv_capacity(m, d);
+  const double* r0_scale = r0_scales(m, d);
+  const bool any_open = d.any_open;
   // Contactors as they are: a welded one conducts whatever the command, a stuck-open one never
   // closes (welded wins if both are set). `net` is what the current sees: no precharge branch with
   // an open precharge resistor, nothing at all with an open series string.
@@ -485,8 +515,8 @@ void step(const PackModel& m, PackData& d) {
   const double load_sign = expected_current_sign(d.input.load, net);
   for (std::size_t c = 0; c < n; ++c) {
     // An open cell's own short stays inside it; the bleed resistor is across the group's node.
-    d.g_leak[c] =
-        d.open[c] != 0 ? d.bleed_s[c] : d.leak_s[c] + d.runaway.short_s[c] + d.bleed_s[c];
+    d.g_leak[c] = any_open && d.open[c] != 0 ? d.bleed_s[c]
+                                             : d.leak_s[c] + d.runaway.short_s[c] + d.bleed_s[c];
     const double last = sign_of(d.i[c]) != 0.0 ? sign_of(d.i[c]) : d.s[c];
     d.sign_guess[c] = load_sign != 0.0 ? load_sign : last;
   }
@@ -498,7 +528,7 @@ void step(const PackModel& m, PackData& d) {
   double a = 0.0, b = 0.0;
   constexpr int kMaxPasses = 4;
   for (int pass = 0; pass < kMaxPasses; ++pass) {
-    network_sources(m, d, m0_pack_sign, a, b, pass == 0);
+    network_sources(m, d, inv_q, r0_scale, m0_pack_sign, a, b, pass == 0);
     link = solve_link(a, b, m.link, net, d.input.load, d.link_voltage_v, dt);
     const double current = link.pack_current_a;
     // The pack's sign only matters through the instantaneous hysteresis M0.
@@ -555,8 +585,7 @@ void step(const PackModel& m, PackData& d) {
   for (std::size_t c = 0; c < n; ++c) {
     CellState st = load_state(m, d, c, n);
     const double i = d.i[c];
-    const CellStepResult r =
-        advance_cell(t, d.lookup[c], st, inv_capacity(m, d, c), i, d.temp_k[c]);
+    const CellStepResult r = advance_cell(t, d.lookup[c], st, inv_q[c], i, d.temp_k[c]);
     d.z[c] = st.z;
     d.h[c] = st.h;
     d.s[c] = st.s;
@@ -564,7 +593,7 @@ void step(const PackModel& m, PackData& d) {
       d.v_rc[static_cast<std::size_t>(j) * n + c] = st.v_rc[static_cast<std::size_t>(j)];
     const double u = d.u[c];
     // An open cell's short sees the cell's own terminals, not the busbar node.
-    const double u_cell = d.any_open && d.open[c] != 0 ? d.open_v[c] : u;
+    const double u_cell = any_open && d.open[c] != 0 ? d.open_v[c] : u;
     const double q_leak = (d.leak_s[c] + d.runaway.short_s[c]) * u_cell * u_cell;
     const double q_bleed = d.bleed_s[c] * u * u;
     const double q = r.heat.total() + q_leak + d.bleed_heat_to_cell * q_bleed;

@@ -272,6 +272,8 @@ struct PackData {
   // [n_cells]; per-segment ladder resistance [ns*(np-1)]; per-group flags [ns] (kGroup*); the
   // link/lead extra resistance in series; the last command (for stuck-contactor events).
   std::vector<double> open_r;
+  std::vector<double> inv_capacity_fault;  // [n_cells] 1 / capacity with the fault scales
+  std::vector<double> r0_scale_fault;      // [n_cells] spread x fault R0 scale
   std::vector<double> open_v;
   std::vector<double> seg_ohm;
   std::vector<std::uint8_t> group_flags;
