@@ -266,3 +266,22 @@ TEST_CASE("Heat books balance the nodes' stored heat through a propagation", "[r
   CHECK(stored == Approx(in).epsilon(1e-6));
   CHECK(b.runaway_impinged_j == Approx(0.1 * b.runaway_ejecta_j).epsilon(1e-9));
 }
+
+TEST_CASE("Over-charge: past SOC 1 the charge's energy at the OCV is heat", "[runaway]") {
+  PackSpec spec = row_spec(1, 0.0);
+  const PackModel m = build_pack_model(spec, kulr_cell(), 100'000'000, {0.99, 298.15, 1});
+  PackData d = make_data(m);
+  d.input.contactors = {true, true, false};
+  d.input.load.mode = LoadMode::kCurrent;
+  d.input.load.current_a = -5.0;  // 1C charge
+  double expected = 0.0;
+  for (int k = 0; k < 1800; ++k) {  // 180 s: from 99 % to about 104 %
+    step(m, d);
+    // OCV = 3 + 1.2 z, the table clamped at z = 1: 4.2 V.
+    if (d.z[0] > 1.0) expected += 5.0 * 4.2 * m.dt_s;
+  }
+  REQUIRE(d.z[0] > 1.03);
+  // The tick that crosses SOC 1 uses the OCV looked up just below it: one tick's 2.1 J at most.
+  CHECK(d.energy.overcharge_j == Approx(expected).margin(2.2));
+  CHECK(d.energy.overcharge_j > 0.0);
+}
