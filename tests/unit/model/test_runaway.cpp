@@ -236,3 +236,52 @@ TEST_CASE("A heater heats an adiabatic cell by P t / C, below the chain", "[runa
   // Backward Euler with no conductance is exact for a constant heat: 1000 J / (72.21 g * 1100).
   CHECK(d.temp_k[0] - 298.15 == Approx(1000.0 / (0.07221 * 1100.0)).epsilon(1e-9));
 }
+
+TEST_CASE("Heat books balance the nodes' stored heat through a propagation", "[runaway]") {
+  // Adiabatic row (no convection), no mass loss (so C stays C0): backward Euler conserves
+  // sum C T exactly when nothing leaves, so the nodes' stored heat must equal every heat put in:
+  // the cells' own heat (the runaway short's included), heater, runaway body heat, impinged
+  // ejecta and over-charge heat, less the vent cooling; to rounding.
+  CellType cell = kulr_cell();
+  cell.runaway->ejected_mass_kg = 0.0;
+  cell.runaway->vent_mass_kg = 0.0;
+  PackSpec spec = row_spec(3, 1.0);
+  const PackModel m = build_pack_model(spec, cell, 100'000'000, {1.0, 298.15, 1});
+  PackData d = make_data(m);
+  d.heater_w[0] = 60.0;
+  for (int k = 0; k < 20000 && d.runaway_cells < 3; ++k) {
+    if (d.runaway_time_ns[0] >= 0) d.heater_w[0] = 0.0;
+    step(m, d);
+  }
+  for (int k = 0; k < 200; ++k) step(m, d);  // the burns and shorts end
+  REQUIRE(d.runaway_cells == 3);
+  double stored = 0.0;
+  for (std::size_t c = 0; c < 3; ++c) stored += 0.07221 * 1100.0 * (d.temp_k[c] - 298.15);
+  const EnergyBooks& b = d.energy;
+  const double in = b.cell_heat_j + b.heater_j + b.runaway_body_j + b.runaway_impinged_j +
+                    b.overcharge_j - b.vent_cooling_j;
+  INFO("stored " << stored << " J, books " << in << " J (body " << b.runaway_body_j << ", impinged "
+                 << b.runaway_impinged_j << ", cell " << b.cell_heat_j << ")");
+  // The last thermal step's heat not yet applied: at most one thermal step of the cells' heat.
+  CHECK(stored == Approx(in).epsilon(1e-6));
+  CHECK(b.runaway_impinged_j == Approx(0.1 * b.runaway_ejecta_j).epsilon(1e-9));
+}
+
+TEST_CASE("Over-charge: past SOC 1 the charge's energy at the OCV is heat", "[runaway]") {
+  PackSpec spec = row_spec(1, 0.0);
+  const PackModel m = build_pack_model(spec, kulr_cell(), 100'000'000, {0.99, 298.15, 1});
+  PackData d = make_data(m);
+  d.input.contactors = {true, true, false};
+  d.input.load.mode = LoadMode::kCurrent;
+  d.input.load.current_a = -5.0;  // 1C charge
+  double expected = 0.0;
+  for (int k = 0; k < 1800; ++k) {  // 180 s: from 99 % to about 104 %
+    step(m, d);
+    // OCV = 3 + 1.2 z, the table clamped at z = 1: 4.2 V.
+    if (d.z[0] > 1.0) expected += 5.0 * 4.2 * m.dt_s;
+  }
+  REQUIRE(d.z[0] > 1.03);
+  // The tick that crosses SOC 1 uses the OCV looked up just below it: one tick's 2.1 J at most.
+  CHECK(d.energy.overcharge_j == Approx(expected).margin(2.2));
+  CHECK(d.energy.overcharge_j > 0.0);
+}
