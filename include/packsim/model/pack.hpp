@@ -226,7 +226,7 @@ struct PackData {
   double insulation_location = 0.5;
   double chassis_v = 0.0;  // chassis potential above the string's negative terminal
   ModelEventQueue events;  // physical events of the last ticks; the session drains it
-  RunawayData runaway;            // the Arrhenius chain's state per cell
+  RunawayData runaway;     // the Arrhenius chain's state per cell
 
   // group outputs [ns]
   std::vector<double> v_group;
