@@ -83,6 +83,7 @@ int bench(const BenchArgs& a) {
     const double one_c = pack->cell.capacity_as / 3600.0 * m.np;
     std::vector<std::size_t> hot;
     const int n_hot = a.runaway ? std::min(a.hot_cells, m.n_cells) : 0;
+    hot.reserve(static_cast<std::size_t>(std::max(n_hot, 0)));
     for (int k = 0; k < n_hot; ++k)
       hot.push_back(static_cast<std::size_t>(k) * static_cast<std::size_t>(m.n_cells) /
                     static_cast<std::size_t>(n_hot));

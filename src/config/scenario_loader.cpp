@@ -59,8 +59,8 @@ struct MagnitudeKey {
 };
 
 struct FaultKindInfo {
-  const char* name;
-  sim::FaultKind kind;
+  const char* name = nullptr;
+  sim::FaultKind kind = sim::FaultKind::kInternalShort;
   enum Address {
     kNone,
     kCell,
@@ -72,8 +72,9 @@ struct FaultKindInfo {
     kSensor,
     kMessage,
     kBabble,
-    kSilence
-  } address;
+    kSilence,
+    kErrorFrames
+  } address = kNone;
   MagnitudeKey magnitude;
 };
 
@@ -152,6 +153,7 @@ const FaultKindInfo* fault_kinds(std::size_t& n) {
       {"can_delay", K::kCanDelay, A::kMessage, {"delay", Dimension::kTime, between(1e-6, 10.0)}},
       {"can_babble", K::kCanBabble, A::kBabble, {}},
       {"can_silence", K::kCanSilence, A::kSilence, {}},
+      {"can_error_frames", K::kCanErrorFrames, A::kErrorFrames, {}},
   };
   static_assert(std::size(kinds) == sim::kFaultKindCount, "one row per fault kind");
   n = std::size(kinds);
@@ -315,6 +317,25 @@ void read_faults(TableReader& root, const PackShape& p, const sim::ConditionCont
         f.target_text = std::string("id ") + hex + (f.bus.empty() ? "" : " bus " + f.bus);
         break;
       }
+      case FaultKindInfo::kErrorFrames: {
+        // What a faulty controller on the bus reports, by SocketCAN's error classes
+        // (linux/can/error.h): the frames go out with CAN_ERR_FLAG (docs/faults.md).
+        static const std::vector<std::string> classes = {
+            "tx_timeout", "lost_arbitration", "controller", "protocol", "transceiver",
+            "no_ack",     "bus_off",          "bus_error",  "restarted"};
+        f.bus = t.string("bus").value_or("");
+        const std::string cls = t.choice("class", classes).value_or("bus_error");
+        std::uint32_t bit = 1;
+        for (const auto& c : classes) {
+          if (c == cls) break;
+          bit <<= 1;
+        }
+        f.error_class = bit;
+        f.rate_hz = t.quantity("rate", Dimension::kFrequency, Need::kRequired, between(0.1, 1e5))
+                        .value_or(1.0);
+        f.target_text = "error " + cls + (f.bus.empty() ? "" : " bus " + f.bus);
+        break;
+      }
       case FaultKindInfo::kSilence:
         f.bus = t.string("bus").value_or("");
         f.target = index("module", p.afe_modules, "AFE modules", Need::kOptional);
@@ -459,8 +480,9 @@ void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
 void resolve_fault_targets(sim::Scenario& sc, Diagnostics& diags) {
   for (auto& f : sc.faults) {
     const bool message = f.kind >= sim::FaultKind::kCanDrop && f.kind <= sim::FaultKind::kCanDelay;
-    const bool wire =
-        message || f.kind == sim::FaultKind::kCanBabble || f.kind == sim::FaultKind::kCanSilence;
+    const bool wire = message || f.kind == sim::FaultKind::kCanBabble ||
+                      f.kind == sim::FaultKind::kCanSilence ||
+                      f.kind == sim::FaultKind::kCanErrorFrames;
     if (!wire) continue;
     const std::string what = std::string("fault ") + sim::fault_kind_name(f.kind);
     if (!sc.profile) {
@@ -479,7 +501,7 @@ void resolve_fault_targets(sim::Scenario& sc, Diagnostics& diags) {
         continue;
       }
       f.bus_index = static_cast<int>(it - p.buses.begin());
-    } else if (f.kind == sim::FaultKind::kCanBabble) {
+    } else if (f.kind == sim::FaultKind::kCanBabble || f.kind == sim::FaultKind::kCanErrorFrames) {
       f.bus_index = 0;  // the profile's first bus
     }
     if (!message) continue;

@@ -434,23 +434,29 @@ double condition_value(CondQuantity q, int index, const ConditionView& view) {
 bool evaluate(const Condition& c, const ConditionView& view) {
   if (c.n_nodes == 0) return false;
   // A postfix program: one stack slot per node at most.
-  bool stack[kConditionMaxNodes];
+  // The loader only builds well-formed programs; the bounds checks keep a malformed one (an
+  // operator without operands) from reading outside the stack.
+  bool stack[kConditionMaxNodes] = {};
   int top = 0;
   for (int k = 0; k < c.n_nodes; ++k) {
     const CondNode& n = c.nodes[static_cast<std::size_t>(k)];
     switch (n.kind) {
       case CondNode::Kind::kCompare:
+        if (top >= kConditionMaxNodes) return false;
         stack[top++] = compare(condition_value(n.quantity, n.index, view), n.op, n.threshold);
         break;
       case CondNode::Kind::kAnd:
+        if (top < 2) return false;
         --top;
         stack[top - 1] = stack[top - 1] && stack[top];
         break;
       case CondNode::Kind::kOr:
+        if (top < 2) return false;
         --top;
         stack[top - 1] = stack[top - 1] || stack[top];
         break;
       case CondNode::Kind::kNot:
+        if (top < 1) return false;
         stack[top - 1] = !stack[top - 1];
         break;
     }

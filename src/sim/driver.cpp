@@ -151,6 +151,7 @@ void ScenarioDriver::apply_fault(std::size_t k, bool on, double value, model::Pa
     case FaultKind::kCanDelay:
     case FaultKind::kCanBabble:
     case FaultKind::kCanSilence:
+    case FaultKind::kCanErrorFrames:
       break;  // on the wire: the session applies them to the protocol from transitions()
   }
 }

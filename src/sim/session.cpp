@@ -484,6 +484,10 @@ void Session::apply_wire_fault(const FaultTransition& t) {
     case FaultKind::kCanSilence:
       protocol_->set_silence(f.bus_index, f.target, until);
       break;
+    case FaultKind::kCanErrorFrames:
+      protocol_->set_error_frames(static_cast<std::size_t>(f.bus_index < 0 ? 0 : f.bus_index),
+                                  f.error_class, on ? f.rate_hz : 0.0, until);
+      break;
     default:
       break;
   }
@@ -829,11 +833,13 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
   j.field("hysteresis", e.hysteresis_j * 1e-3).field("charge_inefficiency", e.side_j * 1e-3);
   j.field("internal_short", e.leak_j * 1e-3).field("balancing", e.bleed_j * 1e-3);
   j.field("interconnect", e.interconnect_j * 1e-3).field("contactors_precharge", e.path_j * 1e-3);
-  j.field("runaway_body", e.runaway_body_j * 1e-3);
+  j.field("runaway_body", e.runaway_body_j * 1e-3).field("overcharge", e.overcharge_j * 1e-3);
   j.end_object();
   // Heat from outside the pack's electrochemistry: heaters put in, runaway ejecta carried out.
   j.field("heater_kj", e.heater_j * 1e-3);
   j.field("runaway_ejecta_kj", e.runaway_ejecta_j * 1e-3);
+  j.field("runaway_impinged_kj", e.runaway_impinged_j * 1e-3);  // of the ejecta, on neighbours
+  j.field("vent_cooling_kj", e.vent_cooling_j * 1e-3);
   j.end_object();
 
   j.key("faults").begin_array();

@@ -139,8 +139,8 @@ class SimProtocol {
   std::vector<std::int64_t> silence_until_ns_;             // per TxFrame
   std::vector<std::int64_t> bus_silence_until_ns_;         // per bus (whole-bus silences)
   struct Delayed {
-    std::int64_t release_ns;
-    std::size_t bus;
+    std::int64_t release_ns = 0;
+    std::size_t bus = 0;
     CanFrame frame;
   };
   std::vector<Delayed> delay_line_;  // sorted by release time, capacity kDelayCapacity

@@ -128,8 +128,9 @@ enum class FaultKind : std::uint8_t {
   kCanDelay,
   kCanBabble,
   kCanSilence,
+  kCanErrorFrames,
 };
-inline constexpr int kFaultKindCount = static_cast<int>(FaultKind::kCanSilence) + 1;
+inline constexpr int kFaultKindCount = static_cast<int>(FaultKind::kCanErrorFrames) + 1;
 // The name a scenario writes ("internal_short").
 inline const char* fault_kind_name(FaultKind kind) {
   static constexpr const char* kNames[kFaultKindCount] = {
@@ -140,7 +141,8 @@ inline const char* fault_kind_name(FaultKind kind) {
       "afe_dropout",     "open_wire",  "ntc_offset",       "ntc_drift",
       "ntc_open",        "ntc_short",  "current_offset",   "current_stuck",
       "current_error",   "can_drop",   "can_corrupt_crc",  "can_repeat_counter",
-      "can_short_frame", "can_delay",  "can_babble",       "can_silence"};
+      "can_short_frame", "can_delay",  "can_babble",       "can_silence",
+      "can_error_frames"};
   const auto k = static_cast<std::size_t>(kind);
   return k < static_cast<std::size_t>(kFaultKindCount) ? kNames[k] : "?";
 }
@@ -178,6 +180,7 @@ struct Fault {
   bool extended = false;
   int dlc = 8;
   double rate_hz = 0.0;
+  std::uint32_t error_class = 0;  // can_error_frames: SocketCAN error class bits (CAN_ERR_*)
   std::string label;
 };
 

@@ -234,6 +234,10 @@ rate = "1 kHz"
 type = "can_silence"
 module = 0
 when = "bms_state == normal"
+[[fault]]
+type = "can_error_frames"
+class = "bus_off"
+rate = "20 Hz"
 )",
                         "[bms]\nperiod = \"10 ms\"\n");
   INFO(l.diags.format());
@@ -246,6 +250,9 @@ when = "bms_state == normal"
   CHECK_FALSE(f[2].extended);
   CHECK(f[2].rate_hz == Approx(1000.0));
   CHECK(f[3].target == 0);
+  CHECK(f[4].error_class == 0x40);  // CAN_ERR_BUSOFF
+  CHECK(f[4].bus_index == 0);
+  CHECK(f[4].rate_hz == Approx(20.0));
   CHECK(l.sc->uses_bms_state);
 }
 
