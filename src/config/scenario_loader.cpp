@@ -429,8 +429,48 @@ void read_faults(TableReader& root, const PackShape& p, const sim::ConditionCont
   }
 }
 
-// CAN fault events name a TX message of the profile: resolve them once it is loaded, and check
-// the fault makes sense for that message.
+// A CAN fault names a TX message of the profile: resolve it once the profile is loaded and check
+// the fault makes sense for that message (the module exists, a CRC to corrupt, a counter to
+// repeat). `what_message`, `what_module` and `what` begin the messages of each check. Returns the
+// message's index, or nothing when the profile sends no such message.
+std::optional<std::size_t> resolve_tx_fault(const can::Profile& p, const std::string& message,
+                                            int instance, can::TxFault fault,
+                                            const SourceLocation& where,
+                                            const std::string& what_message,
+                                            const std::string& what_module, const std::string& what,
+                                            Diagnostics& diags) {
+  std::size_t k = 0;
+  while (k < p.tx.size() && p.tx[k].name != message) ++k;
+  if (k == p.tx.size()) {
+    std::string names;
+    std::vector<std::string> candidates;
+    for (const auto& tx : p.tx) {
+      names += (names.empty() ? "" : ", ") + tx.name;
+      candidates.push_back(tx.name);
+    }
+    diags.error(where, what_message + ": profile '" + p.name + "' sends no '" + message + "'" +
+                           did_you_mean(message, candidates) + "; expected one of: " + names);
+    return std::nullopt;
+  }
+  int instances = 0;
+  bool has_counter = false;
+  for (const auto& fr : p.frames) {
+    if (fr.message != k) continue;
+    instances = std::max(instances, fr.instance + 1);
+    for (const auto& sl : fr.slots) has_counter = has_counter || sl.source == can::Source::kCounter;
+  }
+  if (instance >= instances) {
+    diags.error(where, what_module + ": " + message + " has " + std::to_string(instances) +
+                           " instance(s); expected a module below that");
+  }
+  if (fault == can::TxFault::kCorruptCrc && !p.tx[k].e2e)
+    diags.error(where, what + ": " + message + " carries no CRC to corrupt");
+  if (fault == can::TxFault::kRepeatCounter && !p.tx[k].e2e && !has_counter)
+    diags.error(where, what + ": " + message + " carries no counter to repeat");
+  return k;
+}
+
+// [[event]] can_fault tables.
 void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
   for (auto& e : sc.events) {
     if (!e.can_fault) continue;
@@ -440,39 +480,10 @@ void resolve_can_faults(sim::Scenario& sc, Diagnostics& diags) {
         diags.error(f.where, "can_fault needs frames on a bus: [bms] mode is \"none\"");
       continue;
     }
-    const can::Profile& p = *sc.profile;
-    std::size_t k = 0;
-    while (k < p.tx.size() && p.tx[k].name != f.message) ++k;
-    if (k == p.tx.size()) {
-      std::string names;
-      std::vector<std::string> candidates;
-      for (const auto& tx : p.tx) {
-        names += (names.empty() ? "" : ", ") + tx.name;
-        candidates.push_back(tx.name);
-      }
-      diags.error(f.where, "can_fault.message: profile '" + p.name + "' sends no '" + f.message +
-                               "'" + did_you_mean(f.message, candidates) +
-                               "; expected one of: " + names);
-      continue;
-    }
-    f.tx_message = k;
-    int instances = 0;
-    bool has_counter = false;
-    for (const auto& fr : p.frames) {
-      if (fr.message != k) continue;
-      instances = std::max(instances, fr.instance + 1);
-      for (const auto& s : fr.slots) has_counter = has_counter || s.source == can::Source::kCounter;
-    }
-    if (f.instance >= instances) {
-      diags.error(f.where, "can_fault.module: " + f.message + " has " + std::to_string(instances) +
-                               " instance(s); expected a module below that");
-    }
-    if (f.fault == can::TxFault::kCorruptCrc && !p.tx[k].e2e) {
-      diags.error(f.where, "can_fault: " + f.message + " carries no CRC to corrupt");
-    }
-    if (f.fault == can::TxFault::kRepeatCounter && !p.tx[k].e2e && !has_counter) {
-      diags.error(f.where, "can_fault: " + f.message + " carries no counter to repeat");
-    }
+    if (const auto k =
+            resolve_tx_fault(*sc.profile, f.message, f.instance, f.fault, f.where,
+                             "can_fault.message", "can_fault.module", "can_fault", diags))
+      f.tx_message = *k;
   }
 }
 
@@ -505,36 +516,13 @@ void resolve_fault_targets(sim::Scenario& sc, Diagnostics& diags) {
       f.bus_index = 0;  // the profile's first bus
     }
     if (!message) continue;
-    std::size_t k = 0;
-    while (k < p.tx.size() && p.tx[k].name != f.message) ++k;
-    if (k == p.tx.size()) {
-      std::string names;
-      std::vector<std::string> candidates;
-      for (const auto& tx : p.tx) {
-        names += (names.empty() ? "" : ", ") + tx.name;
-        candidates.push_back(tx.name);
-      }
-      diags.error(f.where, what + ": profile '" + p.name + "' sends no '" + f.message + "'" +
-                               did_you_mean(f.message, candidates) + "; expected one of: " + names);
-      continue;
-    }
-    f.target = static_cast<int>(k);
-    int instances = 0;
-    bool has_counter = false;
-    for (const auto& fr : p.frames) {
-      if (fr.message != k) continue;
-      instances = std::max(instances, fr.instance + 1);
-      for (const auto& sl : fr.slots)
-        has_counter = has_counter || sl.source == can::Source::kCounter;
-    }
-    if (f.target2 >= instances) {
-      diags.error(f.where, what + ": " + f.message + " has " + std::to_string(instances) +
-                               " instance(s); expected a module below that");
-    }
-    if (f.kind == sim::FaultKind::kCanCorruptCrc && !p.tx[k].e2e)
-      diags.error(f.where, what + ": " + f.message + " carries no CRC to corrupt");
-    if (f.kind == sim::FaultKind::kCanRepeatCounter && !p.tx[k].e2e && !has_counter)
-      diags.error(f.where, what + ": " + f.message + " carries no counter to repeat");
+    const can::TxFault fault = f.kind == sim::FaultKind::kCanCorruptCrc ? can::TxFault::kCorruptCrc
+                               : f.kind == sim::FaultKind::kCanRepeatCounter
+                                   ? can::TxFault::kRepeatCounter
+                                   : can::TxFault::kNone;
+    if (const auto k =
+            resolve_tx_fault(p, f.message, f.target2, fault, f.where, what, what, what, diags))
+      f.target = static_cast<int>(*k);
   }
   if (sc.uses_bms_state && sc.bms.mode != sim::BmsMode::kReference) {
     // The simulator decodes contactor and balancing commands from a BMS, not its state.
