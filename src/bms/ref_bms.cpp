@@ -80,6 +80,7 @@ BmsConfig default_bms_config(int n_cells, int cells_per_module, std::vector<int>
 
   c.afe_timeout_ns = 500 * kMs;
   c.current_timeout_ns = 500 * kMs;
+  c.startup_grace_ns = 10 * kS;
   c.corrupt_limit = 5;
   c.corrupt_window_ns = 1 * kS;
 
@@ -194,6 +195,7 @@ std::vector<std::string> validate_bms_config(const BmsConfig& c) {
   // Communication.
   positive(c.afe_timeout_ns, "afe_timeout_ns");
   positive(c.current_timeout_ns, "current_timeout_ns");
+  positive(c.startup_grace_ns, "startup_grace_ns");
   need(c.corrupt_limit >= 0 && c.corrupt_limit <= kMaxCorruptLimit,
        "corrupt_limit must be in [0, " + std::to_string(kMaxCorruptLimit) + "] (got " +
            std::to_string(c.corrupt_limit) + ")");
@@ -370,21 +372,24 @@ RefBms::Aggregates RefBms::aggregate(const BmsInputs& in, BmsOutputs& out) const
   return a;
 }
 
-std::int64_t RefBms::last_frame(std::int64_t frame_ns) const {
-  // A source that never delivered is as old as the BMS: timeouts count from the first update.
-  return frame_ns == kNoFrame ? first_update_ns_ : frame_ns;
+std::int64_t RefBms::last_frame(std::int64_t frame_ns, std::int64_t timeout_ns) const {
+  if (frame_ns != kNoFrame) return frame_ns;
+  // Never delivered: as old as the bus's first frame, so that a BMS started before the simulator
+  // does not latch a lost source for good; on a silent bus the start-up grace runs out instead.
+  if (first_frame_ns_ != kNoFrame) return first_frame_ns_;
+  return first_update_ns_ + cfg_.startup_grace_ns - timeout_ns;
 }
 
 bool RefBms::afe_lost_now(const BmsInputs& in, int* module, std::int64_t* onset) const {
   bool lost = false;
   std::int64_t oldest = 0;
   for (std::size_t m = 0; m < n_modules_; ++m) {
-    const std::int64_t tv =
-        last_frame(m < in.voltage_frame_ns.size ? in.voltage_frame_ns[m] : kNoFrame);
+    const std::int64_t tv = last_frame(
+        m < in.voltage_frame_ns.size ? in.voltage_frame_ns[m] : kNoFrame, cfg_.afe_timeout_ns);
     std::int64_t t = tv;
     if (module_has_sensor_[m] != 0) {
-      const std::int64_t tt =
-          last_frame(m < in.temp_frame_ns.size ? in.temp_frame_ns[m] : kNoFrame);
+      const std::int64_t tt = last_frame(m < in.temp_frame_ns.size ? in.temp_frame_ns[m] : kNoFrame,
+                                         cfg_.afe_timeout_ns);
       t = std::min(tv, tt);
     }
     if (in.now_ns - t >= cfg_.afe_timeout_ns && (!lost || t < oldest)) {
@@ -399,7 +404,8 @@ bool RefBms::afe_lost_now(const BmsInputs& in, int* module, std::int64_t* onset)
 }
 
 bool RefBms::current_lost_now(const BmsInputs& in) const {
-  return in.now_ns - last_frame(in.current_frame_ns) >= cfg_.current_timeout_ns;
+  return in.now_ns - last_frame(in.current_frame_ns, cfg_.current_timeout_ns) >=
+         cfg_.current_timeout_ns;
 }
 
 void RefBms::record_rejections(const BmsInputs& in) {
@@ -664,6 +670,16 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
     last_rejected_ = in.rejected_crc + in.rejected_counter;  // older rejections are not ours
   }
   const std::int64_t dt_ns = now > last_now_ns_ ? now - last_now_ns_ : 0;
+  if (first_frame_ns_ == kNoFrame) {
+    // The earliest frame of any source: the moment the simulator was first heard.
+    auto take = [this](std::int64_t t) {
+      if (t != kNoFrame && (first_frame_ns_ == kNoFrame || t < first_frame_ns_))
+        first_frame_ns_ = t;
+    };
+    take(in.current_frame_ns);
+    for (std::size_t m = 0; m < in.voltage_frame_ns.size; ++m) take(in.voltage_frame_ns[m]);
+    for (std::size_t m = 0; m < in.temp_frame_ns.size; ++m) take(in.temp_frame_ns[m]);
+  }
 
   const Aggregates agg = aggregate(in, out);
   if (!init_done_) {
@@ -708,7 +724,8 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
     latch(Fault::kAfeDataCorrupt, now, now, -1, -1, -1);
   }
   if (current_lost_now(in)) {
-    latch(Fault::kCurrentSensorLost, now, last_frame(in.current_frame_ns), -1, -1, -1);
+    latch(Fault::kCurrentSensorLost, now, last_frame(in.current_frame_ns, cfg_.current_timeout_ns),
+          -1, -1, -1);
   }
   if (init_done_) {
     std::int64_t onset = 0;

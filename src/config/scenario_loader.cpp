@@ -1048,6 +1048,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     b.invalid_delay_ns = delay("invalid_measurement_delay");
     b.afe_timeout_ns = delay("afe_timeout", 1'000'000);
     b.current_timeout_ns = delay("current_timeout", 1'000'000);
+    b.startup_grace_ns = delay("startup_grace", 1'000'000);
     if (const auto n = t->integer("corrupt_frames", Need::kOptional, 0, 1000))
       b.corrupt_limit = static_cast<int>(*n);
     b.corrupt_window_ns = delay("corrupt_window", 1'000'000);

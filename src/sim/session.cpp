@@ -80,6 +80,7 @@ SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
   set(b.oc_charge_delay_ns, cfg.oc_charge_delay_ns);
   set(b.invalid_delay_ns, cfg.invalid_delay_ns);
   set(b.current_timeout_ns, cfg.current_timeout_ns);
+  set(b.startup_grace_ns, cfg.startup_grace_ns);
   set(b.corrupt_window_ns, cfg.corrupt_window_ns);
   set(b.precharge_min_ns, cfg.precharge_min_ns);
   set(b.precharge_max_ns, cfg.precharge_max_ns);

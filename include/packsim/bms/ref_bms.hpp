@@ -84,8 +84,12 @@ struct BmsConfig {
   // Communication.
   std::int64_t afe_timeout_ns = 0;      // per module, voltage and temperature frames separately
   std::int64_t current_timeout_ns = 0;  // current-sensor frames
-  int corrupt_limit = 0;                // more than this many rejected frames ...
-  std::int64_t corrupt_window_ns = 0;   // ... within this window is a fault
+  // A source that never delivered counts as lost `timeout` after the bus's first frame (the
+  // simulator came up), not after the BMS's start: a BMS started before the simulator waits. With
+  // no frame at all, every source is lost once this grace has passed since the first update.
+  std::int64_t startup_grace_ns = 0;
+  int corrupt_limit = 0;               // more than this many rejected frames ...
+  std::int64_t corrupt_window_ns = 0;  // ... within this window is a fault
 
   // Contactors.
   double precharge_ratio = 0.0;  // link >= ratio * pack ends precharge
@@ -277,7 +281,7 @@ class RefBms {
   void evaluate_faults(const BmsInputs& in);
   void record_rejections(const BmsInputs& in);
   bool corrupt_now(std::int64_t now_ns) const;
-  std::int64_t last_frame(std::int64_t frame_ns) const;
+  std::int64_t last_frame(std::int64_t frame_ns, std::int64_t timeout_ns) const;
   bool afe_lost_now(const BmsInputs& in, int* module, std::int64_t* onset) const;
   bool current_lost_now(const BmsInputs& in) const;
   void process_reset(const BmsInputs& in);
@@ -326,6 +330,7 @@ class RefBms {
   std::int64_t state_since_ns_ = 0;
   bool started_ = false;
   std::int64_t first_update_ns_ = 0;
+  std::int64_t first_frame_ns_ = kNoFrame;  // the first frame of any source (start-up grace)
   std::int64_t last_now_ns_ = 0;
   bool init_done_ = false;
   bool drive_armed_ = true;  // false after a fault until drive_request has been seen low

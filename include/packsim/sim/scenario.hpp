@@ -201,7 +201,7 @@ struct BmsSettings {
   // Reference-BMS times; unset: packsim's defaults (docs/refbms.md).
   std::optional<std::int64_t> ov_delay_ns, uv_delay_ns, ot_delay_ns, ut_delay_ns;
   std::optional<std::int64_t> oc_discharge_delay_ns, oc_charge_delay_ns, invalid_delay_ns;
-  std::optional<std::int64_t> afe_timeout_ns, current_timeout_ns;
+  std::optional<std::int64_t> afe_timeout_ns, current_timeout_ns, startup_grace_ns;
   std::optional<int> corrupt_limit;  // more than this many rejected frames within the window
   std::optional<std::int64_t> corrupt_window_ns, precharge_min_ns, precharge_max_ns;
   // Issue 10 detections (docs/refbms.md): hardware flags, vent gas, insulation.

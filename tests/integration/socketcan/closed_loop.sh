@@ -38,7 +38,9 @@ print("real time in the VM: wake latency p99", rt["wake_latency_us"]["p99"], "us
       rt["compute_us"]["p99"], "us,", rt["overruns"], "overruns,", rt["frames_late"], "frames late")
 # The BMS went through precharge to normal, then tripped on channel 5's over-voltage.
 states = [t["state"] for t in bms["transitions"]]
-assert "precharge" in states and "normal" in states and states.index("normal") < len(states) - 1, states
+assert "precharge" in states and "normal" in states and states.index("normal") < len(states) - 1, (
+    states, bms["transitions"][:4], bms.get("first_fault"), bms.get("first_fault_module"),
+    bms.get("first_fault_onset_s"), bms.get("first_fault_s"))
 assert bms["first_fault"] == "over-voltage" and bms["first_fault_cell"] == 5, bms
 assert abs((bms["first_fault_s"] - bms["first_fault_onset_s"]) - 0.5) <= 0.0101, bms
 assert bms["decoder"]["e2e_bad_crc"] == 0, bms["decoder"]

@@ -314,9 +314,10 @@ TEST_CASE("a short input array reads as invalid channels", "[bms][fault]") {
 
 // --- Init and timeouts -----------------------------------------------------------------------
 
-TEST_CASE("no data fault before the first data, timeouts count from the first update",
+TEST_CASE("no data fault before the first data; a silent bus is lost after the start-up grace",
           "[bms][fault][init]") {
   Rig r(small_config());
+  REQUIRE(r.cfg.startup_grace_ns == sec(10));
   std::fill(r.voltage_silent.begin(), r.voltage_silent.end(), std::uint8_t{1});
   std::fill(r.temp_silent.begin(), r.temp_silent.end(), std::uint8_t{1});
   r.current_silent = true;
@@ -326,34 +327,73 @@ TEST_CASE("no data fault before the first data, timeouts count from the first up
   r.in.current_a = 100.0;
   r.cell_ok[3] = 0;
   r.in.drive_request = true;
-  r.run(sec(1), sec(1) + ms(490), ms(10));
+  // First update at 1 s: nothing heard for 10 s is quiet; at 1 s + 10 s every source is lost.
+  r.run(sec(1), sec(11) - ms(10), ms(10));
   CHECK(r.out.state == BmsState::kInit);
   CHECK(r.out.faults == Fault::kNone);
   CHECK(all_open(r.out));
   CHECK(std::count(r.out.balance.begin(), r.out.balance.end(), 1) == 0);
-  r.step(sec(1) + ms(500));
+  r.step(sec(11));
   CHECK(r.out.state == BmsState::kFault);
   CHECK(r.out.faults == (Fault::kAfeDataLost | Fault::kCurrentSensorLost));
   CHECK(r.out.first_fault == Fault::kAfeDataLost);
   CHECK(r.out.first_fault_module == 0);
-  CHECK(r.out.first_fault_onset_ns == sec(1));
+  // As if the last frame had come one timeout before the grace ran out.
+  CHECK(r.out.first_fault_onset_ns == sec(11) - r.cfg.afe_timeout_ns);
   // Once the data arrives and the faults are reset, the BMS goes to standby, then judges data.
   std::fill(r.voltage_silent.begin(), r.voltage_silent.end(), std::uint8_t{0});
   std::fill(r.temp_silent.begin(), r.temp_silent.end(), std::uint8_t{0});
   r.current_silent = false;
-  r.step(sec(2));
+  r.step(sec(12));
   r.in.fault_reset = true;
-  r.step(sec(2) + ms(10));
+  r.step(sec(12) + ms(10));
   CHECK(r.out.faults == Fault::kNone);
   CHECK(r.out.state == BmsState::kStandby);
-  // The data faults are timed from the first update that judged data (2 s).
+  // The data faults are timed from the first update that judged data (12 s).
   r.in.fault_reset = false;
-  r.step(sec(2) + ms(90));
+  r.step(sec(12) + ms(90));
   CHECK(r.out.state == BmsState::kStandby);
-  r.step(sec(2) + ms(100));  // over-current 100 ms after 2 s
+  r.step(sec(12) + ms(100));  // over-current 100 ms after 12 s
   CHECK(r.out.state == BmsState::kFault);
   CHECK(r.out.faults == Fault::kOverCurrentDischarge);
-  CHECK(r.out.first_fault_onset_ns == sec(2));
+  CHECK(r.out.first_fault_onset_ns == sec(12));
+}
+
+TEST_CASE("a BMS started before the simulator waits for its first frames", "[bms][fault][init]") {
+  // Issue 11: the starting order must not decide the verdict. The BMS runs 3 s on a silent bus
+  // (six timeouts), then the simulator comes up.
+  const auto silence = [](Rig& r, bool on) {
+    std::fill(r.voltage_silent.begin(), r.voltage_silent.end(), std::uint8_t{on ? 1 : 0});
+    std::fill(r.temp_silent.begin(), r.temp_silent.end(), std::uint8_t{on ? 1 : 0});
+    r.current_silent = on;
+  };
+  SECTION("every source arrives: no fault, the BMS goes on to normal") {
+    Rig r(small_config());
+    silence(r, true);
+    r.in.drive_request = true;
+    r.in.link_v = r.in.pack_v;
+    std::int64_t t = r.run(0, sec(3) - ms(10), ms(10));
+    CHECK(r.out.state == BmsState::kInit);
+    silence(r, false);
+    r.run(t, sec(5), ms(10));
+    CHECK(r.out.faults == Fault::kNone);
+    CHECK(r.out.state == BmsState::kNormal);
+  }
+  SECTION("the simulator's current arrives, one module's voltages never do") {
+    Rig r(small_config());
+    silence(r, true);
+    std::int64_t t = r.run(0, sec(3) - ms(10), ms(10));
+    silence(r, false);
+    r.voltage_silent[1] = 1;
+    // Lost one timeout after the bus's first frame (3 s), not after the BMS's start.
+    t = r.run(t, sec(3) + r.cfg.afe_timeout_ns - ms(10), ms(10));
+    CHECK(r.out.faults == Fault::kNone);
+    CHECK(r.out.state == BmsState::kInit);
+    r.step(t);
+    CHECK(r.out.faults == Fault::kAfeDataLost);
+    CHECK(r.out.first_fault_module == 1);
+    CHECK(r.out.first_fault_onset_ns == sec(3));
+  }
 }
 
 TEST_CASE("init ends when every source has delivered, data faults are timed from there",
