@@ -77,6 +77,14 @@ BmsConfig default_bms_config(int n_cells, int cells_per_module, std::vector<int>
   // foxBMS 2's IMD error threshold (imd.h, 500 kOhm); two measuring cycles of a 1 s monitor.
   c.insulation_min_ohm = 500e3;
   c.insulation_delay_ns = 2 * kS;
+  // An internal short drains its cell: at rest the cell sinks against its neighbours while
+  // the others hold. 10 mV is ten times a good AFE's noise after a 5 s filter and above what
+  // relaxation spread leaves after 60 s of rest (the slowest RC pairs of the shipped cells are
+  // <= 83 s; a 5 % spread of a 30 mV polarisation is 1.5 mV at the start of rest).
+  c.self_discharge_v = 0.010;
+  c.self_discharge_settle_ns = 60 * kS;
+  c.self_discharge_filter_ns = 5 * kS;
+  c.self_discharge_delay_ns = 1 * kS;
 
   c.afe_timeout_ns = 500 * kMs;
   c.current_timeout_ns = 500 * kMs;
@@ -191,6 +199,10 @@ std::vector<std::string> validate_bms_config(const BmsConfig& c) {
   non_negative(c.hw_flag_delay_ns, "hw_flag_delay_ns");
   non_negative(c.vent_gas_delay_ns, "vent_gas_delay_ns");
   non_negative(c.insulation_delay_ns, "insulation_delay_ns");
+  need(c.self_discharge_v >= 0.0 && finite(c.self_discharge_v), "self_discharge_v must be >= 0");
+  non_negative(c.self_discharge_settle_ns, "self_discharge_settle_ns");
+  positive(c.self_discharge_filter_ns, "self_discharge_filter_ns");
+  non_negative(c.self_discharge_delay_ns, "self_discharge_delay_ns");
 
   // Communication.
   positive(c.afe_timeout_ns, "afe_timeout_ns");
@@ -272,6 +284,8 @@ const char* to_string(Fault f) {
       return "vent gas";
     case Fault::kInsulation:
       return "insulation fault";
+    case Fault::kSelfDischarge:
+      return "self-discharge";
   }
   return "";
 }
@@ -307,6 +321,9 @@ RefBms::RefBms(const BmsConfig& config)
       ut_(n_sensors_),
       temp_invalid_(n_sensors_),
       hw_flag_(n_cells_),
+      self_discharge_(n_cells_),
+      sd_dev_v_(n_cells_, 0.0),
+      sd_base_v_(n_cells_, 0.0),
       rejections_ns_(static_cast<std::size_t>(config.corrupt_limit) + 1, 0),
       balance_(n_cells_, 0) {
   if (cfg_.ocv_soc.empty()) {
@@ -473,6 +490,45 @@ void RefBms::evaluate_faults(const BmsInputs& in) {
   }
 }
 
+void RefBms::watch_self_discharge(const BmsInputs& in, std::int64_t dt_ns) {
+  const std::int64_t now = in.now_ns;
+  // Rest as the SOC logic saw it at the previous update (the watch lags one cycle), with every
+  // cell valid: a mean over a partial set would move as cells drop in and out.
+  bool resting = cfg_.self_discharge_v > 0.0 &&
+                 rest_.held_for(now, cfg_.self_discharge_settle_ns) && in.cell_v.size >= n_cells_;
+  double sum = 0.0;
+  for (std::size_t c = 0; c < n_cells_ && resting; ++c) {
+    resting = cell_valid(in, c);
+    if (resting) sum += in.cell_v[c];
+  }
+  if (!resting || n_cells_ < 2) {
+    sd_since_ns_ = -1;
+    sd_based_ = false;
+    for (Debounce& d : self_discharge_) d.update(false, now);
+    return;
+  }
+  const double mean = sum / static_cast<double>(n_cells_);
+  const double tau_s = seconds(cfg_.self_discharge_filter_ns);
+  // The first sample seeds the filter; the baseline waits three time constants, until the seed's
+  // noise has decayed to 5 %.
+  const double a =
+      sd_since_ns_ < 0 ? 1.0 : std::min(1.0, seconds(dt_ns) / (tau_s + seconds(dt_ns)));
+  if (sd_since_ns_ < 0) sd_since_ns_ = now;
+  for (std::size_t c = 0; c < n_cells_; ++c) {
+    sd_dev_v_[c] += a * ((in.cell_v[c] - mean) - sd_dev_v_[c]);
+  }
+  if (!sd_based_) {
+    if (now - sd_since_ns_ < 3 * cfg_.self_discharge_filter_ns) return;
+    sd_base_v_ = sd_dev_v_;  // same size: no allocation
+    sd_based_ = true;
+  }
+  for (std::size_t c = 0; c < n_cells_; ++c) {
+    // A cell being bled sinks by design: its baseline follows it.
+    if (balance_[c] != 0) sd_base_v_[c] = sd_dev_v_[c];
+    self_discharge_[c].update(sd_base_v_[c] - sd_dev_v_[c] > cfg_.self_discharge_v, now);
+  }
+}
+
 namespace {
 
 // The element whose debounce expired first (earliest onset, then lowest index); -1 if none.
@@ -529,6 +585,7 @@ void RefBms::process_reset(const BmsInputs& in) {
   if (any_active(hw_flag_)) present |= Fault::kHardwareFlag;
   if (vent_gas_.active) present |= Fault::kVentGas;
   if (insulation_.active) present |= Fault::kInsulation;
+  if (any_active(self_discharge_)) present |= Fault::kSelfDischarge;
   faults_ &= present;
   if (faults_ == Fault::kNone) {
     first_fault_ = Fault::kNone;
@@ -694,7 +751,10 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
   }
   record_rejections(in);
   // Data faults only once every source has delivered; timeouts from the first update.
-  if (init_done_) evaluate_faults(in);
+  if (init_done_) {
+    evaluate_faults(in);
+    watch_self_discharge(in, dt_ns);
+  }
   process_reset(in);
 
   // Latch, in the order of the Fault bits (which decides the first fault within one update).
@@ -748,6 +808,8 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
     if (insulation_.held_for(now, cfg_.insulation_delay_ns)) {
       latch(Fault::kInsulation, now, insulation_.onset_ns, -1, -1, -1);
     }
+    const int sinking = first_tripped(self_discharge_, now, cfg_.self_discharge_delay_ns, &onset);
+    if (sinking >= 0) latch(Fault::kSelfDischarge, now, onset, sinking, -1, -1);
   }
 
   step_state(in, agg);

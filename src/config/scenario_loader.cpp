@@ -1058,6 +1058,11 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     b.vent_gas_ppm = t->number("vent_gas_alarm_ppm", Need::kOptional, between(0.0, 1e6));
     b.insulation_min_ohm =
         t->quantity("insulation_min", Dimension::kResistance, Need::kOptional, between(0.0, 1e12));
+    b.self_discharge_v = t->quantity("self_discharge_alarm", Dimension::kVoltage, Need::kOptional,
+                                     between(0.0, 1.0));
+    b.self_discharge_settle_ns = delay("self_discharge_settle");
+    b.self_discharge_filter_ns = delay("self_discharge_filter", 1'000'000);
+    b.self_discharge_delay_ns = delay("self_discharge_delay");
     b.precharge_min_ns = delay("precharge_min");
     b.precharge_max_ns = delay("precharge_max", 1'000'000);
     if (b.precharge_min_ns && b.precharge_max_ns && *b.precharge_min_ns > *b.precharge_max_ns)

@@ -89,6 +89,10 @@ SetupResult reference_bms_config(const Scenario& sc, const model::AfeModel& afe,
   set(b.insulation_delay_ns, cfg.insulation_delay_ns);
   if (b.vent_gas_ppm) cfg.vent_gas_ppm = *b.vent_gas_ppm;
   if (b.insulation_min_ohm) cfg.insulation_min_ohm = *b.insulation_min_ohm;
+  if (b.self_discharge_v) cfg.self_discharge_v = *b.self_discharge_v;
+  set(b.self_discharge_settle_ns, cfg.self_discharge_settle_ns);
+  set(b.self_discharge_filter_ns, cfg.self_discharge_filter_ns);
+  set(b.self_discharge_delay_ns, cfg.self_discharge_delay_ns);
   if (b.corrupt_limit) cfg.corrupt_limit = *b.corrupt_limit;
   // Data counts as lost after three missed periods of the slowest AFE message, at least the
   // default: a profile with slow temperature frames must not trip the BMS by design. A timeout

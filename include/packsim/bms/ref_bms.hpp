@@ -80,6 +80,13 @@ struct BmsConfig {
   std::int64_t vent_gas_delay_ns = 0;    // ... this long
   double insulation_min_ohm = 0.0;       // insulation below this ...
   std::int64_t insulation_delay_ns = 0;  // ... this long
+  // Self-discharge (an internal short): at rest, after `self_discharge_settle_ns` of rest, a cell
+  // whose voltage sinks this far relative to the mean of the cells (filtered with time constant
+  // `self_discharge_filter_ns`) ...
+  double self_discharge_v = 0.0;
+  std::int64_t self_discharge_settle_ns = 0;
+  std::int64_t self_discharge_filter_ns = 0;
+  std::int64_t self_discharge_delay_ns = 0;  // ... for this long
 
   // Communication.
   std::int64_t afe_timeout_ns = 0;      // per module, voltage and temperature frames separately
@@ -179,9 +186,10 @@ enum class Fault : std::uint32_t {
   kCurrentSensorLost = 1u << 8,
   kPrechargeFailed = 1u << 9,
   kMeasurementInvalid = 1u << 10,
-  kHardwareFlag = 1u << 11,  // the AFE's own OV/UV comparator reports a cell
-  kVentGas = 1u << 12,       // the vent-gas sensor reads above its alarm level
-  kInsulation = 1u << 13,    // the insulation monitor reads below its minimum
+  kHardwareFlag = 1u << 11,   // the AFE's own OV/UV comparator reports a cell
+  kVentGas = 1u << 12,        // the vent-gas sensor reads above its alarm level
+  kInsulation = 1u << 13,     // the insulation monitor reads below its minimum
+  kSelfDischarge = 1u << 14,  // a cell sinks against the others at rest (an internal short)
 };
 
 constexpr Fault operator|(Fault a, Fault b) {
@@ -290,6 +298,7 @@ class RefBms {
   void step_state(const BmsInputs& in, const Aggregates& agg);
   void update_soc(const BmsInputs& in, const Aggregates& agg, std::int64_t dt_ns);
   void update_balancing(const BmsInputs& in, const Aggregates& agg, const BmsOutputs& out);
+  void watch_self_discharge(const BmsInputs& in, std::int64_t dt_ns);
   bool cell_valid(const BmsInputs& in, std::size_t c) const;
   bool temp_valid(const BmsInputs& in, std::size_t s) const;
 
@@ -312,6 +321,11 @@ class RefBms {
   std::vector<Debounce> hw_flag_;  // [n_cells]
   Debounce vent_gas_;
   Debounce insulation_;
+  std::vector<Debounce> self_discharge_;  // [n_cells]
+  std::vector<double> sd_dev_v_;          // [n_cells] filtered deviation from the mean at rest
+  std::vector<double> sd_base_v_;         // [n_cells] the deviation when the watch began
+  std::int64_t sd_since_ns_ = -1;         // the filter's start in this rest; -1: not resting
+  bool sd_based_ = false;
   std::vector<std::int64_t> rejections_ns_;  // ring of the last corrupt_limit + 1 rejections
   std::size_t rejection_head_ = 0;           // next slot to write
   std::size_t rejection_count_ = 0;          // filled slots

@@ -207,6 +207,10 @@ struct BmsSettings {
   // Issue 10 detections (docs/refbms.md): hardware flags, vent gas, insulation.
   std::optional<std::int64_t> hw_flag_delay_ns, vent_gas_delay_ns, insulation_delay_ns;
   std::optional<double> vent_gas_ppm, insulation_min_ohm;
+  // Self-discharge watch at rest (an internal short).
+  std::optional<double> self_discharge_v;
+  std::optional<std::int64_t> self_discharge_settle_ns, self_discharge_filter_ns,
+      self_discharge_delay_ns;
 };
 
 // Which per-cell quantities get their own columns in signals.csv.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <functional>
 #include <string>
 
@@ -574,5 +575,58 @@ TEST_CASE("a burst of rejections trips at once, counts wrap modulo 2^32", "[bms]
     ++r.in.rejected_counter;
     r.step(t);
     CHECK(r.out.faults == Fault::kAfeDataCorrupt);
+  }
+}
+
+// --- Self-discharge at rest ---------------------------------------------------------------------
+
+TEST_CASE("self-discharge: a cell that sinks against the others at rest", "[bms][fault][leak]") {
+  // Defaults: 60 s of rest before the watch, a 5 s filter, the baseline 15 s later, 10 mV, 1 s.
+  const std::int64_t period = ms(100);
+  SECTION("a 20 mV step of cell 4 at 80 s trips when the filtered drop passes 10 mV") {
+    Rig r(small_config());
+    r.run(0, sec(80) - period, period);
+    CHECK(r.out.faults == Fault::kNone);
+    r.cell_v[4] = 3.7 - 0.020;
+    // The cell's deviation from the mean of 9 cells is 8/9 of its step. The filter moves by
+    // a = dt / (tau + dt) per update: the drop passes 10 mV after k updates, the smallest k with
+    // 1 - (1 - a)^k >= 10 / (20 * 8 / 9).
+    const double a = 0.1 / (5.0 + 0.1);
+    const double k = std::ceil(std::log(1.0 - 10.0 / (20.0 * 8.0 / 9.0)) / std::log(1.0 - a));
+    const std::int64_t onset = sec(80) + static_cast<std::int64_t>(k - 1.0) * period;
+    REQUIRE(k == 42.0);
+    std::int64_t t = r.run(sec(80), onset + sec(1) - period, period);
+    CHECK(r.out.faults == Fault::kNone);
+    r.step(t);
+    CHECK(r.out.faults == Fault::kSelfDischarge);
+    CHECK(r.out.first_fault_cell == 4);
+    CHECK(r.out.first_fault_onset_ns == onset);
+    CHECK(r.out.first_fault_ns == onset + sec(1));
+  }
+  SECTION("the whole pack relaxing together is no leak") {
+    Rig r(small_config());
+    const std::int64_t t = r.run(0, sec(200), period, [&](std::int64_t now) {
+      const double v = 3.7 - 0.05 * (1.0 - std::exp(-static_cast<double>(now) * 1e-9 / 30.0));
+      std::fill(r.cell_v.begin(), r.cell_v.end(), v);
+    });
+    CHECK(t > sec(200));
+    CHECK(r.out.faults == Fault::kNone);
+  }
+  SECTION("under load the watch is off: a cell's IR drop is not a leak") {
+    Rig r(small_config());
+    r.run(0, sec(80) - period, period);
+    r.in.current_a = 5.0;  // 0.5 C, far above the rest current (C/100)
+    r.cell_v[4] = 3.7 - 0.020;
+    r.run(sec(80), sec(120), period);
+    CHECK(r.out.faults == Fault::kNone);
+  }
+  SECTION("a threshold of 0 switches the watch off") {
+    BmsConfig c = small_config();
+    c.self_discharge_v = 0.0;
+    Rig r(c);
+    r.run(0, sec(80) - period, period);
+    r.cell_v[4] = 3.4;
+    r.run(sec(80), sec(120), period);
+    CHECK(!has_fault(r.out.faults, Fault::kSelfDischarge));
   }
 }
