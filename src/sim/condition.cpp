@@ -419,7 +419,9 @@ class Parser {
   bool failed_ = false;
 };
 
-bool compare(double v, CondOp op, double t) {
+}  // namespace
+
+bool compare_value(double v, CondOp op, double t) {
   switch (op) {
     case CondOp::kLt:
       return v < t;
@@ -436,8 +438,6 @@ bool compare(double v, CondOp op, double t) {
   }
   return false;
 }
-
-}  // namespace
 
 std::string condition_quantity_list() {
   std::string list;
@@ -570,7 +570,7 @@ bool evaluate(const Condition& c, const ConditionView& view) {
     switch (n.kind) {
       case CondNode::Kind::kCompare:
         if (top >= kConditionMaxNodes) return false;
-        stack[top++] = compare(condition_value(n.quantity, n.index, view), n.op, n.threshold);
+        stack[top++] = compare_value(condition_value(n.quantity, n.index, view), n.op, n.threshold);
         break;
       case CondNode::Kind::kAnd:
         if (top < 2) return false;

@@ -109,6 +109,8 @@ struct ConditionView {
 };
 
 double condition_value(CondQuantity q, int index, const ConditionView& view);
+// `v OP t`, as a comparison of the language evaluates it (and expectations' at_end).
+bool compare_value(double v, CondOp op, double t);
 // "v_max = 4.2012 V", "cell_t[3] = 81.25 degC", "fault_active[short] = 1": a quantity read, as
 // expectation messages show it. `fault_names` as in ConditionContext (may be null).
 std::string describe_value(CondQuantity q, int index, double value,
