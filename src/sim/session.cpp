@@ -27,6 +27,18 @@ bool is_rotated_can_log(const std::string& name) {
 }
 
 double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+// Room for the expectations' messages: their conditions' texts quoted a few times, and the value
+// of every comparison (one line of "name = value" each at most).
+std::size_t expectation_bytes(const Scenario& sc) {
+  std::size_t n = 0;
+  for (const Expectation& e : sc.expectations) {
+    const std::size_t texts =
+        e.name.size() + e.expect.text.size() + e.trigger.text.size() + e.at_end_text.size();
+    n += 512 + 3 * texts + 96 * static_cast<std::size_t>(e.expect.n_nodes + 2 * e.trigger.n_nodes);
+  }
+  return n;
+}
+
 // The [[fault]] names in file order, for the expectations' messages.
 std::vector<std::string> fault_names(const Scenario& sc) {
   std::vector<std::string> out;
@@ -274,7 +286,9 @@ SetupResult Session::prepare(const SessionOptions& opt) {
   const std::size_t content = std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size()) +
                               192 * files +
                               // the cells that vented or ran away, listed with their times
-                              64 * static_cast<std::size_t>(model_.n_cells);
+                              64 * static_cast<std::size_t>(model_.n_cells) +
+                              // the expectations' messages
+                              expectation_bytes(sc_);
   const std::size_t row = 256 + 16 * sample_.cells.size();
   const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;
@@ -283,15 +297,10 @@ SetupResult Session::prepare(const SessionOptions& opt) {
     return {false, err};
   }
   // junit.xml the same way: a placeholder whose testcases are errors (not decided) until the run
-  // ends, with room for the messages and the values they quote.
+  // ends, with room for the messages (twice: attribute and text) and their key figures.
   const std::string junit = render_junit_file(RunResult{}, true);
-  std::size_t junit_bytes = (std::size_t{16} << 10) + 2 * junit.size();
-  for (const Expectation& e : sc_.expectations) {
-    const std::size_t texts =
-        e.name.size() + e.expect.text.size() + e.trigger.text.size() + e.at_end_text.size();
-    junit_bytes += 2048 + 6 * texts +
-                   3 * 96 * static_cast<std::size_t>(e.expect.n_nodes + 2 * e.trigger.n_nodes);
-  }
+  const std::size_t junit_bytes =
+      (std::size_t{16} << 10) + 2 * junit.size() + 3 * expectation_bytes(sc_);
   if (!junit_.create(out_dir_ / "junit.xml", junit, junit_bytes, 0, err)) {
     junit_unwritable_ = true;
     return {false, err};

@@ -91,15 +91,20 @@ def summary(out):
         return json.load(f)
 
 
+def outcome(scenario, name, want_rc):
+    """Runs DATA/scenario into WORK/name, checks its exit code and junit.xml's structure; returns
+    the run, the output directory and junit.xml read back."""
+    out = os.path.join(WORK, name)
+    r = run(os.path.join(DATA, scenario), out)
+    check(r.returncode == want_rc, f"{scenario} exited {r.returncode}: {r.stdout}{r.stderr}")
+    structure(os.path.join(out, "junit.xml"))
+    return r, out, read(os.path.join(out, "junit.xml"))
+
+
 NAMES = ["reaches normal", "opens on over-voltage", "trips before 4.35 V", "no current once open"]
 
 # ---- 1. all hold ------------------------------------------------------------------------------
-out = os.path.join(WORK, "pass")
-r = run(os.path.join(DATA, "expect_ov_pass.toml"), out)
-check(r.returncode == 0, f"all-pass run exited {r.returncode}: {r.stdout}{r.stderr}")
-junit = os.path.join(out, "junit.xml")
-structure(junit)
-suite, cases = read(junit)
+r, out, (suite, cases) = outcome("expect_ov_pass.toml", "pass", 0)
 s = summary(out)
 check(suite.name == "expectations: the BMS opens on over-voltage", f"suite name {suite.name!r}")
 check((suite.tests, suite.failures, suite.errors, suite.skipped) == (4, 0, 0, 0),
@@ -125,12 +130,8 @@ check("answered: 1" in (opens.system_out or ""), f"system-out {opens.system_out!
 check(s["expectations"][1]["form"] == "after", "summary form")
 
 # ---- 2. one fails -----------------------------------------------------------------------------
-out = os.path.join(WORK, "fail")
-r = run(os.path.join(DATA, "expect_ov_fail.toml"), out)
-check(r.returncode == 1, f"run with a failing expectation exited {r.returncode}: {r.stderr}")
+r, out, (suite, cases) = outcome("expect_ov_fail.toml", "fail", 1)
 junit = os.path.join(out, "junit.xml")
-structure(junit)
-suite, cases = read(junit)
 check((suite.tests, suite.failures, suite.errors) == (5, 1, 0),
       f"fail counts {suite.tests} {suite.failures} {suite.errors}")
 case, result = cases["never above 4.2 V"]
