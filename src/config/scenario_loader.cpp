@@ -464,6 +464,7 @@ bool parse_metric_check(const std::string& s, const std::vector<sim::MetricInfo>
     ++pos;
   e.metric = s.substr(name_at, pos - name_at);
   std::vector<std::string> names;
+  names.reserve(metrics.size());
   for (const auto& m : metrics) names.push_back(m.name);
   const auto it = std::find_if(metrics.begin(), metrics.end(),
                                [&](const sim::MetricInfo& m) { return m.name == e.metric; });
@@ -478,11 +479,11 @@ bool parse_metric_check(const std::string& s, const std::vector<sim::MetricInfo>
   }
   skip();
   const std::size_t op_at = pos;
-  static const std::pair<const char*, sim::CondOp> kOps[] = {
+  static const std::pair<const char*, sim::CondOp> ops[] = {
       {"<=", sim::CondOp::kLe}, {">=", sim::CondOp::kGe}, {"==", sim::CondOp::kEq},
       {"!=", sim::CondOp::kNe}, {"<", sim::CondOp::kLt},  {">", sim::CondOp::kGt}};
   bool op = false;
-  for (const auto& [text, o] : kOps) {
+  for (const auto& [text, o] : ops) {
     const std::size_t n = std::char_traits<char>::length(text);
     if (!op && s.compare(pos, n, text) == 0) {
       e.metric_op = o;
@@ -506,7 +507,7 @@ bool parse_metric_check(const std::string& s, const std::vector<sim::MetricInfo>
 void read_expectation(TableReader& t, const sim::ConditionContext& ctx,
                       const std::vector<sim::MetricInfo>& metrics, sim::Scenario& sc) {
   using F = sim::ExpectForm;
-  static const std::pair<const char*, F> kForms[] = {
+  static const std::pair<const char*, F> forms[] = {
       {"always", F::kAlways}, {"never", F::kNever},   {"eventually", F::kEventually},
       {"after", F::kAfter},   {"before", F::kBefore}, {"while", F::kWhile},
       {"at_end", F::kAtEnd}};
@@ -521,7 +522,7 @@ void read_expectation(TableReader& t, const sim::ConditionContext& ctx,
     }
   }
   const char* form = nullptr;
-  for (const auto& [key, f] : kForms) {
+  for (const auto& [key, f] : forms) {
     if (!t.has(key)) continue;
     if (form) {
       t.error(key, std::string("give one form per expectation: '") + form + "' is given already");
