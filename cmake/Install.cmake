@@ -104,9 +104,9 @@ install(DIRECTORY include/packsim/model include/packsim/can include/packsim/conf
   include/packsim/bms include/packsim/util DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/packsim
   PATTERN "node.hpp" EXCLUDE)
 # config/loaders.hpp returns scenarios: those plain data headers (and the condition language the
-# config library compiles) come along.
+# config library compiles, and the expectations a scenario holds) come along.
 install(FILES include/packsim/sim/scenario.hpp include/packsim/sim/condition.hpp
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/packsim/sim)
+  include/packsim/sim/expect.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/packsim/sim)
 set(_cmake_dir "${CMAKE_INSTALL_LIBDIR}/cmake/packsim")
 install(EXPORT packsimTargets NAMESPACE packsim:: DESTINATION "${_cmake_dir}")
 configure_package_config_file(cmake/packsimConfig.cmake.in

@@ -2,7 +2,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 #include "commands.hpp"
@@ -96,6 +98,27 @@ bool can_log_overrides(const RunArgs& a, sim::RecordSpec& record) {
     record.can_log_keep = a.can_log_keep;
   }
   return true;
+}
+
+// The verdicts, one line each, on stdout: what a CI log shows first.
+void print_verdicts(const std::vector<sim::ExpectationReport>& reports,
+                    const std::filesystem::path& out_dir) {
+  if (reports.empty()) return;
+  std::size_t width = 4;
+  for (const auto& r : reports) width = std::max(width, std::min<std::size_t>(r.name.size(), 40));
+  int passed = 0;
+  for (const auto& r : reports) {
+    passed += r.verdict == sim::Verdict::kPass ? 1 : 0;
+    const char* tag = r.verdict == sim::Verdict::kPass   ? "PASS"
+                      : r.verdict == sim::Verdict::kFail ? "FAIL"
+                                                         : "ERROR";
+    const std::string at = r.time_ns >= 0 ? sim::format_time(r.time_ns) : "-";
+    std::printf("%-5s  %-*s  %12s%s%s\n", tag, static_cast<int>(width), r.name.c_str(), at.c_str(),
+                r.message.empty() ? "" : "  ", r.message.c_str());
+  }
+  std::printf("expectations: %d of %zu passed; junit.xml in %s\n", passed, reports.size(),
+              out_dir.string().c_str());
+  std::fflush(stdout);
 }
 
 int run(const RunArgs& a, const Context& ctx) {
@@ -260,8 +283,17 @@ int run(const RunArgs& a, const Context& ctx) {
     for (const auto& w : r.table_warnings)
       spdlog::warn("table lookups clamped: {}; the table's edge stood in for those values", w);
   }
+  if (!a.quiet) print_verdicts(r.expectations, opt.out_dir);
+  const bool all_held =
+      std::all_of(r.expectations.begin(), r.expectations.end(),
+                  [](const sim::ExpectationReport& x) { return x.verdict == sim::Verdict::kPass; });
   switch (r.status) {
     case sim::RunStatus::kCompleted:
+      if (!all_held) {
+        // A run that went through but whose BMS did not do what the scenario expects.
+        spdlog::error("expectations not met; outputs in {}", opt.out_dir.string());
+        return kExitRuntime;
+      }
       if (!a.quiet) {
         spdlog::info("done: {} ticks in {:.3f} s wall ({}); outputs in {}", r.ticks, r.wall_s,
                      r.stop_reason, opt.out_dir.string());

@@ -2,6 +2,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -204,6 +205,21 @@ void read_faults(TableReader& root, const PackShape& p, const sim::ConditionCont
     f.where = t.where();
     const auto kind = t.choice("type", kind_names, Need::kRequired);
     f.label = t.string("label").value_or("");
+    if (const auto name = t.string("name")) {
+      // fault_active[name] reads it: a word of the condition language.
+      const bool word = !name->empty() && !std::isdigit(static_cast<unsigned char>((*name)[0])) &&
+                        std::all_of(name->begin(), name->end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                        });
+      if (!word) {
+        t.error("name", "fault name \"" + *name +
+                            "\": expected letters, digits and '_', not starting with a digit");
+      }
+      for (const auto& other : sc.faults) {
+        if (other.name == *name) t.error("name", "another [[fault]] is named \"" + *name + "\"");
+      }
+      f.name = *name;
+    }
     // Trigger and stop.
     f.at_ns = t.duration_ns("at", Need::kOptional);
     f.when = condition_key(t, "when", ctx);
@@ -426,6 +442,177 @@ void read_faults(TableReader& root, const PackShape& p, const sim::ConditionCont
     }
     t.finish();
     sc.faults.push_back(std::move(f));
+  }
+}
+
+// `at_end = "metric < value"`: a metric the run computes, an operator, a threshold in the metric's
+// unit. False with the error's column inside the text.
+bool parse_metric_check(const std::string& s, const std::vector<sim::MetricInfo>& metrics,
+                        sim::Expectation& e, sim::ConditionError& err) {
+  std::size_t pos = 0;
+  auto skip = [&] {
+    while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t')) ++pos;
+  };
+  auto fail = [&](std::size_t at, std::string message) {
+    err.column = static_cast<int>(at) + 1;
+    err.message = std::move(message);
+    return false;
+  };
+  skip();
+  const std::size_t name_at = pos;
+  while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_'))
+    ++pos;
+  e.metric = s.substr(name_at, pos - name_at);
+  std::vector<std::string> names;
+  names.reserve(metrics.size());
+  for (const auto& m : metrics) names.push_back(m.name);
+  const auto it = std::find_if(metrics.begin(), metrics.end(),
+                               [&](const sim::MetricInfo& m) { return m.name == e.metric; });
+  if (it == metrics.end()) {
+    if (e.metric.empty()) return fail(name_at, "expected a metric's name, e.g. \"x < 0.02\"");
+    if (names.empty())
+      return fail(name_at, "unknown metric '" + e.metric + "'; this run computes none");
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    return fail(name_at, "unknown metric '" + e.metric + "'" + did_you_mean(e.metric, names) +
+                             "; expected one of " + list);
+  }
+  skip();
+  const std::size_t op_at = pos;
+  static const std::pair<const char*, sim::CondOp> ops[] = {
+      {"<=", sim::CondOp::kLe}, {">=", sim::CondOp::kGe}, {"==", sim::CondOp::kEq},
+      {"!=", sim::CondOp::kNe}, {"<", sim::CondOp::kLt},  {">", sim::CondOp::kGt}};
+  bool op = false;
+  for (const auto& [text, o] : ops) {
+    const std::size_t n = std::char_traits<char>::length(text);
+    if (!op && s.compare(pos, n, text) == 0) {
+      e.metric_op = o;
+      pos += n;
+      op = true;
+    }
+  }
+  if (!op)
+    return fail(op_at, "expected an operator (<, <=, >, >=, == or !=) after '" + e.metric + "'");
+  skip();
+  const std::size_t value_at = pos;
+  std::string value = s.substr(pos);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+  const QuantityResult q = parse_quantity(value, it->dim);
+  if (!q.value) return fail(value_at, q.error);
+  e.metric_threshold = *q.value;
+  return true;
+}
+
+// One [[expect]] table (docs/expectations.md): a unique name, one form key, its conditions.
+void read_expectation(TableReader& t, const sim::ConditionContext& ctx,
+                      const std::vector<sim::MetricInfo>& metrics, sim::Scenario& sc) {
+  using F = sim::ExpectForm;
+  static const std::pair<const char*, F> forms[] = {
+      {"always", F::kAlways}, {"never", F::kNever},   {"eventually", F::kEventually},
+      {"after", F::kAfter},   {"before", F::kBefore}, {"while", F::kWhile},
+      {"at_end", F::kAtEnd}};
+  constexpr const char* kFormList = "always, never, eventually, after, before, while or at_end";
+  sim::Expectation e;
+  e.where = t.where();
+  e.name = t.string("name", Need::kRequired).value_or("");
+  for (const auto& other : sc.expectations) {
+    if (!e.name.empty() && other.name == e.name) {
+      t.error("name", "another expectation is named \"" + e.name + "\" (" + other.where.file + ":" +
+                          std::to_string(other.where.line) + "); names must be unique");
+    }
+  }
+  const char* form = nullptr;
+  for (const auto& [key, f] : forms) {
+    if (!t.has(key)) continue;
+    if (form) {
+      t.error(key, std::string("give one form per expectation: '") + form + "' is given already");
+      t.node(key);
+      continue;
+    }
+    form = key;
+    e.form = f;
+  }
+  if (!form) {
+    t.error_here(std::string("an expectation needs one of ") + kFormList);
+    for (auto&& [k, v] : t.table_ref()) t.node(k.str());
+    t.finish();
+    return;
+  }
+  auto cond = [&](const char* key, sim::Condition& out) {
+    auto c = condition_key(t, key, ctx);
+    if (!c) return;
+    if (c->uses_bms_state && !sc.uses_bms_state) {
+      sc.uses_bms_state = true;
+      sc.bms_state_where = t.where_of(*t.table_ref().get(key));
+    }
+    out = std::move(*c);
+  };
+  const bool two = e.form == F::kAfter || e.form == F::kBefore || e.form == F::kWhile;
+  if (e.form == F::kAtEnd) {
+    if (const auto text = t.string("at_end")) {
+      e.at_end_text = *text;
+      sim::ConditionError err;
+      if (!parse_metric_check(*text, metrics, e, err)) condition_error(t, "at_end", *text, err);
+    }
+  } else {
+    cond(form, two ? e.trigger : e.expect);
+  }
+  if (two) {
+    if (t.has("expect")) {
+      cond("expect", e.expect);
+    } else {
+      t.error_here(std::string("'") + form + "' needs 'expect': the condition that must " +
+                   (e.form == F::kAfter    ? "follow it"
+                    : e.form == F::kBefore ? "come true first"
+                                           : "hold meanwhile"));
+    }
+  } else if (t.has("expect")) {
+    t.error("expect",
+            std::string("'") + form +
+                "' holds the condition itself; 'expect' goes with after, before and while");
+    t.node("expect");
+  }
+  if (e.form == F::kEventually || e.form == F::kAfter) {
+    e.within_ns = t.duration_ns("within", Need::kOptional, 0);
+  } else if (t.has("within")) {
+    t.error("within", std::string("'within' goes with eventually and after, not '") + form + "'");
+    t.node("within");
+  }
+  if (e.form == F::kAfter) {
+    e.every_edge = t.choice("edges", {"each", "first"}).value_or("each") == "each";
+  } else if (t.has("edges")) {
+    t.error("edges", "'edges' goes with after");
+    t.node("edges");
+  }
+  t.finish();
+  sc.expectations.push_back(std::move(e));
+}
+
+// [[expect]] tables of the scenario, then those of the files [scenario] expectations names
+// (relative to the scenario; they hold [[expect]] tables only).
+void read_expectations(TableReader& root, const std::filesystem::path& dir,
+                       const std::vector<std::pair<std::string, SourceLocation>>& files,
+                       const sim::ConditionContext& ctx,
+                       const std::vector<sim::MetricInfo>& metrics, sim::Scenario& sc) {
+  Diagnostics& diags = root.diagnostics();
+  for (auto& t : root.tables("expect")) read_expectation(t, ctx, metrics, sc);
+  for (const auto& [written, where] : files) {
+    const auto resolved = resolve_path(dir, written);
+    if (const auto problem = referenced_file_problem(resolved, dir, written); !problem.empty()) {
+      diags.error(where, "scenario.expectations: file '" + written + "' " + problem);
+      continue;
+    }
+    const auto inc = TomlFile::load(resolved, diags);
+    if (!inc) continue;
+    TableReader r(inc->root(), "", inc->name(), diags);
+    for (auto& t : r.tables("expect")) read_expectation(t, ctx, metrics, sc);
+    for (auto&& [k, v] : inc->root()) {
+      if (k.str() == "expect") continue;
+      r.error(k.str(), "an expectations file holds [[expect]] tables only; '" +
+                           std::string(k.str()) + "' belongs in the scenario");
+      r.node(k.str());
+    }
+    r.finish();
   }
 }
 
@@ -744,6 +931,11 @@ std::vector<std::string> add_cell_columns(std::string_view list, bool allow_none
 }
 
 std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags) {
+  return load_scenario(path, diags, sim::run_metrics());
+}
+
+std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags,
+                                           const std::vector<sim::MetricInfo>& metrics) {
   const std::size_t errors_before = diags.size();
   const auto file = TomlFile::load(path, diags);
   if (!file) return std::nullopt;
@@ -751,6 +943,16 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   sim::Scenario sc;
   sc.file = file->name();
   std::optional<LoadedPack> pack;
+  // The faults' names before any condition is read: fault_active[name] may come first.
+  std::vector<std::string> fault_names;
+  if (const auto* faults = file->root().get_as<toml::array>("fault")) {
+    for (const auto& item : *faults) {
+      const auto* table = item.as_table();
+      const auto* name = table ? table->get_as<std::string>("name") : nullptr;
+      fault_names.push_back(name ? name->get() : "");
+    }
+  }
+  std::vector<std::pair<std::string, SourceLocation>> expectation_files;
 
   if (auto t = root.table("scenario", Need::kRequired)) {
     sc.name = t->string("name", Need::kRequired).value_or("");
@@ -769,6 +971,9 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
                      .value_or(1'000'000);
     sc.seed = static_cast<std::uint64_t>(t->integer("seed", Need::kOptional, 0).value_or(0));
     sc.stop_when_load_done = t->boolean("stop_when_load_done").value_or(false);
+    if (const auto files = t->strings("expectations")) {
+      for (const auto& f : *files) expectation_files.emplace_back(f, t->where("expectations"));
+    }
     t->finish();
   }
   const double capacity_ah =
@@ -783,6 +988,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
   cond_ctx.n_cells = pack ? pack->spec.series * pack->spec.parallel : 1000000;
   cond_ctx.series = limit_series;
   cond_ctx.c_rate_to_a = capacity_ah;
+  cond_ctx.fault_names = &fault_names;
   if (auto t = root.table("initial")) {
     sc.initial_soc = t->quantity("soc", Dimension::kRatio, Need::kOptional, between(0.0, 1.0))
                          .value_or(sc.initial_soc);
@@ -1005,6 +1211,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     }
     read_faults(root, shape, cond_ctx, sc);
   }
+  read_expectations(root, file->directory(), expectation_files, cond_ctx, metrics, sc);
 
   std::stable_sort(sc.events.begin(), sc.events.end(),
                    [](const sim::Event& a, const sim::Event& b) { return a.at_ns < b.at_ns; });

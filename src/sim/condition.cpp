@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "packsim/bms/ref_bms.hpp"
@@ -21,7 +22,8 @@ static_assert(static_cast<int>(bms::BmsState::kFault) + 1 ==
                   static_cast<int>(kBmsStateNames.size()),
               "kBmsStateNames follows bms::BmsState");
 
-enum class ValueKind : std::uint8_t { kQuantity, kCount, kState };
+// kFlag and kCount may stand alone in a condition: `contactor_main_pos` means `!= 0`.
+enum class ValueKind : std::uint8_t { kQuantity, kCount, kState, kFlag };
 
 struct QuantityInfo {
   const char* name;
@@ -52,6 +54,15 @@ constexpr QuantityInfo kQuantities[] = {
     {"runaway_cells", CondQuantity::kRunawayCells, false, ValueKind::kCount, Dimension::kRatio},
     {"time", CondQuantity::kTime, false, ValueKind::kQuantity, Dimension::kTime},
     {"bms_state", CondQuantity::kBmsState, false, ValueKind::kState, Dimension::kRatio},
+    // Expectations (issue 11): the contactors as they are, the scripted faults by name.
+    {"contactor_main_pos", CondQuantity::kContactorMainPos, false, ValueKind::kFlag,
+     Dimension::kRatio},
+    {"contactor_main_neg", CondQuantity::kContactorMainNeg, false, ValueKind::kFlag,
+     Dimension::kRatio},
+    {"contactor_precharge", CondQuantity::kContactorPrecharge, false, ValueKind::kFlag,
+     Dimension::kRatio},
+    {"fault_active", CondQuantity::kFaultActive, true, ValueKind::kFlag, Dimension::kRatio},
+    {"since_fault", CondQuantity::kSinceFault, true, ValueKind::kQuantity, Dimension::kTime},
     // aliases
     {"cell_v_min", CondQuantity::kVMin, false, ValueKind::kQuantity, Dimension::kVoltage},
     {"cell_v_max", CondQuantity::kVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
@@ -63,6 +74,16 @@ constexpr QuantityInfo kQuantities[] = {
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool space(char c) { return c == ' ' || c == '\t'; }
+// Indexed by a [[fault]]'s name rather than a cell number.
+bool fault_indexed(CondQuantity q) {
+  return q == CondQuantity::kFaultActive || q == CondQuantity::kSinceFault;
+}
+const QuantityInfo* quantity_info(CondQuantity q) {
+  for (const auto& c : kQuantities) {
+    if (c.quantity == q) return &c;
+  }
+  return nullptr;
+}
 
 class Parser {
  public:
@@ -197,7 +218,9 @@ class Parser {
     if (!q->indexed && bracket) {
       return fail(pos_, "'" + name + "' takes no index");
     }
-    if (bracket) {
+    if (bracket && fault_indexed(q->quantity)) {
+      if (!fault_index(n)) return false;
+    } else if (bracket) {
       ++pos_;
       skip();
       const std::size_t idx_at = pos_;
@@ -221,6 +244,12 @@ class Parser {
     }
     skip();
     const std::size_t op_at = pos_;
+    if ((q->kind == ValueKind::kFlag || q->kind == ValueKind::kCount) && !operator_here()) {
+      // Alone, a flag or a count is true when not zero.
+      n.op = CondOp::kNe;
+      n.threshold = 0.0;
+      return emit(n, name_at);
+    }
     auto op2 = [&](const char* two) { return s_.compare(pos_, 2, two) == 0; };
     if (op2("<=")) {
       n.op = CondOp::kLe, pos_ += 2;
@@ -285,11 +314,13 @@ class Parser {
     }
     const std::string_view value_text = s_.substr(value_at, end - value_at);
     pos_ = end;
-    if (q->kind == ValueKind::kCount) {
+    if (q->kind == ValueKind::kCount || q->kind == ValueKind::kFlag) {
       const config::QuantityResult r = config::parse_quantity(value_text, Dimension::kRatio);
       if (!r.value || *r.value != std::floor(*r.value) || value_text.find('%') != value_text.npos)
-        return fail(value_at, "'" + name + "' counts cells: expected a whole number, got '" +
-                                  std::string(value_text) + "'");
+        return fail(value_at, "'" + name + "' " +
+                                  (q->kind == ValueKind::kFlag ? "is 0 or 1" : "counts cells") +
+                                  ": expected a whole number, got '" + std::string(value_text) +
+                                  "'");
       n.threshold = *r.value;
       return emit(n, name_at);
     }
@@ -300,6 +331,46 @@ class Parser {
     if (!range_ok(*q, v, value_at)) return false;
     n.threshold = v;
     return emit(n, name_at);
+  }
+
+  // At an operator (after a quantity); otherwise the quantity stands alone.
+  bool operator_here() const {
+    return pos_ < s_.size() &&
+           (s_[pos_] == '<' || s_[pos_] == '>' || s_[pos_] == '=' || s_[pos_] == '!');
+  }
+  // `[name]` after fault_active / since_fault: a [[fault]]'s name.
+  bool fault_index(CondNode& n) {
+    ++pos_;
+    skip();
+    const std::size_t at = pos_;
+    while (pos_ < s_.size() && ident_char(s_[pos_])) ++pos_;
+    const std::string name(s_.substr(at, pos_ - at));
+    std::vector<std::string> names;
+    if (ctx_.fault_names) {
+      for (const auto& f : *ctx_.fault_names) {
+        if (!f.empty()) names.push_back(f);
+      }
+    }
+    if (name.empty()) return fail(at, "expected a [[fault]]'s name after '['");
+    int found = -1;
+    if (ctx_.fault_names) {
+      for (std::size_t k = 0; k < ctx_.fault_names->size(); ++k) {
+        if ((*ctx_.fault_names)[k] == name) found = static_cast<int>(k);
+      }
+    }
+    if (found < 0) {
+      if (names.empty())
+        return fail(at, "no [[fault]] is named '" + name + "'; no fault has a 'name'");
+      std::string list;
+      for (const auto& f : names) list += (list.empty() ? "" : ", ") + f;
+      return fail(at, "no [[fault]] is named '" + name + "'" + did_you_mean(name, names) +
+                          "; expected one of " + list);
+    }
+    n.index = found;
+    skip();
+    if (pos_ >= s_.size() || s_[pos_] != ']') return fail(pos_, "expected ']'");
+    ++pos_;
+    return true;
   }
 
   bool range_ok(const QuantityInfo& q, double v, std::size_t at) {
@@ -348,7 +419,9 @@ class Parser {
   bool failed_ = false;
 };
 
-bool compare(double v, CondOp op, double t) {
+}  // namespace
+
+bool compare_value(double v, CondOp op, double t) {
   switch (op) {
     case CondOp::kLt:
       return v < t;
@@ -366,12 +439,13 @@ bool compare(double v, CondOp op, double t) {
   return false;
 }
 
-}  // namespace
-
 std::string condition_quantity_list() {
   std::string list;
   for (const auto& c : kQuantities) {
-    list += (list.empty() ? "" : ", ") + std::string(c.name) + (c.indexed ? "[i]" : "");
+    list += (list.empty() ? "" : ", ") + std::string(c.name) +
+            (!c.indexed                  ? ""
+             : fault_indexed(c.quantity) ? "[name]"
+                                         : "[i]");
   }
   return list;
 }
@@ -423,12 +497,65 @@ double condition_value(CondQuantity q, int index, const ConditionView& view) {
       return d.vented_cells;
     case CondQuantity::kRunawayCells:
       return d.runaway_cells;
+    case CondQuantity::kContactorMainPos:
+      return d.contactors.main_pos ? 1.0 : 0.0;
+    case CondQuantity::kContactorMainNeg:
+      return d.contactors.main_neg ? 1.0 : 0.0;
+    case CondQuantity::kContactorPrecharge:
+      return d.contactors.precharge ? 1.0 : 0.0;
+    case CondQuantity::kFaultActive:
+    case CondQuantity::kSinceFault: {
+      if (index < 0 || index >= view.n_faults || !view.faults) {
+        return q == CondQuantity::kFaultActive ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+      }
+      const FaultLog& f = view.faults[i];
+      const bool started = f.onset_ns >= 0 && f.onset_ns <= view.time_ns;
+      if (q == CondQuantity::kSinceFault) {
+        return started ? static_cast<double>(view.time_ns - f.onset_ns) / 1e9
+                       : std::numeric_limits<double>::quiet_NaN();
+      }
+      return started && (f.end_ns < 0 || f.end_ns > view.time_ns) ? 1.0 : 0.0;
+    }
     case CondQuantity::kTime:
       return static_cast<double>(view.time_ns) / 1e9;
     case CondQuantity::kBmsState:
       return view.bms_state;
   }
   return 0.0;
+}
+
+std::string describe_value(CondQuantity q, int index, double value,
+                           const std::vector<std::string>* fault_names) {
+  const QuantityInfo* info = quantity_info(q);
+  std::string name = info ? info->name : "?";
+  if (info && info->indexed) {
+    const auto k = static_cast<std::size_t>(index);
+    name += "[" +
+            (fault_indexed(q) && fault_names && k < fault_names->size() ? (*fault_names)[k]
+                                                                        : std::to_string(index)) +
+            "]";
+  }
+  char text[64];
+  if (std::isnan(value)) {
+    std::snprintf(text, sizeof text, "%s", q == CondQuantity::kSinceFault ? "not started" : "nan");
+  } else if (!info) {
+    std::snprintf(text, sizeof text, "%.6g", value);
+  } else if (info->kind == ValueKind::kState) {
+    const auto k = static_cast<std::size_t>(value);
+    std::snprintf(text, sizeof text, "%s",
+                  value >= 0 && k < kBmsStateNames.size() ? kBmsStateNames[k] : "unknown");
+  } else if (info->kind == ValueKind::kCount || info->kind == ValueKind::kFlag) {
+    std::snprintf(text, sizeof text, "%.0f", value);
+  } else if (info->dim == Dimension::kTemperature) {
+    std::snprintf(text, sizeof text, "%.5g degC", value - config::plausible::kZeroCelsius);
+  } else if (info->dim == Dimension::kRatio) {
+    std::snprintf(text, sizeof text, "%.5g %%", value * 100.0);
+  } else if (info->dim == Dimension::kTime) {
+    std::snprintf(text, sizeof text, "%.3f s", value);
+  } else {
+    std::snprintf(text, sizeof text, "%.5g %s", value, config::si_unit(info->dim));
+  }
+  return name + " = " + text;
 }
 
 bool evaluate(const Condition& c, const ConditionView& view) {
@@ -443,7 +570,7 @@ bool evaluate(const Condition& c, const ConditionView& view) {
     switch (n.kind) {
       case CondNode::Kind::kCompare:
         if (top >= kConditionMaxNodes) return false;
-        stack[top++] = compare(condition_value(n.quantity, n.index, view), n.op, n.threshold);
+        stack[top++] = compare_value(condition_value(n.quantity, n.index, view), n.op, n.threshold);
         break;
       case CondNode::Kind::kAnd:
         if (top < 2) return false;

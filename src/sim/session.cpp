@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "packsim/sim/json.hpp"
+#include "packsim/sim/junit.hpp"
 #include "packsim/sim/runner.hpp"
 
 namespace packsim::sim {
@@ -26,6 +27,24 @@ bool is_rotated_can_log(const std::string& name) {
 }
 
 double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+// Room for the expectations' messages: their conditions' texts quoted a few times, and the value
+// of every comparison (one line of "name = value" each at most).
+std::size_t expectation_bytes(const Scenario& sc) {
+  std::size_t n = 0;
+  for (const Expectation& e : sc.expectations) {
+    const std::size_t texts =
+        e.name.size() + e.expect.text.size() + e.trigger.text.size() + e.at_end_text.size();
+    n += 512 + 3 * texts + 96 * static_cast<std::size_t>(e.expect.n_nodes + 2 * e.trigger.n_nodes);
+  }
+  return n;
+}
+
+// The [[fault]] names in file order, for the expectations' messages.
+std::vector<std::string> fault_names(const Scenario& sc) {
+  std::vector<std::string> out;
+  for (const Fault& f : sc.faults) out.push_back(f.name);
+  return out;
+}
 
 void extreme(JsonWriter& j, std::string_view name, const Extreme& e, double offset = 0.0) {
   j.key(name).begin_object();
@@ -206,6 +225,7 @@ Session::Session(const Scenario& sc)
       afe_model_(model::build_afe_model(sc.afe, model_)),
       afe_(model::make_afe_data(afe_model_, model_, data_)),
       driver_(sc),
+      expect_(sc.expectations, fault_names(sc)),
       rx_(512) {
   data_.input.contactors = sc.initial_contactors;
   data_.input.ambient_k = sc.ambient_k;
@@ -249,7 +269,7 @@ SetupResult Session::prepare(const SessionOptions& opt) {
   // An earlier run's outputs in the same folder must not pass for this run's: its summary until
   // this run writes one, its can.log and rotated logs when this run logs less or no CAN.
   std::vector<std::filesystem::path> stale{out_dir_ / "summary.json", out_dir_ / "can.log",
-                                           out_dir_ / "events.csv"};
+                                           out_dir_ / "events.csv", out_dir_ / "junit.xml"};
   for (const auto& entry : std::filesystem::directory_iterator(out_dir_, ec)) {
     if (is_rotated_can_log(entry.path().filename().string())) stale.push_back(entry.path());
   }
@@ -270,12 +290,23 @@ SetupResult Session::prepare(const SessionOptions& opt) {
   const std::size_t content = std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size()) +
                               192 * files +
                               // the cells that vented or ran away, listed with their times
-                              64 * static_cast<std::size_t>(model_.n_cells);
+                              64 * static_cast<std::size_t>(model_.n_cells) +
+                              // the expectations' messages
+                              expectation_bytes(sc_);
   const std::size_t row = 256 + 16 * sample_.cells.size();
   const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;
   if (!summary_.create(out_dir_ / "summary.json", placeholder, content, spare, err)) {
     summary_unwritable_ = true;  // the run does not start; finish() need not try again
+    return {false, err};
+  }
+  // junit.xml the same way: a placeholder whose testcases are errors (not decided) until the run
+  // ends, with room for the messages (twice: attribute and text) and their key figures.
+  const std::string junit = render_junit_file(RunResult{}, true);
+  const std::size_t junit_bytes =
+      (std::size_t{16} << 10) + 2 * junit.size() + 3 * expectation_bytes(sc_);
+  if (!junit_.create(out_dir_ / "junit.xml", junit, junit_bytes, 0, err)) {
+    junit_unwritable_ = true;
     return {false, err};
   }
   return {true, ""};
@@ -631,6 +662,8 @@ void Session::write(std::int64_t wall_ns) {
       driver_.set_bms_state(static_cast<int>(bms_node_->outputs().state));
     }
   }
+  // After the BMS has answered this tick's frames: the verdicts see what it did at this time.
+  if (expect_.size() > 0) expect_.evaluate(driver_.view(data_));
   if (data_.tick % every_ticks_ == 0) record();
   frames_total_ += frames_last_tick_;
   ticks_pub_.store(data_.tick, std::memory_order_relaxed);
@@ -749,11 +782,58 @@ SetupResult Session::finish(RunResult& r, const std::string& version) {
   if (csv_.failed()) r.output_errors.push_back(csv_.error_message());
   if (events_.failed()) r.output_errors.push_back(events_.error_message());
   if (can_log_.failed()) r.output_errors.push_back(can_log_.error_message());
+  // A run that did not reach its end decides nothing more: what is pending becomes an error.
+  expect_.finish(driver_.view(data_), r.status == RunStatus::kCompleted, r.stop_reason, metrics_);
+  r.expectations = expect_.reports();
+  std::string junit_err;
+  if (!junit_.path().empty() && !junit_unwritable_ &&
+      !junit_.commit(render_junit_file(r, false), junit_err)) {
+    r.output_errors.push_back(junit_err);
+  }
   // No output directory, or no room for a summary before the run: nothing to write into.
   if (summary_.path().empty() || summary_unwritable_) return {true, ""};
   std::string err;
   if (!summary_.commit(render_summary(r, version, false), err)) return {false, err};
+  if (!junit_err.empty()) return {false, junit_err};
   return {true, ""};
+}
+
+std::string Session::render_junit_file(const RunResult& r, bool running) const {
+  JunitSuite s;
+  s.name = sc_.name;
+  s.classname = std::filesystem::path(sc_.file).stem().string();
+  s.time_s = seconds(data_.time_ns);
+  s.cases = expect_.reports();
+  const model::PackData& d = data_;
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "scenario: %s\nstatus: %s\nsimulated: %.3f s in %llu ticks\n"
+                "cell voltage: %.4f V to %.4f V (min at %.3f s, max at %.3f s)\n"
+                "temperature max: %.2f degC at %.3f s\ncontactors at the end: %s",
+                sc_.file.c_str(),
+                running                               ? "running"
+                : r.status == RunStatus::kCompleted   ? "completed"
+                : r.status == RunStatus::kInterrupted ? "interrupted"
+                                                      : "failed",
+                seconds(d.time_ns), static_cast<unsigned long long>(d.tick),
+                stats_.cell_v_min.value, stats_.cell_v_max.value,
+                seconds(stats_.cell_v_min.time_ns), seconds(stats_.cell_v_max.time_ns),
+                stats_.temp_max_k.value - 273.15, seconds(stats_.temp_max_k.time_ns),
+                contactor_name(d.contactors));
+  s.system_out = text;
+  if (!running && !r.stop_reason.empty()) s.system_out += "\nstop reason: " + r.stop_reason;
+  if (bms_node_) {
+    const bms::BmsOutputs& o = bms_node_->outputs();
+    s.system_out += std::string("\nreference BMS: ") + bms::to_string(o.state) + ", first fault " +
+                    bms::to_string(o.first_fault);
+    if (o.first_fault != bms::Fault::kNone) s.system_out += " at " + format_time(o.first_fault_ns);
+  }
+  const int n = static_cast<int>(s.cases.size());
+  s.system_out += "\nexpectations: " + std::to_string(n) + ", passed " +
+                  std::to_string(expect_.count(Verdict::kPass)) + ", failed " +
+                  std::to_string(expect_.count(Verdict::kFail)) + ", errors " +
+                  std::to_string(expect_.count(Verdict::kError) + expect_.count(Verdict::kPending));
+  return render_junit(s);
 }
 
 std::string Session::render_summary(const RunResult& r, const std::string& version,
@@ -1005,6 +1085,21 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
     j.end_object();
     j.end_object();
   }
+
+  j.key("expectations").begin_array();
+  for (const ExpectationReport& x : expect_.reports()) {
+    j.begin_object();
+    j.field("name", x.name).field("form", expect_form_name(x.form));
+    j.field("verdict", verdict_name(x.verdict));
+    if (x.time_ns >= 0) {
+      j.field("time_s", seconds(x.time_ns));
+    } else {
+      j.key("time_s").null();
+    }
+    j.field("message", x.message);
+    j.end_object();
+  }
+  j.end_array();
 
   if (r.realtime) {
     const RealtimeReport& rt = *r.realtime;

@@ -34,6 +34,9 @@ struct LoadedPack {
 std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnostics& diags);
 
 std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags);
+// The same, `at_end` expectations checked against `metrics` rather than sim::run_metrics().
+std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Diagnostics& diags,
+                                           const std::vector<sim::MetricInfo>& metrics);
 
 // Adds the per-cell column sets of a comma list ("v,t", "v, soc", "all") to `out`, the same
 // language for [record] cells and --cells ("none" adds nothing and is accepted where

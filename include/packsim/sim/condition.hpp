@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace packsim::model {
 struct PackData;
@@ -36,8 +37,14 @@ enum class CondQuantity : std::uint8_t {
   kTMin,          // t_min (alias temp_min)
   kVentedCells,   // vented_cells, a count
   kRunawayCells,  // runaway_cells, a count
-  kTime,          // time, s since the run's start
-  kBmsState,      // bms_state == <name>; the value is the state's number
+  // Expectations (issue 11): the contactors as they are (1 closed), and the scripted faults.
+  kContactorMainPos,    // contactor_main_pos, a flag
+  kContactorMainNeg,    // contactor_main_neg, a flag
+  kContactorPrecharge,  // contactor_precharge, a flag
+  kFaultActive,         // fault_active[name]: 1 while the [[fault]] of that name is active
+  kSinceFault,          // since_fault[name], s since its onset (NaN before)
+  kTime,                // time, s since the run's start
+  kBmsState,            // bms_state == <name>; the value is the state's number
 };
 
 enum class CondOp : std::uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
@@ -72,6 +79,8 @@ struct ConditionContext {
   int n_cells = 1;
   int series = 1;            // pack voltage thresholds scale with it
   double c_rate_to_a = 1.0;  // 1 C in amperes
+  // The [[fault]] tables' names in file order ("" for one without), for fault_active[name].
+  const std::vector<std::string>* fault_names = nullptr;
 };
 
 struct ConditionError {
@@ -83,14 +92,29 @@ struct ConditionError {
 std::optional<Condition> parse_condition(std::string_view text, const ConditionContext& ctx,
                                          ConditionError& error);
 
+// A scripted fault's onset and end (ScenarioDriver::fault_log), for fault_active and the summary.
+struct FaultLog {
+  std::int64_t onset_ns = -1;  // -1: never started
+  std::int64_t end_ns = -1;    // -1: still active at the run's end (or never started)
+};
+
 // What a condition watches: the pack's true state, the time, the BMS's state (-1: none known).
 struct ConditionView {
   const model::PackData* pack = nullptr;
   std::int64_t time_ns = 0;
   int bms_state = -1;
+  // The scripted faults' log, in Scenario::faults order (fault_active, since_fault).
+  const FaultLog* faults = nullptr;
+  int n_faults = 0;
 };
 
 double condition_value(CondQuantity q, int index, const ConditionView& view);
+// `v OP t`, as a comparison of the language evaluates it (and expectations' at_end).
+bool compare_value(double v, CondOp op, double t);
+// "v_max = 4.2012 V", "cell_t[3] = 81.25 degC", "fault_active[short] = 1": a quantity read, as
+// expectation messages show it. `fault_names` as in ConditionContext (may be null).
+std::string describe_value(CondQuantity q, int index, double value,
+                           const std::vector<std::string>* fault_names);
 // Allocation-free. An empty condition is false.
 bool evaluate(const Condition& c, const ConditionView& view);
 

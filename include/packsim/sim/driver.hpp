@@ -25,12 +25,6 @@ struct FaultTransition {
   double value = 0.0;  // the magnitude from now on (SI), 0 for a stop
 };
 
-// A fault's onset and end, for the summary.
-struct FaultLog {
-  std::int64_t onset_ns = -1;  // -1: never started
-  std::int64_t end_ns = -1;    // -1: still active at the run's end (or never started)
-};
-
 // How a segment ended, for the summary.
 struct SegmentLog {
   std::int64_t start_ns = 0;
@@ -59,6 +53,11 @@ class ScenarioDriver {
   void after_step(const model::PackData& data);
   // The BMS's state for `bms_state` conditions (bms::BmsState as a number; -1 unknown).
   void set_bms_state(int state) { bms_state_ = state; }
+  // What conditions see after a tick that left `data`: the driver's own and the expectations'.
+  ConditionView view(const model::PackData& data) const {
+    return {&data, data.time_ns, bms_state_, fault_log_.data(),
+            static_cast<int>(fault_log_.size())};
+  }
 
   // What the faults did during the last read(), in fault order.
   const FaultTransition* transitions() const { return transitions_.data(); }

@@ -3,6 +3,7 @@
 //   signals.csv   the recorded samples (byte-identical for equal inputs and seed)
 //   can.log       every frame sent and received, candump -l format (when a protocol runs)
 //   summary.json  final state, extremes, energy books, CAN and BMS statistics, performance
+//   junit.xml     one testcase per expectation (docs/expectations.md)
 // Each is complete on every exit path: normal end, stop request (SIGINT/SIGTERM), or error. A write
 // that fails (a full disk, a read-only file system, a file-size limit) stops the run as a failure;
 // summary.json's space is claimed at the start so that it can still say so.
@@ -90,6 +91,8 @@ struct RunResult {
   // Outputs cut short by a failed write, and a summary.json that could not be written, one
   // message each (the stop_reason may be the first of them).
   std::vector<std::string> output_errors;
+  // The expectations' verdicts (Session::finish), in scenario order.
+  std::vector<ExpectationReport> expectations;
 };
 
 // Runs the scenario. Failures to create the outputs are reported as kFailed with a message.

@@ -13,6 +13,7 @@
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/condition.hpp"
+#include "packsim/sim/expect.hpp"
 #include "packsim/util/diagnostic.hpp"
 
 namespace packsim::can {
@@ -182,6 +183,7 @@ struct Fault {
   double rate_hz = 0.0;
   std::uint32_t error_class = 0;  // can_error_frames: SocketCAN error class bits (CAN_ERR_*)
   std::string label;
+  std::string name;  // for fault_active[name] and since_fault[name]; may be empty
 };
 
 enum class BmsMode {
@@ -277,10 +279,11 @@ struct Scenario {
   double ambient_k = 298.15;
   std::vector<LoadSegment> load;
   bool stop_when_load_done = false;
-  std::vector<Event> events;       // sorted by time
-  std::vector<Fault> faults;       // in file order
-  bool uses_bms_state = false;     // some condition watches bms_state
-  SourceLocation bms_state_where;  // the first such condition
+  std::vector<Event> events;              // sorted by time
+  std::vector<Fault> faults;              // in file order
+  std::vector<Expectation> expectations;  // [[expect]], then those of included files, in order
+  bool uses_bms_state = false;            // some condition watches bms_state
+  SourceLocation bms_state_where;         // the first such condition
   RecordSpec record;
 };
 

@@ -22,6 +22,7 @@
 #include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/driver.hpp"
+#include "packsim/sim/expect.hpp"
 #include "packsim/sim/recorder.hpp"
 #include "packsim/sim/sample.hpp"
 #include "packsim/sim/scenario.hpp"
@@ -132,6 +133,11 @@ class Session {
   // failure to write summary.json itself is returned.
   SetupResult finish(struct RunResult& result, const std::string& version);
 
+  // The expectations' verdicts: pending during the run, decided by finish().
+  const ExpectationEngine& expectations() const { return expect_; }
+  // junit.xml's text for the verdicts as they stand (`running`: a placeholder).
+  std::string render_junit_file(const struct RunResult& r, bool running) const;
+
   const model::PackModel& model() const { return model_; }
   const model::PackData& data() const { return data_; }
   const can::SimProtocol* protocol() const { return protocol_.get(); }
@@ -156,6 +162,10 @@ class Session {
   model::AfeData afe_;
   model::ShuntData shunt_;
   ScenarioDriver driver_;
+  ExpectationEngine expect_;
+  // End-of-run metrics (estimator scores) for `at_end` expectations, filled before finish()
+  // decides them; names as in run_metrics().
+  MetricMap metrics_;
   ScenarioDriver::HostRequests host_;
   std::unique_ptr<can::SimProtocol> protocol_;
   // Transports: one per distinct interface (owned), and the one of each logical bus. Logical
@@ -181,6 +191,8 @@ class Session {
   // into when the disk fills up (space_ releases it).
   ReservedFile summary_;
   bool summary_unwritable_ = false;
+  ReservedFile junit_;  // junit.xml: a placeholder from prepare() on, like summary.json
+  bool junit_unwritable_ = false;
   OutOfSpace space_{&summary_};
   std::atomic<bool> outputs_stopped_{false};
   std::string stop_cause_;  // the first output failure, as a message

@@ -1,7 +1,8 @@
 // The tick allocates nothing: every malloc/new is counted while a closed-loop session runs
 // read -> update -> write for thousands of ticks with frames flowing both ways, the reference BMS
-// running, recording into the real-time rings, and faults (AFE offset and open wire, a SOC jump, an
-// ambient step) landing inside the counted window. Built without sanitizers (they replace malloc).
+// running, recording into the real-time rings, faults (AFE offset and open wire, a SOC jump, an
+// ambient step) landing inside the counted window, and an expectation of each form checked. Built
+// without sanitizers (they replace malloc).
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +50,17 @@ TEST_CASE("No heap allocation in a tick, with faults active and frames flowing",
   CHECK(drained > 400);
   sim::RunResult r;
   CHECK(session.finish(r, "test").ok);
+  // The expectations ran in the window: the open wire at 2.5 s trips the BMS after its 500 ms
+  // invalid-measurement delay (within two 10 ms cycles), deciding `trips` and answering the edge.
+  REQUIRE(r.expectations.size() == 6);
+  CHECK(r.expectations[3].verdict == sim::Verdict::kPass);
+  CHECK(r.expectations[3].time_ns >= 3'000'000'000);
+  CHECK(r.expectations[3].time_ns <= 3'020'000'000);
+  CHECK(r.expectations[0].details.find("answered: 1") != std::string::npos);
+  for (const auto& x : r.expectations) {
+    INFO(x.name << ": " << x.message);
+    CHECK(x.verdict != sim::Verdict::kFail);
+  }
   std::filesystem::remove_all(out);
 }
 
