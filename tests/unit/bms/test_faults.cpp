@@ -363,8 +363,9 @@ TEST_CASE("a BMS started before the simulator waits for its first frames", "[bms
   // Issue 11: the starting order must not decide the verdict. The BMS runs 3 s on a silent bus
   // (six timeouts), then the simulator comes up.
   const auto silence = [](Rig& r, bool on) {
-    std::fill(r.voltage_silent.begin(), r.voltage_silent.end(), std::uint8_t{on ? 1 : 0});
-    std::fill(r.temp_silent.begin(), r.temp_silent.end(), std::uint8_t{on ? 1 : 0});
+    std::fill(r.voltage_silent.begin(), r.voltage_silent.end(),
+              static_cast<std::uint8_t>(on ? 1 : 0));
+    std::fill(r.temp_silent.begin(), r.temp_silent.end(), static_cast<std::uint8_t>(on ? 1 : 0));
     r.current_silent = on;
   };
   SECTION("every source arrives: no fault, the BMS goes on to normal") {

@@ -176,9 +176,9 @@ TEST_CASE("The BMS side's command index is computed in 64 bits", "[profile]") {
   REQUIRE(l.profile);
   can::BmsProtocol bms(l.profile, kLayout.n_channels, kLayout.n_sensors, kLayout.n_modules,
                        kLayout.cells_per_module, kLayout.sensors_per_module);
+  can::BmsCommands cmd;
   std::vector<std::uint8_t> balance(static_cast<std::size_t>(kLayout.n_channels), 0);
   balance[0] = 1;
-  can::BmsCommands cmd;
   cmd.balance = balance.data();
   Capture out;
   bms.transmit(0, cmd, out);
