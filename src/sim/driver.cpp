@@ -322,7 +322,7 @@ void ScenarioDriver::after_step(const model::PackData& data) {
   const Scenario& sc = *scenario_;
   if (!sc.faults.empty()) {
     // Only faults waiting for their `when`, and active ones with an `until`, cost anything.
-    const ConditionView view{&data, data.time_ns, bms_state_};
+    const ConditionView view{&data, data.time_ns, bms_state_, bms_observed_, sent_};
     for (std::size_t k = 0; k < sc.faults.size(); ++k) {
       const Fault& f = sc.faults[k];
       FaultRun& run = runs_[k];
@@ -348,7 +348,7 @@ void ScenarioDriver::after_step(const model::PackData& data) {
     cv_setpoint_v_ = std::max(cv_setpoint_v_, data.pack_voltage_v - 0.005 * seg.series);
   }
   int ended_by = -1;
-  const ConditionView view{&data, data.time_ns, bms_state_};
+  const ConditionView view{&data, data.time_ns, bms_state_, bms_observed_, sent_};
   for (std::size_t k = 0; k < seg.until.size(); ++k) {
     if (evaluate(seg.until[k], view)) {
       ended_by = static_cast<int>(k);

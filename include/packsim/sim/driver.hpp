@@ -59,6 +59,11 @@ class ScenarioDriver {
   void after_step(const model::PackData& data);
   // The BMS's state for `bms_state` conditions (bms::BmsState as a number; -1 unknown).
   void set_bms_state(int state) { bms_state_ = state; }
+  // What bms_* and sent_* conditions read (owned by the caller, updated in place each tick).
+  void set_condition_sources(const can::BmsObservations* bms, const SentValues* sent) {
+    bms_observed_ = bms;
+    sent_ = sent;
+  }
 
   // What the faults did during the last read(), in fault order.
   const FaultTransition* transitions() const { return transitions_.data(); }
@@ -114,6 +119,8 @@ class ScenarioDriver {
   std::size_t n_transitions_ = 0;
   std::uint64_t transitions_dropped_ = 0;
   int bms_state_ = -1;
+  const can::BmsObservations* bms_observed_ = nullptr;
+  const SentValues* sent_ = nullptr;
 };
 
 // A fault's magnitude `t_ns` after its onset (constant, ramp or steps).
