@@ -352,3 +352,30 @@ TEST_CASE("The foxbms2 profile observes what foxBMS 2 reports on CAN1", "[observ
   CHECK(o.get(Observable::kTempMin) == Approx(294.15).margin(0.5));  // 1 degC
   CHECK(o.get(Observable::kTempMax) == Approx(307.15).margin(0.5));
 }
+
+TEST_CASE("A scenario's bms_* condition needs the profile to bind that observable", "[observe]") {
+  TempDir dir;
+  const std::string root = PACKSIM_SOURCE_DIR;
+  auto scenario = [&](const std::string& until) {
+    return "[scenario]\nname = \"x\"\npack = \"" + root +
+           "/configs/foxbms2_18s1p.toml\"\nduration = \"1 s\"\ntick = \"1 ms\"\n[bms]\nmode = "
+           "\"external\"\nprofile = \"" +
+           root + "/profiles/foxbms2/profile.toml\"\n[[load]]\nkind = \"rest\"\nuntil = [\"" +
+           until + "\"]\n";
+  };
+  {
+    // foxBMS reports its state: bms_state works for this external BMS.
+    Diagnostics d;
+    const auto sc = config::load_scenario(
+        dir.write("ok.toml", scenario("bms_state == normal and bms_soc < 50 %")), d);
+    INFO(d.format());
+    CHECK(sc);
+  }
+  Diagnostics d;
+  const auto path = dir.write("bad.toml", scenario("bms_soc < 50 % or bms_fault_code == 4"));
+  CHECK_FALSE(config::load_scenario(path, d));
+  CHECK(d.format() == path.string() +
+                          ":11:1: a condition uses bms_fault_code, but profile 'foxbms2' binds no "
+                          "signal to it (a received signal with observe = \"bms_fault_code\", "
+                          "docs/protocol.md)\n");
+}
