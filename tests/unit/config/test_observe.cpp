@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "config_test_util.hpp"
 #include "packsim/bms/node.hpp"
 #include "packsim/can/protocol.hpp"
 #include "packsim/config/loaders.hpp"
@@ -21,20 +22,8 @@ using can::Observable;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("packsim-observe-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return path / name;
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("packsim-observe") {}
 };
 
 // 12 channels in 2 modules of 6, two sensors per module.
@@ -80,13 +69,7 @@ Loaded load(const TempDir& dir, const std::string& text) {
   return l;
 }
 
-struct Capture final : can::FrameSink {
-  std::vector<can::CanFrame> frames;
-  bool send(std::size_t /*bus*/, const can::CanFrame& f) override {
-    frames.push_back(f);
-    return true;
-  }
-};
+using test::Capture;
 
 const std::string kGood =
     "State = { observe = \"bms_state\", states = { 5 = \"standby\", 7 = \"normal\", 10 = "
