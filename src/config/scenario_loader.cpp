@@ -554,8 +554,8 @@ void resolve_fault_targets(sim::Scenario& sc, Diagnostics& diags) {
       diags.error(where, "a condition uses " + name + ", but [bms] mode is \"none\"");
     } else if (sc.profile && !sc.profile->observes(obs)) {
       diags.error(where, "a condition uses " + name + ", but profile '" + sc.profile->name +
-                             "' binds no signal to it (a received signal with observe = \"" +
-                             name + "\", docs/protocol.md)");
+                             "' binds no signal to it (a received signal with observe = \"" + name +
+                             "\", docs/protocol.md)");
     }
   }
 }

@@ -315,14 +315,16 @@ class Parser {
       out_.bms_observables |= 1u << static_cast<unsigned>(o);
     if (q->kind == ValueKind::kFlag || q->kind == ValueKind::kCode) {
       const config::QuantityResult r = config::parse_quantity(value_text, Dimension::kRatio);
-      const bool whole = r.value && *r.value == std::floor(*r.value) &&
-                         value_text.find('%') == value_text.npos;
+      const bool whole =
+          r.value && *r.value == std::floor(*r.value) && value_text.find('%') == value_text.npos;
       if (q->kind == ValueKind::kFlag && !(whole && (*r.value == 0.0 || *r.value == 1.0)))
         return fail(value_at, "'" + name + "' is a flag: expected 0 or 1, got '" +
                                   std::string(value_text) + "'");
       if (!whole)
-        return fail(value_at, "'" + name + "' is the BMS's fault code: expected a whole number, "
-                                           "got '" + std::string(value_text) + "'");
+        return fail(value_at, "'" + name +
+                                  "' is the BMS's fault code: expected a whole number, "
+                                  "got '" +
+                                  std::string(value_text) + "'");
       n.threshold = *r.value;
       return emit(n, name_at);
     }
@@ -451,8 +453,7 @@ SentValues sent_values(const model::AfeData& afe) {
     if (!(v <= s.v_max)) s.v_max = v;
   }
   for (std::size_t k = 0; k < afe.t_meas_k.size(); ++k) {
-    if (!flag(afe.t_valid, k, 1) || flag(afe.ntc_open, k, 0) || flag(afe.ntc_short, k, 0))
-      continue;
+    if (!flag(afe.t_valid, k, 1) || flag(afe.ntc_open, k, 0) || flag(afe.ntc_short, k, 0)) continue;
     const double t = afe.t_meas_k[k];
     if (!(t >= s.t_min_k)) s.t_min_k = t;
     if (!(t <= s.t_max_k)) s.t_max_k = t;

@@ -1138,7 +1138,8 @@ void Session::bms_summary(JsonWriter& j) const {
     if (!p.observes(obs_kind)) continue;
     j.key(can::observable_name(obs_kind)).begin_object();
     const double v = obs.value[o];
-    const bool temp = obs_kind == can::Observable::kTempMin || obs_kind == can::Observable::kTempMax;
+    const bool temp =
+        obs_kind == can::Observable::kTempMin || obs_kind == can::Observable::kTempMax;
     if (obs_kind == can::Observable::kState) {
       if (std::isnan(v)) {
         j.key("value").null();

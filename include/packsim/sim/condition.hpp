@@ -14,7 +14,7 @@
 namespace packsim::model {
 struct PackData;
 struct AfeData;
-}
+}  // namespace packsim::model
 namespace packsim::can {
 struct BmsObservations;
 }
@@ -44,22 +44,22 @@ enum class CondQuantity : std::uint8_t {
   kBmsState,      // bms_state == <name>; the value is the state's number
   // What the BMS reports (can::Observable, through the profile's observe bindings); NaN until
   // its first frame.
-  kBmsFault,                     // bms_fault, 0/1
-  kBmsFaultCode,                 // bms_fault_code, the BMS's raw code
-  kBmsMainPos,                   // bms_main_pos, 0/1
-  kBmsMainNeg,                   // bms_main_neg
-  kBmsPrecharge,                 // bms_precharge
-  kBmsSoc,                       // bms_soc, fraction
-  kBmsSoh,                       // bms_soh
-  kBmsChargeCurrentLimit,        // bms_charge_current_limit, A
-  kBmsDischargeCurrentLimit,     // bms_discharge_current_limit, A
-  kBmsChargePowerLimit,          // bms_charge_power_limit, W
-  kBmsDischargePowerLimit,       // bms_discharge_power_limit, W
-  kBmsBalancing,                 // bms_balancing, 0/1
-  kBmsVMin,                      // bms_v_min, V
-  kBmsVMax,                      // bms_v_max
-  kBmsTMin,                      // bms_t_min, K
-  kBmsTMax,                      // bms_t_max
+  kBmsFault,                  // bms_fault, 0/1
+  kBmsFaultCode,              // bms_fault_code, the BMS's raw code
+  kBmsMainPos,                // bms_main_pos, 0/1
+  kBmsMainNeg,                // bms_main_neg
+  kBmsPrecharge,              // bms_precharge
+  kBmsSoc,                    // bms_soc, fraction
+  kBmsSoh,                    // bms_soh
+  kBmsChargeCurrentLimit,     // bms_charge_current_limit, A
+  kBmsDischargeCurrentLimit,  // bms_discharge_current_limit, A
+  kBmsChargePowerLimit,       // bms_charge_power_limit, W
+  kBmsDischargePowerLimit,    // bms_discharge_power_limit, W
+  kBmsBalancing,              // bms_balancing, 0/1
+  kBmsVMin,                   // bms_v_min, V
+  kBmsVMax,                   // bms_v_max
+  kBmsTMin,                   // bms_t_min, K
+  kBmsTMax,                   // bms_t_max
   // What the BMS was sent: min/max of the AFE's valid measured cell voltages and temperatures.
   kSentVMin,  // sent_v_min, V
   kSentVMax,  // sent_v_max

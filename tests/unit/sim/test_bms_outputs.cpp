@@ -91,12 +91,29 @@ TEST_CASE("signals.csv and summary.json carry the BMS's side of a closed loop", 
     return std::size_t{0};
   };
   // The new columns follow insulation_ohm, the observables in enum order.
-  const std::vector<std::string> want = {
-      "insulation_ohm", "segment_label", "sent_v_min", "sent_v_max", "sent_t_min", "sent_t_max",
-      "bms_state", "bms_fault", "bms_fault_code", "bms_main_pos", "bms_main_neg",
-      "bms_precharge", "bms_soc", "bms_soh", "bms_charge_current_limit",
-      "bms_discharge_current_limit", "bms_charge_power_limit", "bms_discharge_power_limit",
-      "bms_balancing", "bms_v_min", "bms_v_max", "bms_t_min", "bms_t_max"};
+  const std::vector<std::string> want = {"insulation_ohm",
+                                         "segment_label",
+                                         "sent_v_min",
+                                         "sent_v_max",
+                                         "sent_t_min",
+                                         "sent_t_max",
+                                         "bms_state",
+                                         "bms_fault",
+                                         "bms_fault_code",
+                                         "bms_main_pos",
+                                         "bms_main_neg",
+                                         "bms_precharge",
+                                         "bms_soc",
+                                         "bms_soh",
+                                         "bms_charge_current_limit",
+                                         "bms_discharge_current_limit",
+                                         "bms_charge_power_limit",
+                                         "bms_discharge_power_limit",
+                                         "bms_balancing",
+                                         "bms_v_min",
+                                         "bms_v_max",
+                                         "bms_t_min",
+                                         "bms_t_max"};
   const std::size_t at = col("insulation_ohm");
   REQUIRE(header.size() == at + want.size());
   for (std::size_t k = 0; k < want.size(); ++k) CHECK(header[at + k] == want[k]);

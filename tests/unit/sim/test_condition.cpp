@@ -1,7 +1,6 @@
 // The condition language: parsing (precedence, operators, units, indices, errors with their column)
 // and evaluation over a pack's data. Every expected value is written out by hand.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "packsim/can/protocol.hpp"
@@ -252,7 +251,8 @@ TEST_CASE("bms_* conditions are checked for their dimension", "[condition]") {
   CHECK(e.column == 14);
   CHECK(e.message == "'bms_fault' is a flag: expected 0 or 1, got '2'");
   e = parse_bad("bms_fault_code == 1.5");
-  CHECK(e.message == "'bms_fault_code' is the BMS's fault code: expected a whole number, got '1.5'");
+  CHECK(e.message ==
+        "'bms_fault_code' is the BMS's fault code: expected a whole number, got '1.5'");
   e = parse_bad("bms_charge_power_limit > 5 A");
   CHECK(e.column == 26);
   CHECK(e.message.find("power") != std::string::npos);
