@@ -122,8 +122,6 @@ void CsvRecorder::write(const Sample& s) {
         break;
       case can::Observable::kSoc:
       case can::Observable::kSoh:
-        number(v, 6);
-        break;
       case can::Observable::kCellVMin:
       case can::Observable::kCellVMax:
         number(v, 6);

@@ -270,7 +270,9 @@ SetupResult Session::prepare(const SessionOptions& opt) {
   const std::size_t content = std::max<std::size_t>(std::size_t{64} << 10, 4 * placeholder.size()) +
                               192 * files +
                               // the cells that vented or ran away, listed with their times
-                              64 * static_cast<std::size_t>(model_.n_cells);
+                              64 * static_cast<std::size_t>(model_.n_cells) +
+                              // the BMS's state changes, each a {time_s, state} object
+                              96 * kMaxBmsStateChanges;
   const std::size_t row = 256 + 16 * sample_.cells.size();
   const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;

@@ -75,10 +75,10 @@ struct BmsObservations {
     rx_ns.fill(-1);
     stale.fill(0);
   }
-  std::array<double, kObservableCount> value;        // NaN: never received
-  std::array<std::int64_t, kObservableCount> rx_ns;  // last accepted frame; -1 never
-  std::array<std::uint8_t, kObservableCount> stale;  // 1: its message timed out since
-  std::int64_t state_raw = -1;                       // kState's raw value (-1 never)
+  std::array<double, kObservableCount> value{};        // NaN: never received
+  std::array<std::int64_t, kObservableCount> rx_ns{};  // last accepted frame; -1 never
+  std::array<std::uint8_t, kObservableCount> stale{};  // 1: its message timed out since
+  std::int64_t state_raw = -1;                         // kState's raw value (-1 never)
 
   double get(Observable o) const { return value[static_cast<std::size_t>(o)]; }
   bool received(Observable o) const { return rx_ns[static_cast<std::size_t>(o)] >= 0; }
