@@ -1,6 +1,7 @@
 #include "packsim/bms/node.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace packsim::bms {
 
@@ -28,6 +29,31 @@ RefBmsNode::RefBmsNode(std::shared_ptr<const can::Profile> profile, const BmsCon
       voltage_rx_ns_(static_cast<std::size_t>(l.n_modules), kNoFrame),
       temp_rx_ns_(static_cast<std::size_t>(l.n_modules), kNoFrame),
       rx_(256) {}
+
+void fill_observations(const BmsOutputs& o, can::BmsCommands& cmd) {
+  using can::Observable;
+  auto set = [&](Observable k, double v) { cmd.observed[static_cast<std::size_t>(k)] = v; };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  set(Observable::kState, static_cast<double>(o.state));
+  set(Observable::kFault, o.faults != Fault::kNone ? 1.0 : 0.0);
+  set(Observable::kFaultCode, fault_code(o.first_fault));
+  set(Observable::kMainPos, o.contactors.main_pos ? 1.0 : 0.0);
+  set(Observable::kMainNeg, o.contactors.main_neg ? 1.0 : 0.0);
+  set(Observable::kPrecharge, o.contactors.precharge ? 1.0 : 0.0);
+  set(Observable::kSoc, o.soc_valid ? o.soc : nan);
+  set(Observable::kSoh, o.soh);
+  set(Observable::kChargeCurrentLimit, o.charge_current_limit_a);
+  set(Observable::kDischargeCurrentLimit, o.discharge_current_limit_a);
+  set(Observable::kChargePowerLimit, o.charge_power_limit_w);
+  set(Observable::kDischargePowerLimit, o.discharge_power_limit_w);
+  const bool balancing =
+      std::any_of(o.balance.begin(), o.balance.end(), [](std::uint8_t b) { return b != 0; });
+  set(Observable::kBalancing, balancing ? 1.0 : 0.0);
+  set(Observable::kCellVMin, o.cell_v_min_index >= 0 ? o.cell_v_min_v : nan);
+  set(Observable::kCellVMax, o.cell_v_max_index >= 0 ? o.cell_v_max_v : nan);
+  set(Observable::kTempMin, o.temp_min_index >= 0 ? o.temp_min_k : nan);
+  set(Observable::kTempMax, o.temp_max_index >= 0 ? o.temp_max_k : nan);
+}
 
 bool RefBmsNode::poll(std::int64_t now_ns, hil::CanBus* const* buses, std::size_t n_buses) {
   for (std::size_t b = 0; b < n_buses; ++b) {
@@ -79,6 +105,7 @@ bool RefBmsNode::poll(std::int64_t now_ns, hil::CanBus* const* buses, std::size_
   cmd.contactors = out_.contactors;
   cmd.balance = out_.balance.data();
   cmd.state = static_cast<std::uint8_t>(out_.state);
+  fill_observations(out_, cmd);
   BusSink sink(buses, n_buses);
   protocol_.transmit(now_ns, cmd, sink);
   return true;

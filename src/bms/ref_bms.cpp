@@ -717,6 +717,33 @@ void RefBms::update_balancing(const BmsInputs& in, const Aggregates& agg, const 
   }
 }
 
+int fault_code(Fault f) {
+  const auto bits = static_cast<std::uint32_t>(f);
+  if (bits == 0) return 0;
+  int bit = 0;
+  while (((bits >> bit) & 1u) == 0) ++bit;
+  return bit + 1;
+}
+
+void RefBms::update_limits(const Aggregates& agg, BmsOutputs& out) const {
+  auto ramp = [](double x) { return std::clamp(x, 0.0, 1.0); };
+  const bool cells = out.cell_v_min_index >= 0 && out.cell_v_max_index >= 0;
+  const bool temps = out.temp_min_index >= 0 && out.temp_max_index >= 0;
+  double charge = 0.0, discharge = 0.0;
+  if (cells && temps && faults_ == Fault::kNone && state_ != BmsState::kFault) {
+    const double dv = kLimitDerateShare * (cfg_.cell_ov_v - cfg_.cell_uv_v);
+    const double hot = ramp((cfg_.ot_k - out.temp_max_k) / kLimitDerateK);
+    discharge = cfg_.oc_discharge_a * ramp((out.cell_v_min_v - cfg_.cell_uv_v) / dv) * hot;
+    charge = cfg_.oc_charge_a * ramp((cfg_.cell_ov_v - out.cell_v_max_v) / dv) * hot *
+             ramp((out.temp_min_k - cfg_.ut_k) / kLimitDerateK);
+  }
+  out.charge_current_limit_a = charge;
+  out.discharge_current_limit_a = discharge;
+  out.charge_power_limit_w = charge * agg.v_sum;
+  out.discharge_power_limit_w = discharge * agg.v_sum;
+  out.soh = 1.0;
+}
+
 void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
   const std::int64_t now = in.now_ns;
   if (!started_) {
@@ -847,6 +874,7 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
   out.first_fault_ns = first_ns_;
   out.soc = soc_;
   out.soc_valid = soc_valid_;
+  update_limits(agg, out);
 
   last_now_ns_ = now;
   last_fault_reset_ = in.fault_reset;

@@ -84,7 +84,91 @@ bool rx_first_channel(const RxBinding& b, std::uint64_t mux, int instance, int n
   return true;
 }
 
+constexpr const char* kObservableNames[] = {
+    "bms_state",
+    "bms_fault",
+    "bms_fault_code",
+    "bms_main_pos",
+    "bms_main_neg",
+    "bms_precharge",
+    "bms_soc",
+    "bms_soh",
+    "bms_charge_current_limit",
+    "bms_discharge_current_limit",
+    "bms_charge_power_limit",
+    "bms_discharge_power_limit",
+    "bms_balancing",
+    "bms_v_min",
+    "bms_v_max",
+    "bms_t_min",
+    "bms_t_max",
+};
+static_assert(sizeof kObservableNames / sizeof kObservableNames[0] == kObservableCount,
+              "one name per Observable");
+
+// The decoded physical value of an observe binding as the observable's SI value.
+double observed_value(const RxBinding& b, double decoded, std::int64_t& raw_state) {
+  if (b.observe == Observable::kState) {
+    raw_state = static_cast<std::int64_t>(std::llround(decoded));
+    if (b.observe_states.empty()) {
+      return raw_state >= 0 && raw_state <= 6 ? static_cast<double>(raw_state)
+                                              : b.observe_state_default;
+    }
+    double state = b.observe_state_default;
+    for (const auto& [value, index] : b.observe_states) {
+      if (value == raw_state) state = index;
+    }
+    return state;
+  }
+  if (observable_is_flag(b.observe)) return decoded != 0.0 ? 1.0 : 0.0;
+  if (b.observe == Observable::kFaultCode) return std::round(decoded);
+  return decoded * b.observe_scale + b.observe_offset;
+}
+
+// What the reference BMS's side writes for an observe binding: the inverse of observed_value.
+double observed_encoding(const RxBinding& b, const BmsCommands& cmd) {
+  const double v = cmd.observed[static_cast<std::size_t>(b.observe)];
+  switch (b.observe) {
+    case Observable::kState: {
+      const double index = std::isnan(v) ? cmd.state : v;
+      if (b.observe_states.empty()) return index;
+      for (const auto& [value, s] : b.observe_states) {
+        if (s == index) return static_cast<double>(value);
+      }
+      return 0.0;
+    }
+    case Observable::kMainPos:
+      return std::isnan(v) ? (cmd.contactors.main_pos ? 1.0 : 0.0) : v;
+    case Observable::kMainNeg:
+      return std::isnan(v) ? (cmd.contactors.main_neg ? 1.0 : 0.0) : v;
+    case Observable::kPrecharge:
+      return std::isnan(v) ? (cmd.contactors.precharge ? 1.0 : 0.0) : v;
+    default:
+      break;
+  }
+  if (std::isnan(v)) return 0.0;
+  if (observable_is_flag(b.observe) || b.observe == Observable::kFaultCode) return v;
+  return b.observe_scale != 0.0 ? (v - b.observe_offset) / b.observe_scale : 0.0;
+}
+
 }  // namespace
+
+const char* observable_name(Observable o) {
+  const auto i = static_cast<std::size_t>(o);
+  return i < kObservableCount ? kObservableNames[i] : "";
+}
+
+Observable observable_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kObservableCount; ++i) {
+    if (name == kObservableNames[i]) return static_cast<Observable>(i);
+  }
+  return Observable::kCount;
+}
+
+bool observable_is_flag(Observable o) {
+  return o == Observable::kFault || o == Observable::kMainPos || o == Observable::kMainNeg ||
+         o == Observable::kPrecharge || o == Observable::kBalancing;
+}
 
 void IdIndex::add(std::uint32_t id, bool extended, std::uint32_t value) {
   entries_.push_back({id_key(id, extended), value});
@@ -464,6 +548,13 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
   for (const RxBinding& b : m.bindings) {
     if (!codec.is_active(b.signal, frame.data.data())) continue;
     const double v = codec.decode(b.signal, frame.data.data());
+    if (b.observe != Observable::kCount) {
+      const auto o = static_cast<std::size_t>(b.observe);
+      BmsObservations& obs = commands_.observed;
+      obs.value[o] = observed_value(b, v, obs.state_raw);
+      obs.rx_ns[o] = time_ns;
+      obs.stale[o] = 0;
+    }
     std::int64_t index = -1;
     const bool addressed = rx_first_channel(b, mux, instance, n_channels_, index);
     switch (b.command) {
@@ -507,6 +598,7 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
         }
         break;
       case Command::kRecordOnly:
+      case Command::kObserve:
         break;
     }
   }
@@ -535,7 +627,6 @@ void SimProtocol::supervise(std::int64_t time_ns) {
       const std::int64_t last = rx_last_ns_[slot] < 0 ? 0 : rx_last_ns_[slot];
       if (rx_timed_out_[slot] || time_ns - last <= m.timeout_ns) continue;
       rx_timed_out_[slot] = 1;
-      ++stats_.rx_timeouts;
       bool drives_contactors = false, drives_balance = false;
       for (const auto& b : m.bindings) {
         drives_contactors |=
@@ -543,6 +634,13 @@ void SimProtocol::supervise(std::int64_t time_ns) {
             b.command == Command::kContactorPrecharge || b.command == Command::kContactorState;
         drives_balance |=
             b.command == Command::kBalanceMask || b.command == Command::kBalanceChannel;
+      }
+      // Counted for command messages; a report that goes quiet only leaves its values stale.
+      if (drives_contactors || drives_balance) ++stats_.rx_timeouts;
+      // What it reported stays, marked stale until its next frame.
+      for (const auto& b : m.bindings) {
+        if (b.observe != Observable::kCount)
+          commands_.observed.stale[static_cast<std::size_t>(b.observe)] = 1;
       }
       // A silent BMS must not leave the pack connected or bleeding: open and stop balancing.
       if (m.open_on_timeout && drives_contactors) commands_.contactors = {};
@@ -791,6 +889,9 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
             break;
           case Command::kRecordOnly:
             codec.encode(b.signal, cmd.state, frame);
+            break;
+          case Command::kObserve:
+            codec.encode(b.signal, observed_encoding(b, cmd), frame);
             break;
         }
       }

@@ -14,6 +14,7 @@
 #include "packsim/can/profile.hpp"
 #include "packsim/config/loaders.hpp"
 #include "packsim/config/toml_reader.hpp"
+#include "packsim/sim/condition.hpp"
 #include "packsim/util/input_file.hpp"
 #include "packsim/util/suggest.hpp"
 
@@ -293,7 +294,72 @@ constexpr CommandInfo kCommands[] = {
     {"balance_mask", can::Command::kBalanceMask, true},
     {"balance_channel", can::Command::kBalanceChannel, true},
     {"record", can::Command::kRecordOnly, false},
+    {"observe", can::Command::kObserve, false},
 };
+
+// How an observe binding's unit turns into SI: SI = value * factor + offset. `dim` groups the
+// observables that share units.
+enum class ObsDim : std::uint8_t { kNone, kRatio, kCurrent, kPower, kVoltage, kTemperature };
+ObsDim observable_dim(can::Observable o) {
+  using O = can::Observable;
+  switch (o) {
+    case O::kSoc:
+    case O::kSoh:
+      return ObsDim::kRatio;
+    case O::kChargeCurrentLimit:
+    case O::kDischargeCurrentLimit:
+      return ObsDim::kCurrent;
+    case O::kChargePowerLimit:
+    case O::kDischargePowerLimit:
+      return ObsDim::kPower;
+    case O::kCellVMin:
+    case O::kCellVMax:
+      return ObsDim::kVoltage;
+    case O::kTempMin:
+    case O::kTempMax:
+      return ObsDim::kTemperature;
+    default:
+      return ObsDim::kNone;
+  }
+}
+struct ObsUnit {
+  ObsDim dim;
+  const char* name;
+  double factor;
+  double offset;
+};
+constexpr ObsUnit kObsUnits[] = {
+    {ObsDim::kRatio, "", 1.0, 0.0},
+    {ObsDim::kRatio, "%", 0.01, 0.0},
+    {ObsDim::kCurrent, "A", 1.0, 0.0},
+    {ObsDim::kCurrent, "mA", 1e-3, 0.0},
+    {ObsDim::kCurrent, "kA", 1e3, 0.0},
+    {ObsDim::kPower, "W", 1.0, 0.0},
+    {ObsDim::kPower, "kW", 1e3, 0.0},
+    {ObsDim::kPower, "MW", 1e6, 0.0},
+    {ObsDim::kVoltage, "V", 1.0, 0.0},
+    {ObsDim::kVoltage, "mV", 1e-3, 0.0},
+    {ObsDim::kVoltage, "uV", 1e-6, 0.0},
+    {ObsDim::kTemperature, "K", 1.0, 0.0},
+    {ObsDim::kTemperature, "degC", 1.0, 273.15},
+};
+const ObsUnit* find_obs_unit(ObsDim dim, std::string name) {
+  if (name ==
+      "\xc2\xb0"
+      "C")
+    name = "degC";  // a DBC's "°C" in UTF-8
+  for (const auto& u : kObsUnits) {
+    if (u.dim == dim && name == u.name) return &u;
+  }
+  return nullptr;
+}
+std::string obs_unit_list(ObsDim dim) {
+  std::string list;
+  for (const auto& u : kObsUnits) {
+    if (u.dim == dim) list += (list.empty() ? "\"" : ", \"") + std::string(u.name) + "\"";
+  }
+  return list;
+}
 
 // "name[expr]" -> name, expr (expr empty without brackets).
 bool split_indexed(const std::string& text, std::string& name, std::string& expr) {
@@ -427,6 +493,7 @@ struct Context {
   std::map<std::string, std::shared_ptr<const can::MessageCodec>> codecs;
   std::map<can::Source, BoundSite> bound;  // first binding of each indexed source
   std::map<Item, Shortfall> shortfalls;    // the narrowest gap of each kind, for the pack's key
+  std::map<can::Observable, std::string> observed_by;  // "message.signal" of each observable
 };
 
 Item item_of(can::Source source) {
@@ -1053,6 +1120,135 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   ctx.profile.tx.push_back(std::move(tx));
 }
 
+// The observe part of an RX binding: `observe` names the observable; `scale`/`offset`/`unit` turn
+// the decoded value into SI; for bms_state, `states` maps raw values to state names.
+void read_observe(Context& ctx, TableReader& t, TableReader* sub, const toml::node& where,
+                  const std::string& path, const std::string& name, const can::Message& msg,
+                  const std::string& signal, int instances, can::RxBinding& b) {
+  const can::Observable o = can::observable_from_name(name);
+  if (sub) {
+    for (const char* key : {"scale", "offset", "unit", "states", "other_state"}) sub->node(key);
+  }
+  std::vector<std::string> names;
+  std::string list;
+  for (std::size_t i = 0; i < can::kObservableCount; ++i) {
+    names.emplace_back(can::observable_name(static_cast<can::Observable>(i)));
+    list += (list.empty() ? "" : ", ") + names.back();
+  }
+  auto fail = [&](const std::string& message) {
+    if (sub && sub->has("observe")) {
+      sub->error("observe", message);
+    } else {
+      t.error_at(where, path + ": " + message);
+    }
+  };
+  if (o == can::Observable::kCount) {
+    fail("unknown observable '" + name + "'" + did_you_mean(name, names) + "; expected one of " +
+         list);
+    return;
+  }
+  if (instances != 1) {
+    fail(name +
+         " is one value of the BMS: observe it in a message sent once (per = \"pack\"), "
+         "not per module");
+    return;
+  }
+  const std::string site = msg.name + "." + signal;
+  if (const auto [it, fresh] = ctx.observed_by.emplace(o, site); !fresh) {
+    fail(name + " is observed twice: by " + it->second + " and by " + site);
+    return;
+  }
+  b.observe = o;
+  const ObsDim dim = observable_dim(o);
+  auto refuse = [&](const char* key, const std::string& why) {
+    if (sub && sub->has(key)) sub->error(key, why);
+    if (sub) sub->node(key);
+  };
+  if (dim == ObsDim::kNone) {
+    for (const char* key : {"scale", "offset", "unit"}) {
+      refuse(key, name +
+                      (o == can::Observable::kState       ? " is a state name"
+                       : o == can::Observable::kFaultCode ? " is the BMS's raw fault code"
+                                                          : " is a flag (nonzero = 1)") +
+                      ": '" + key + "' does not apply");
+    }
+  } else {
+    double scale = 1.0, offset = 0.0;
+    if (sub) {
+      scale = sub->number("scale").value_or(1.0);
+      offset = sub->number("offset").value_or(0.0);
+      if (scale == 0.0) sub->error("scale", "0 would make every value the same; expected nonzero");
+    }
+    const can::Signal* dbc_signal = msg.find_signal(signal);
+    const std::string dbc_unit = dbc_signal ? dbc_signal->unit : "";
+    const std::optional<std::string> given = sub ? sub->string("unit") : std::nullopt;
+    const std::string unit = given.value_or(dbc_unit);
+    const ObsUnit* u = find_obs_unit(dim, unit);
+    if (!u) {
+      const std::string expected = "expected " + obs_unit_list(dim);
+      if (given) {
+        sub->error("unit", "unit \"" + unit + "\" is not one of " + name + "'s; " + expected);
+      } else {
+        fail(name + ": the DBC gives " + site + " the unit \"" + unit +
+             "\", which packsim does not convert; say what the value is in with unit = ..., " +
+             expected);
+      }
+    } else {
+      b.observe_scale = scale * u->factor;
+      b.observe_offset = offset * u->factor + u->offset;
+    }
+  }
+  if (o != can::Observable::kState) {
+    refuse("states", "'states' maps bms_state's raw values; " + name + " is not the state");
+    refuse("other_state", "'other_state' belongs to bms_state");
+    return;
+  }
+  if (!sub) return;
+  auto state_index = [](const std::string& s) -> int {
+    for (std::size_t k = 0; k < sim::kBmsStateNames.size(); ++k) {
+      if (s == sim::kBmsStateNames[k]) return static_cast<int>(k);
+    }
+    return -1;
+  };
+  std::string state_list;
+  std::vector<std::string> state_names(sim::kBmsStateNames.begin(), sim::kBmsStateNames.end());
+  for (const auto& n : state_names) state_list += (state_list.empty() ? "\"" : ", \"") + n + "\"";
+  if (auto states = sub->table("states")) {
+    for (auto&& [mk, mv] : states->table_ref()) {
+      states->node(mk.str());
+      long long value = 0;
+      try {
+        value = std::stoll(std::string(mk.str()), nullptr, 0);
+      } catch (...) {
+        t.error_at(mv, states->key_path(mk.str()) +
+                           ": the key must be the signal's raw value (an integer)");
+        continue;
+      }
+      const auto* sv = mv.as_string();
+      const int st = sv ? state_index(sv->get()) : -1;
+      if (st < 0) {
+        const std::string got = sv ? "\"" + sv->get() + "\"" : "a non-string";
+        t.error_at(mv, states->key_path(mk.str()) + ": " + got + " is not a BMS state" +
+                           (sv ? did_you_mean(sv->get(), state_names) : "") + "; expected one of " +
+                           state_list);
+        continue;
+      }
+      b.observe_states.emplace_back(value, static_cast<std::uint8_t>(st));
+    }
+    states->finish();
+  }
+  if (const auto other = sub->string("other_state")) {
+    const int st = state_index(*other);
+    if (st < 0) {
+      sub->error("other_state", "\"" + *other + "\" is not a BMS state" +
+                                    did_you_mean(*other, state_names) + "; expected one of " +
+                                    state_list);
+    } else {
+      b.observe_state_default = static_cast<std::uint8_t>(st);
+    }
+  }
+}
+
 void read_rx(Context& ctx, TableReader& t) {
   const can::Message* msg = nullptr;
   auto codec = codec_for(ctx, t, msg);
@@ -1114,12 +1310,20 @@ void read_rx(Context& ctx, TableReader& t) {
     can::RxBinding b;
     b.signal = sig;
     std::string text;
+    std::string observe;  // the observable's name, from the shorthand or `observe = ...`
     std::optional<TableReader> sub;
     if (const auto* s = v.as_string()) {
       text = s->get();
+      // "bms_soc" alone: observe the signal as that, with the DBC's unit.
+      if (can::observable_from_name(text) != can::Observable::kCount) {
+        observe = text;
+        text = "observe";
+      }
     } else if (const auto* tbl = v.as_table()) {
       sub.emplace(*tbl, signals->key_path(key), t.file(), ctx.diags);
-      text = sub->string("command", Need::kRequired).value_or("");
+      const bool observes = sub->has("observe");
+      text = sub->string("command", observes ? Need::kOptional : Need::kRequired)
+                 .value_or(observes ? "observe" : "");
     } else {
       t.error_at(v, signals->key_path(key) + ": expected a command name or a table");
       continue;
@@ -1250,14 +1454,35 @@ void read_rx(Context& ctx, TableReader& t) {
                    "expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
       b.state_default = static_cast<std::uint8_t>(std::max(def, 0));
     }
+    if (sub) {
+      if (const auto o = sub->string("observe")) observe = *o;
+    }
+    if (b.command == can::Command::kObserve && observe.empty()) {
+      t.error_at(v, signals->key_path(key) +
+                        ": \"observe\" needs the observable: { observe = \"bms_soc\" } or just "
+                        "\"bms_soc\"");
+    } else if (!observe.empty()) {
+      read_observe(ctx, t, sub ? &*sub : nullptr, v, signals->key_path(key), observe, *msg, key,
+                   rx.instances, b);
+    } else if (sub) {
+      for (const char* k2 : {"scale", "offset", "unit", "states", "other_state"}) {
+        if (sub->has(k2))
+          sub->error(k2, std::string("'") + k2 +
+                             "' applies to an observe binding; add observe = "
+                             "\"bms_...\"");
+        sub->node(k2);
+      }
+    }
     if (sub) sub->finish();
-    if (b.command != can::Command::kRecordOnly && b.command != can::Command::kBalanceMask &&
-        b.command != can::Command::kBalanceChannel) {
+    if (b.command != can::Command::kRecordOnly && b.command != can::Command::kObserve &&
+        b.command != can::Command::kBalanceMask && b.command != can::Command::kBalanceChannel) {
       ctx.profile.commands_contactors = true;
     }
     if (b.command == can::Command::kBalanceMask || b.command == can::Command::kBalanceChannel) {
       ctx.profile.commands_balancing = true;
     }
+    if (b.observe != can::Observable::kCount)
+      ctx.profile.observed_mask |= 1u << static_cast<unsigned>(b.observe);
     rx.bindings.push_back(std::move(b));
   }
   ctx.profile.rx.push_back(std::move(rx));
@@ -1355,7 +1580,7 @@ std::shared_ptr<const can::Profile> load_profile(const std::filesystem::path& pa
     root.finish();
     return nullptr;
   }
-  Context ctx{layout, *profile, diags, {}, {}, {}, {}};
+  Context ctx{layout, *profile, diags, {}, {}, {}, {}, {}};
   int counter_keys = 0;
   for (auto& t : root.tables("tx")) read_tx(ctx, t, counter_keys);
   // Only over frames that were all built: a binding that failed would show as a gap too.

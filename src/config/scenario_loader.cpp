@@ -194,6 +194,21 @@ std::optional<sim::Condition> condition_key(TableReader& t, std::string_view key
   return c;
 }
 
+// What a scenario's condition needs of the BMS side: bms_state, the bms_* observables; the first
+// place each is used, for the checks against the profile.
+void note_condition(sim::Scenario& sc, const sim::Condition& c, const SourceLocation& where) {
+  if (c.uses_bms_state && !sc.uses_bms_state) {
+    sc.uses_bms_state = true;
+    sc.bms_state_where = where;
+  }
+  for (unsigned o = 0; o < can::kObservableCount; ++o) {
+    const std::uint32_t bit = 1u << o;
+    if ((c.bms_observables & bit) == 0 || (sc.bms_observables & bit) != 0) continue;
+    sc.bms_observables |= bit;
+    sc.bms_observable_where.emplace_back(static_cast<int>(o), where);
+  }
+}
+
 void read_faults(TableReader& root, const PackShape& p, const sim::ConditionContext& ctx,
                  sim::Scenario& sc) {
   std::size_t n_kinds = 0;
@@ -236,10 +251,7 @@ void read_faults(TableReader& root, const PackShape& p, const sim::ConditionCont
     if (t.has("duration") && t.has("until"))
       t.error("until", "give either 'duration' or 'until', not both");
     for (const auto& [c, key] : {std::pair{&f.when, "when"}, std::pair{&f.until, "until"}}) {
-      if (*c && (*c)->uses_bms_state && !sc.uses_bms_state) {
-        sc.uses_bms_state = true;
-        sc.bms_state_where = t.where_of(*t.table_ref().get(key));
-      }
+      if (*c) note_condition(sc, **c, t.where_of(*t.table_ref().get(key)));
     }
     if (!kind) {
       for (auto&& [k, v] : t.table_ref()) t.node(k.str());
@@ -711,14 +723,27 @@ void resolve_fault_targets(sim::Scenario& sc, Diagnostics& diags) {
             resolve_tx_fault(p, f.message, f.target2, fault, f.where, what, what, what, diags))
       f.target = static_cast<int>(*k);
   }
-  if (sc.uses_bms_state && sc.bms.mode != sim::BmsMode::kReference) {
-    // The simulator decodes contactor and balancing commands from a BMS, not its state.
+  // An external BMS's state comes from the profile's bms_state binding; the reference BMS's from
+  // the BMS itself.
+  if (sc.uses_bms_state && sc.bms.mode != sim::BmsMode::kReference &&
+      !(sc.profile && sc.profile->observes(can::Observable::kState))) {
     diags.error(sc.bms_state_where,
                 sc.bms.mode == sim::BmsMode::kNone
                     ? std::string("a condition uses bms_state, but [bms] mode is \"none\"")
-                    : "a condition uses bms_state, but the simulator decodes no state from an "
-                      "external BMS's frames (profile '" +
-                          sc.bms.profile + "'); use the reference BMS or conditions on the pack");
+                    : "a condition uses bms_state, but profile '" + sc.bms.profile +
+                          "' decodes no state from the BMS's frames (bind a signal with observe "
+                          "= \"bms_state\"); use the reference BMS or conditions on the pack");
+  }
+  for (const auto& [o, where] : sc.bms_observable_where) {
+    const auto obs = static_cast<can::Observable>(o);
+    const std::string name = can::observable_name(obs);
+    if (sc.bms.mode == sim::BmsMode::kNone) {
+      diags.error(where, "a condition uses " + name + ", but [bms] mode is \"none\"");
+    } else if (sc.profile && !sc.profile->observes(obs)) {
+      diags.error(where, "a condition uses " + name + ", but profile '" + sc.profile->name +
+                             "' binds no signal to it (a received signal with observe = \"" + name +
+                             "\", docs/protocol.md)");
+    }
   }
 }
 
@@ -1020,10 +1045,7 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
       for (const auto& text : *until) {
         sim::ConditionError err;
         if (auto c = sim::parse_condition(text, cond_ctx, err)) {
-          if (c->uses_bms_state && !sc.uses_bms_state) {
-            sc.uses_bms_state = true;
-            sc.bms_state_where = t.where("until");
-          }
+          note_condition(sc, *c, t.where("until"));
           seg.until.push_back(std::move(*c));
         } else {
           condition_error(t, "until", text, err);

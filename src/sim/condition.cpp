@@ -8,8 +8,10 @@
 #include <limits>
 
 #include "packsim/bms/ref_bms.hpp"
+#include "packsim/can/protocol.hpp"
 #include "packsim/config/quantity.hpp"
 #include "packsim/config/toml_reader.hpp"
+#include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/util/suggest.hpp"
 
@@ -23,7 +25,7 @@ static_assert(static_cast<int>(bms::BmsState::kFault) + 1 ==
               "kBmsStateNames follows bms::BmsState");
 
 // kFlag and kCount may stand alone in a condition: `contactor_main_pos` means `!= 0`.
-enum class ValueKind : std::uint8_t { kQuantity, kCount, kState, kFlag };
+enum class ValueKind : std::uint8_t { kQuantity, kCount, kState, kFlag, kCode };
 
 struct QuantityInfo {
   const char* name;
@@ -63,6 +65,30 @@ constexpr QuantityInfo kQuantities[] = {
      Dimension::kRatio},
     {"fault_active", CondQuantity::kFaultActive, true, ValueKind::kFlag, Dimension::kRatio},
     {"since_fault", CondQuantity::kSinceFault, true, ValueKind::kQuantity, Dimension::kTime},
+    {"bms_fault", CondQuantity::kBmsFault, false, ValueKind::kFlag, Dimension::kRatio},
+    {"bms_fault_code", CondQuantity::kBmsFaultCode, false, ValueKind::kCode, Dimension::kRatio},
+    {"bms_main_pos", CondQuantity::kBmsMainPos, false, ValueKind::kFlag, Dimension::kRatio},
+    {"bms_main_neg", CondQuantity::kBmsMainNeg, false, ValueKind::kFlag, Dimension::kRatio},
+    {"bms_precharge", CondQuantity::kBmsPrecharge, false, ValueKind::kFlag, Dimension::kRatio},
+    {"bms_soc", CondQuantity::kBmsSoc, false, ValueKind::kQuantity, Dimension::kRatio},
+    {"bms_soh", CondQuantity::kBmsSoh, false, ValueKind::kQuantity, Dimension::kRatio},
+    {"bms_charge_current_limit", CondQuantity::kBmsChargeCurrentLimit, false, ValueKind::kQuantity,
+     Dimension::kCurrent},
+    {"bms_discharge_current_limit", CondQuantity::kBmsDischargeCurrentLimit, false,
+     ValueKind::kQuantity, Dimension::kCurrent},
+    {"bms_charge_power_limit", CondQuantity::kBmsChargePowerLimit, false, ValueKind::kQuantity,
+     Dimension::kPower},
+    {"bms_discharge_power_limit", CondQuantity::kBmsDischargePowerLimit, false,
+     ValueKind::kQuantity, Dimension::kPower},
+    {"bms_balancing", CondQuantity::kBmsBalancing, false, ValueKind::kFlag, Dimension::kRatio},
+    {"bms_v_min", CondQuantity::kBmsVMin, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"bms_v_max", CondQuantity::kBmsVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"bms_t_min", CondQuantity::kBmsTMin, false, ValueKind::kQuantity, Dimension::kTemperature},
+    {"bms_t_max", CondQuantity::kBmsTMax, false, ValueKind::kQuantity, Dimension::kTemperature},
+    {"sent_v_min", CondQuantity::kSentVMin, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"sent_v_max", CondQuantity::kSentVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
+    {"sent_t_min", CondQuantity::kSentTMin, false, ValueKind::kQuantity, Dimension::kTemperature},
+    {"sent_t_max", CondQuantity::kSentTMax, false, ValueKind::kQuantity, Dimension::kTemperature},
     // aliases
     {"cell_v_min", CondQuantity::kVMin, false, ValueKind::kQuantity, Dimension::kVoltage},
     {"cell_v_max", CondQuantity::kVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
@@ -314,7 +340,24 @@ class Parser {
     }
     const std::string_view value_text = s_.substr(value_at, end - value_at);
     pos_ = end;
-    if (q->kind == ValueKind::kCount || q->kind == ValueKind::kFlag) {
+    if (const int o = condition_observable(q->quantity); o >= 0)
+      out_.bms_observables |= 1u << static_cast<unsigned>(o);
+    if (q->kind == ValueKind::kFlag || q->kind == ValueKind::kCode) {
+      const config::QuantityResult r = config::parse_quantity(value_text, Dimension::kRatio);
+      const bool whole =
+          r.value && *r.value == std::floor(*r.value) && value_text.find('%') == value_text.npos;
+      if (q->kind == ValueKind::kFlag && !(whole && (*r.value == 0.0 || *r.value == 1.0)))
+        return fail(value_at, "'" + name + "' is a flag: expected 0 or 1, got '" +
+                                  std::string(value_text) + "'");
+      if (!whole)
+        return fail(value_at, "'" + name +
+                                  "' is the BMS's fault code: expected a whole number, "
+                                  "got '" +
+                                  std::string(value_text) + "'");
+      n.threshold = *r.value;
+      return emit(n, name_at);
+    }
+    if (q->kind == ValueKind::kCount) {
       const config::QuantityResult r = config::parse_quantity(value_text, Dimension::kRatio);
       if (!r.value || *r.value != std::floor(*r.value) || value_text.find('%') != value_text.npos)
         return fail(value_at, "'" + name + "' " +
@@ -388,6 +431,15 @@ class Parser {
       if (!(v >= 0.0 && v <= 1e10)) return fail(at, "a time from 0 s on, at most 1e10 s");
       return true;
     }
+    if (q.dim == Dimension::kPower) {
+      // A BMS's power limit: magnitudes, up to what the pack current range allows at full voltage.
+      const double max_w = plausible::pack_current().max * plausible::kCellVoltageV * ctx_.series;
+      if (!(v >= 0.0 && v <= max_w)) {
+        return fail(at, "threshold " + format_number(v) + " W out of range; expected 0 W to " +
+                            format_number(max_w) + " W");
+      }
+      return true;
+    }
     const double cell_v = plausible::kCellVoltageV;
     const double series = ctx_.series;
     const config::Range r =
@@ -422,6 +474,7 @@ class Parser {
 }  // namespace
 
 bool compare_value(double v, CondOp op, double t) {
+  if (std::isnan(v)) return false;  // never received: no comparison holds, not even !=
   switch (op) {
     case CondOp::kLt:
       return v < t;
@@ -457,6 +510,29 @@ std::optional<Condition> parse_condition(std::string_view text, const ConditionC
   Parser p(text, ctx, c, error);
   if (!p.run()) return std::nullopt;
   return c;
+}
+
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+
+SentValues sent_values(const model::AfeData& afe) {
+  auto flag = [](const std::vector<std::uint8_t>& v, std::size_t i, std::uint8_t empty) {
+    return i < v.size() ? v[i] : empty;
+  };
+  SentValues s{kNan, kNan, kNan, kNan};
+  for (std::size_t c = 0; c < afe.v_meas.size(); ++c) {
+    if (!flag(afe.v_valid, c, 1) || flag(afe.open_wire, c, 0) || flag(afe.v_dropout, c, 0))
+      continue;
+    const double v = afe.v_meas[c];
+    if (!(v >= s.v_min)) s.v_min = v;  // NaN-first: the first valid value replaces it
+    if (!(v <= s.v_max)) s.v_max = v;
+  }
+  for (std::size_t k = 0; k < afe.t_meas_k.size(); ++k) {
+    if (!flag(afe.t_valid, k, 1) || flag(afe.ntc_open, k, 0) || flag(afe.ntc_short, k, 0)) continue;
+    const double t = afe.t_meas_k[k];
+    if (!(t >= s.t_min_k)) s.t_min_k = t;
+    if (!(t <= s.t_max_k)) s.t_max_k = t;
+  }
+  return s;
 }
 
 double condition_value(CondQuantity q, int index, const ConditionView& view) {
@@ -520,8 +596,78 @@ double condition_value(CondQuantity q, int index, const ConditionView& view) {
       return static_cast<double>(view.time_ns) / 1e9;
     case CondQuantity::kBmsState:
       return view.bms_state;
+    case CondQuantity::kSentVMin:
+      return view.sent ? view.sent->v_min : kNan;
+    case CondQuantity::kSentVMax:
+      return view.sent ? view.sent->v_max : kNan;
+    case CondQuantity::kSentTMin:
+      return view.sent ? view.sent->t_min_k : kNan;
+    case CondQuantity::kSentTMax:
+      return view.sent ? view.sent->t_max_k : kNan;
+    default:
+      break;
   }
-  return 0.0;
+  const int o = condition_observable(q);
+  if (o < 0 || !view.bms) return kNan;
+  return view.bms->value[static_cast<std::size_t>(o)];
+}
+
+int condition_observable(CondQuantity q) {
+  using can::Observable;
+  Observable o = Observable::kCount;
+  switch (q) {
+    case CondQuantity::kBmsFault:
+      o = Observable::kFault;
+      break;
+    case CondQuantity::kBmsFaultCode:
+      o = Observable::kFaultCode;
+      break;
+    case CondQuantity::kBmsMainPos:
+      o = Observable::kMainPos;
+      break;
+    case CondQuantity::kBmsMainNeg:
+      o = Observable::kMainNeg;
+      break;
+    case CondQuantity::kBmsPrecharge:
+      o = Observable::kPrecharge;
+      break;
+    case CondQuantity::kBmsSoc:
+      o = Observable::kSoc;
+      break;
+    case CondQuantity::kBmsSoh:
+      o = Observable::kSoh;
+      break;
+    case CondQuantity::kBmsChargeCurrentLimit:
+      o = Observable::kChargeCurrentLimit;
+      break;
+    case CondQuantity::kBmsDischargeCurrentLimit:
+      o = Observable::kDischargeCurrentLimit;
+      break;
+    case CondQuantity::kBmsChargePowerLimit:
+      o = Observable::kChargePowerLimit;
+      break;
+    case CondQuantity::kBmsDischargePowerLimit:
+      o = Observable::kDischargePowerLimit;
+      break;
+    case CondQuantity::kBmsBalancing:
+      o = Observable::kBalancing;
+      break;
+    case CondQuantity::kBmsVMin:
+      o = Observable::kCellVMin;
+      break;
+    case CondQuantity::kBmsVMax:
+      o = Observable::kCellVMax;
+      break;
+    case CondQuantity::kBmsTMin:
+      o = Observable::kTempMin;
+      break;
+    case CondQuantity::kBmsTMax:
+      o = Observable::kTempMax;
+      break;
+    default:
+      return -1;
+  }
+  return static_cast<int>(o);
 }
 
 std::string describe_value(CondQuantity q, int index, double value,

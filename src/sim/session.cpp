@@ -241,6 +241,10 @@ Session::Session(const Scenario& sc)
                                                    afe_model_.n_sensors, afe_model_.n_modules);
   }
   prepare_sample(model_, sc.record.cells, sample_);
+  sent_ = sent_values(afe_);
+  driver_.set_condition_sources(protocol_ ? &protocol_->commands().observed : nullptr, &sent_);
+  bms_track_.states.reserve(kMaxBmsStateChanges);
+  bms_track_.first_fault_code = std::numeric_limits<double>::quiet_NaN();
   const std::int64_t every = sc.record.every_ns > 0 ? sc.record.every_ns : sc.tick_ns;
   every_ticks_ =
       static_cast<std::uint64_t>(std::max<std::int64_t>(1, (every + sc.tick_ns / 2) / sc.tick_ns));
@@ -292,7 +296,9 @@ SetupResult Session::prepare(const SessionOptions& opt) {
                               // the cells that vented or ran away, listed with their times
                               64 * static_cast<std::size_t>(model_.n_cells) +
                               // the expectations' messages
-                              expectation_bytes(sc_);
+                              expectation_bytes(sc_) +
+                              // the BMS's state changes, each a {time_s, state} object
+                              96 * kMaxBmsStateChanges;
   const std::size_t row = 256 + 16 * sample_.cells.size();
   const std::size_t spare = (std::size_t{256} << 10) + 2 * row;
   std::string err;
@@ -315,6 +321,11 @@ SetupResult Session::prepare(const SessionOptions& opt) {
 SetupResult Session::open(const SessionOptions& opt) {
   if (SetupResult r = prepare(opt); !r.ok) return r;
   std::string err;
+  {
+    std::vector<std::string> labels;
+    for (const auto& seg : sc_.load) labels.push_back(seg.label);
+    csv_.set_bms_columns(std::move(labels), protocol_ ? protocol_->profile().observed_mask : 0);
+  }
   if (!csv_.open(out_dir_ / "signals.csv", model_, sc_.record.cells, sc_.tick_ns, err, &space_))
     return {false, err};
   if (!events_.open(out_dir_ / "events.csv", err, &space_)) return {false, err};
@@ -390,6 +401,7 @@ SetupResult Session::open(const SessionOptions& opt) {
   // The initial state is the first row.
   stats_.update(data_);
   fill_sample(model_, data_, sc_.record.cells, 0, sample_);
+  fill_bms_sample();
   csv_.write(sample_);
   last_recorded_ns_ = data_.time_ns;
   return {true, ""};
@@ -414,6 +426,7 @@ void Session::read(std::int64_t wall_ns) {
       }
     }
     protocol_->supervise(now);
+    track_bms(now);
     const can::SimCommands& cmd = protocol_->commands();
     if (protocol_->profile().commands_contactors) data_.input.contactors = cmd.contactors;
     if (protocol_->profile().commands_balancing) {
@@ -449,6 +462,7 @@ void Session::update() {
   model::step(model_, data_);
   model::afe_measure(afe_model_, model_, data_, afe_);
   model::shunt_measure(sc_.shunt, model_, data_, shunt_);
+  sent_ = sent_values(afe_);
   // The model's physical events of this tick, as ground truth.
   model::ModelEvent ev;
   while (data_.events.pop(ev)) {
@@ -677,9 +691,44 @@ void Session::write(std::int64_t wall_ns) {
   if (!threaded_) note_outputs();  // the tick thread leaves this to the writer's drain()
 }
 
+void Session::track_bms(std::int64_t now_ns) {
+  const can::BmsObservations& obs = protocol_->commands().observed;
+  BmsTrack& t = bms_track_;
+  const double state = obs.get(can::Observable::kState);
+  if (!std::isnan(state)) {
+    const int s = static_cast<int>(state);
+    // An external BMS's state for bms_state conditions; the reference BMS's comes from itself.
+    if (!bms_node_) driver_.set_bms_state(s);
+    if (s != t.last_state) {
+      t.last_state = s;
+      if (t.states.size() < kMaxBmsStateChanges) {
+        t.states.push_back({now_ns, s});  // within the reserved capacity
+      } else {
+        ++t.states_dropped;
+      }
+    }
+  }
+  const bool fault = obs.get(can::Observable::kFault) == 1.0;
+  if (fault && !t.fault && t.first_fault_ns < 0) {
+    t.first_fault_ns = now_ns;
+    t.first_fault_code = obs.get(can::Observable::kFaultCode);
+  }
+  t.fault = fault;
+}
+
+void Session::fill_bms_sample() {
+  sample_.sent = sent_;
+  if (protocol_) {
+    sample_.bms = protocol_->commands().observed.value;
+  } else {
+    sample_.bms.fill(std::numeric_limits<double>::quiet_NaN());
+  }
+}
+
 void Session::record() {
   fill_sample(model_, data_, sc_.record.cells, static_cast<std::int32_t>(driver_.segment()),
               sample_);
+  fill_bms_sample();
   if (!threaded_) {
     csv_.write(sample_);
   } else if (!sample_ring_->try_push(sample_)) {
@@ -1065,10 +1114,13 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
   }
   j.end_object();
 
-  if (bms_node_) {
-    const bms::BmsOutputs& o = bms_node_->outputs();
+  if (protocol_) {
     j.key("bms").begin_object();
-    j.field("state", bms::to_string(o.state));
+    bms_summary(j);
+  }
+  if (bms_node_) {
+    // The reference BMS's own view, beside what its frames said.
+    const bms::BmsOutputs& o = bms_node_->outputs();
     j.field("faults", fault_list(o.faults));
     j.field("first_fault", bms::to_string(o.first_fault));
     if (o.first_fault != bms::Fault::kNone) {
@@ -1083,8 +1135,8 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
     j.key("decoder").begin_object();
     protocol_stats(j, bms_node_->protocol().stats());
     j.end_object();
-    j.end_object();
   }
+  if (protocol_) j.end_object();
 
   j.key("expectations").begin_array();
   for (const ExpectationReport& x : expect_.reports()) {
@@ -1132,6 +1184,82 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
   outputs_summary(j, running);
   j.end_object();
   return j.str();
+}
+
+void Session::bms_summary(JsonWriter& j) const {
+  const can::Profile& p = protocol_->profile();
+  const can::BmsObservations& obs = protocol_->commands().observed;
+  const BmsTrack& t = bms_track_;
+  constexpr double kC = 273.15;
+  auto state_name = [](int s) {
+    return s >= 0 && static_cast<std::size_t>(s) < kBmsStateNames.size()
+               ? kBmsStateNames[static_cast<std::size_t>(s)]
+               : "";
+  };
+  j.field("mode", sc_.bms.mode == BmsMode::kReference ? "reference" : "external");
+  j.field("profile", p.name);
+  // The reference BMS's state from itself; an external BMS's as it last reported it.
+  if (bms_node_) {
+    j.field("state", bms::to_string(bms_node_->outputs().state));
+  } else if (t.last_state >= 0) {
+    j.field("state", state_name(t.last_state));
+  } else {
+    j.key("state").null();
+  }
+  j.key("observed").begin_array();
+  for (std::size_t o = 0; o < can::kObservableCount; ++o) {
+    if (p.observes(static_cast<can::Observable>(o)))
+      j.value(can::observable_name(static_cast<can::Observable>(o)));
+  }
+  j.end_array();
+  j.key("states").begin_array();
+  for (const BmsStateChange& c : t.states) {
+    j.begin_object().field("time_s", seconds(c.time_ns)).field("state", state_name(c.state));
+    j.end_object();
+  }
+  j.end_array();
+  j.field("states_dropped", t.states_dropped);
+  j.key("reported_fault");
+  if (t.first_fault_ns >= 0) {
+    j.begin_object().field("time_s", seconds(t.first_fault_ns));
+    if (p.observes(can::Observable::kFaultCode) && !std::isnan(t.first_fault_code)) {
+      j.field("code", static_cast<std::int64_t>(t.first_fault_code));
+    } else {
+      j.key("code").null();
+    }
+    j.end_object();
+  } else {
+    j.null();
+  }
+  // Each bound observable's last value (SI, temperatures in degC as in signals.csv), when it
+  // came and whether its message has timed out since.
+  j.key("last").begin_object();
+  for (std::size_t o = 0; o < can::kObservableCount; ++o) {
+    const auto obs_kind = static_cast<can::Observable>(o);
+    if (!p.observes(obs_kind)) continue;
+    j.key(can::observable_name(obs_kind)).begin_object();
+    const double v = obs.value[o];
+    const bool temp =
+        obs_kind == can::Observable::kTempMin || obs_kind == can::Observable::kTempMax;
+    if (obs_kind == can::Observable::kState) {
+      if (std::isnan(v)) {
+        j.key("value").null();
+      } else {
+        j.field("value", state_name(static_cast<int>(v)));
+        j.field("raw", obs.state_raw);
+      }
+    } else {
+      j.field("value", temp ? v - kC : v);
+    }
+    if (obs.rx_ns[o] >= 0) {
+      j.field("time_s", seconds(obs.rx_ns[o]));
+    } else {
+      j.key("time_s").null();
+    }
+    j.field("stale", obs.stale[o] != 0);
+    j.end_object();
+  }
+  j.end_object();
 }
 
 void Session::outputs_summary(JsonWriter& j, bool running) const {

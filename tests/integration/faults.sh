@@ -42,12 +42,17 @@ assert d["outputs"]["events_csv"]["rows"] == 10, d["outputs"]["events_csv"]
 assert d["energy"]["heat_kj"]["internal_short"] > 0
 assert d["can"]["simulator"]["tx_faulted"] > 0
 PY
-head -1 "$TMP/a/signals.csv" | grep -q ',segment,vented_cells,runaway_cells,hottest_cell,vent_gas_g_per_s,insulation_ohm$' ||
+head -1 "$TMP/a/signals.csv" | grep -q ',segment,vented_cells,runaway_cells,hottest_cell,vent_gas_g_per_s,insulation_ohm,segment_label,' ||
   fail "signals.csv lacks the fault columns"
-# A scenario using bms_state without the reference BMS is refused at load time, at the condition.
+# An external BMS's state comes from the packsim profile's bms_state binding: accepted.
 sed 's/^period = "10 ms"$/mode = "external"/' "$SC" >"$TMP/ext.toml"
 sed -i 's|"\.\./packs/|"'"$PWD"'/tests/data/packs/|' "$TMP/ext.toml"
-if "$PACKSIM" check "$TMP/ext.toml" 2>"$TMP/err"; then fail "bms_state with an external BMS accepted"; fi
-grep -q 'ext.toml:25:8: a condition uses bms_state, but the simulator decodes no state' "$TMP/err" ||
-  { cat "$TMP/err"; fail "no located error for bms_state with an external BMS"; }
+"$PACKSIM" check "$TMP/ext.toml" >/dev/null 2>"$TMP/err" ||
+  { cat "$TMP/err"; fail "bms_state with an external BMS on the packsim profile refused"; }
+# Without a BMS there is no state to watch: refused at load time, at the condition.
+sed 's/^period = "10 ms"$/mode = "none"/' "$SC" >"$TMP/none.toml"
+sed -i 's|"\.\./packs/|"'"$PWD"'/tests/data/packs/|' "$TMP/none.toml"
+if "$PACKSIM" check "$TMP/none.toml" 2>"$TMP/err"; then fail "bms_state without a BMS accepted"; fi
+grep -q 'none.toml:25:8: a condition uses bms_state, but \[bms\] mode is "none"' "$TMP/err" ||
+  { cat "$TMP/err"; fail "no located error for bms_state without a BMS"; }
 echo "faults: events.csv and summary.json as expected"

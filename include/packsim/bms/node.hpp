@@ -21,6 +21,11 @@ struct NodeLayout {
   int sensors_per_module = 0;
 };
 
+// What the reference BMS reports about itself (can::BmsCommands::observed) from its outputs:
+// every Observable, NaN where it has no valid value (SOC before its estimate, min/max without a
+// valid measurement).
+void fill_observations(const BmsOutputs& outputs, can::BmsCommands& cmd);
+
 class RefBmsNode {
  public:
   RefBmsNode(std::shared_ptr<const can::Profile> profile, const BmsConfig& config,

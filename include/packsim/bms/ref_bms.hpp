@@ -203,6 +203,15 @@ inline Fault& operator|=(Fault& a, Fault b) { return a = a | b; }
 inline Fault& operator&=(Fault& a, Fault b) { return a = a & b; }
 constexpr bool has_fault(Fault set, Fault f) { return (set & f) != Fault::kNone; }
 
+// The fault code the BMS reports for a single fault: its bit number + 1 (kOverVoltage 1, ...,
+// kInsulation 14); 0 for none.
+int fault_code(Fault single_fault);
+
+// Derating windows of the current limits: the last kLimitDerateShare of the cell-voltage window
+// before a voltage limit, and the last kLimitDerateK kelvin before a temperature limit.
+inline constexpr double kLimitDerateShare = 0.05;
+inline constexpr double kLimitDerateK = 10.0;
+
 const char* to_string(BmsState state);
 const char* to_string(Fault single_fault);  // "" for a combination
 
@@ -225,6 +234,15 @@ struct BmsOutputs {
 
   double soc = 0.0;  // pack estimate, 0..1
   bool soc_valid = false;
+  double soh = 1.0;  // no state-of-health estimator: the nominal capacity is taken as it is
+
+  // What the BMS allows now (docs/refbms.md "Limits"): the over-current limits derated to 0 near
+  // the voltage and temperature limits, 0 in a fault; powers = current limit x the sum of the
+  // valid cell voltages.
+  double charge_current_limit_a = 0.0;  // magnitude
+  double discharge_current_limit_a = 0.0;
+  double charge_power_limit_w = 0.0;
+  double discharge_power_limit_w = 0.0;
 
   // What the BMS sees among the valid measurements; index -1 (and value 0) when none is valid.
   double cell_v_min_v = 0.0;
@@ -299,6 +317,7 @@ class RefBms {
   void update_soc(const BmsInputs& in, const Aggregates& agg, std::int64_t dt_ns);
   void update_balancing(const BmsInputs& in, const Aggregates& agg, const BmsOutputs& out);
   void watch_self_discharge(const BmsInputs& in, std::int64_t dt_ns);
+  void update_limits(const Aggregates& agg, BmsOutputs& out) const;
   bool cell_valid(const BmsInputs& in, std::size_t c) const;
   bool temp_valid(const BmsInputs& in, std::size_t s) const;
 

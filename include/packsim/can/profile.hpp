@@ -6,9 +6,11 @@
 // profiles from TOML (profiles/<name>/profile.toml) and resolves every binding against the DBC and
 // the pack, so nothing is looked up by name while running.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "packsim/can/codec.hpp"
@@ -56,7 +58,40 @@ enum class Command : std::uint8_t {
   kBalanceMask,     // bit k = channel (index + k); index usually from the module or the mux
   kBalanceChannel,  // value != 0 balances channel `index`
   kRecordOnly,      // decoded and counted (e.g. the BMS's own state), drives nothing
+  kObserve,         // decoded into an Observable (RxBinding::observe), drives nothing
 };
+
+// What a BMS reports about itself, in SI: the BMS's side in the outputs (signals.csv `bms_*`,
+// summary.json `bms`, the condition language). Any RX binding may also observe its signal, so a
+// state that drives the contactors is the observed state as well.
+enum class Observable : std::uint8_t {
+  kState,      // index into sim::kBmsStateNames (init .. fault)
+  kFault,      // 1: the BMS reports a fault (any nonzero raw value)
+  kFaultCode,  // the BMS's own first-fault code, raw
+  kMainPos,    // 1: the BMS commands or reports main+ closed
+  kMainNeg,
+  kPrecharge,
+  kSoc,                    // fraction 0..1
+  kSoh,                    // fraction
+  kChargeCurrentLimit,     // A, magnitude
+  kDischargeCurrentLimit,  // A
+  kChargePowerLimit,       // W, magnitude
+  kDischargePowerLimit,    // W
+  kBalancing,              // 1: some cell is being balanced
+  kCellVMin,               // V, as the BMS reports it
+  kCellVMax,               // V
+  kTempMin,                // K
+  kTempMax,                // K
+  kCount,
+};
+inline constexpr std::size_t kObservableCount = static_cast<std::size_t>(Observable::kCount);
+
+// The observables' names as bindings, columns and conditions spell them ("bms_soc", ...).
+const char* observable_name(Observable o);
+// kCount when `name` is none of them.
+Observable observable_from_name(std::string_view name);
+// True for the 0/1 observables (a nonzero raw value reads as 1).
+bool observable_is_flag(Observable o);
 
 // One signal of one transmitted frame, fully resolved.
 struct TxSlot {
@@ -108,6 +143,14 @@ struct RxBinding {
   int index_per_instance = 0;  // index += instance * index_per_instance
   std::vector<std::pair<std::int64_t, std::uint8_t>> state_map;  // kContactorState: value -> state
   std::uint8_t state_default = 0;  // bit 0 main+, bit 1 main-, bit 2 precharge
+  // What the signal is observed as (kCount: nothing). Any command may also observe its signal.
+  Observable observe = Observable::kCount;
+  double observe_scale = 1.0;  // SI = decoded physical value * observe_scale + observe_offset
+  double observe_offset = 0.0;
+  // kState: raw value -> index into sim::kBmsStateNames; a raw value not listed reads as
+  // observe_state_default. Empty: the raw value is that index itself (packsim's own numbering).
+  std::vector<std::pair<std::int64_t, std::uint8_t>> observe_states;
+  std::uint8_t observe_state_default = 0;  // "init"
 };
 
 struct RxMessage {
@@ -139,6 +182,9 @@ struct Profile {
   std::vector<RxMessage> rx;
   bool commands_contactors = false;  // some RX binding drives the contactors
   bool commands_balancing = false;
+  // Which observables some RX binding decodes (bit = Observable), for the outputs' columns.
+  std::uint32_t observed_mask = 0;
+  bool observes(Observable o) const { return (observed_mask >> static_cast<unsigned>(o)) & 1u; }
 
   // The longest period of the messages that carry cell voltages or temperatures (0: none): an AFE
   // data timeout must be longer, or a healthy bus would trip it.

@@ -9,7 +9,9 @@
 //    sees (cell voltages, temperatures, current, freshness) and encodes its commands.
 // Frames leave through a FrameSink so the engines do not know about sockets.
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -65,11 +67,29 @@ class IdIndex {
   std::vector<std::uint32_t> values_;
 };
 
+// What the BMS reported about itself, per Observable (profile.hpp), in SI. A value whose message
+// timed out keeps its last value and is marked stale until its next frame.
+struct BmsObservations {
+  BmsObservations() {
+    value.fill(std::numeric_limits<double>::quiet_NaN());
+    rx_ns.fill(-1);
+    stale.fill(0);
+  }
+  std::array<double, kObservableCount> value{};        // NaN: never received
+  std::array<std::int64_t, kObservableCount> rx_ns{};  // last accepted frame; -1 never
+  std::array<std::uint8_t, kObservableCount> stale{};  // 1: its message timed out since
+  std::int64_t state_raw = -1;                         // kState's raw value (-1 never)
+
+  double get(Observable o) const { return value[static_cast<std::size_t>(o)]; }
+  bool received(Observable o) const { return rx_ns[static_cast<std::size_t>(o)] >= 0; }
+};
+
 struct SimCommands {
   bool contactors_commanded = false;  // a valid contactor command has been received
   model::ContactorState contactors;
   std::vector<std::uint8_t> balance;  // [n_channels]
   std::int64_t last_command_ns = -1;
+  BmsObservations observed;
 };
 
 // An injected fault on the frames of one TX message (scenario event `can_fault`), as a BMS would
@@ -201,6 +221,15 @@ struct BmsCommands {
   model::ContactorState contactors;
   const std::uint8_t* balance = nullptr;  // [n_channels]
   std::uint8_t state = 0;
+  // What the BMS reports, per Observable in SI (kState: a kBmsStateNames index), for the
+  // profile's observe bindings; NaN sends 0. kState, kMainPos/Neg, kPrecharge and kBalancing
+  // default to `state`, `contactors` and `balance` when left NaN.
+  std::array<double, kObservableCount> observed = nan_observations();
+  static std::array<double, kObservableCount> nan_observations() {
+    std::array<double, kObservableCount> a{};
+    a.fill(std::numeric_limits<double>::quiet_NaN());
+    return a;
+  }
 };
 
 class BmsProtocol {

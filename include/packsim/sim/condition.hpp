@@ -14,6 +14,10 @@
 
 namespace packsim::model {
 struct PackData;
+struct AfeData;
+}  // namespace packsim::model
+namespace packsim::can {
+struct BmsObservations;
 }
 
 namespace packsim::sim {
@@ -45,6 +49,29 @@ enum class CondQuantity : std::uint8_t {
   kSinceFault,          // since_fault[name], s since its onset (NaN before)
   kTime,                // time, s since the run's start
   kBmsState,            // bms_state == <name>; the value is the state's number
+  // What the BMS reports (can::Observable, through the profile's observe bindings); NaN until
+  // its first frame.
+  kBmsFault,                  // bms_fault, 0/1
+  kBmsFaultCode,              // bms_fault_code, the BMS's raw code
+  kBmsMainPos,                // bms_main_pos, 0/1
+  kBmsMainNeg,                // bms_main_neg
+  kBmsPrecharge,              // bms_precharge
+  kBmsSoc,                    // bms_soc, fraction
+  kBmsSoh,                    // bms_soh
+  kBmsChargeCurrentLimit,     // bms_charge_current_limit, A
+  kBmsDischargeCurrentLimit,  // bms_discharge_current_limit, A
+  kBmsChargePowerLimit,       // bms_charge_power_limit, W
+  kBmsDischargePowerLimit,    // bms_discharge_power_limit, W
+  kBmsBalancing,              // bms_balancing, 0/1
+  kBmsVMin,                   // bms_v_min, V
+  kBmsVMax,                   // bms_v_max
+  kBmsTMin,                   // bms_t_min, K
+  kBmsTMax,                   // bms_t_max
+  // What the BMS was sent: min/max of the AFE's valid measured cell voltages and temperatures.
+  kSentVMin,  // sent_v_min, V
+  kSentVMax,  // sent_v_max
+  kSentTMin,  // sent_t_min, K
+  kSentTMax,  // sent_t_max
 };
 
 enum class CondOp : std::uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
@@ -71,7 +98,8 @@ struct Condition {
   std::array<CondNode, kConditionMaxNodes> nodes{};
   int n_nodes = 0;
   bool uses_bms_state = false;
-  std::string text;  // as written, for reports
+  std::uint32_t bms_observables = 0;  // the bms_* quantities it reads, bit = can::Observable
+  std::string text;                   // as written, for reports
 };
 
 // What the parser checks against: the pack's size and how to turn a C-rate into amperes.
@@ -98,7 +126,21 @@ struct FaultLog {
   std::int64_t end_ns = -1;    // -1: still active at the run's end (or never started)
 };
 
-// What a condition watches: the pack's true state, the time, the BMS's state (-1: none known).
+// What the BMS was sent this tick: min/max over the AFE's valid measured cell voltages and
+// temperatures (NaN when none is valid). The session computes it once per tick (sent_values()).
+struct SentValues {
+  double v_min = 0.0, v_max = 0.0;      // V
+  double t_min_k = 0.0, t_max_k = 0.0;  // K
+};
+
+// Min/max over `afe`'s valid measured values (v_valid / t_valid, empty = all valid; an open wire
+// or a dropout never counts); NaN where none is valid. Allocation-free.
+SentValues sent_values(const model::AfeData& afe);
+
+// What a condition watches: the pack's true state, the time, the BMS's state (-1: none known),
+// the scripted faults' log, what the BMS reports (bms_*: NaN without `bms` or before the first
+// frame) and what it was sent (sent_*: NaN without `sent`). A NaN value makes its comparison
+// false, whatever the operator.
 struct ConditionView {
   const model::PackData* pack = nullptr;
   std::int64_t time_ns = 0;
@@ -106,6 +148,8 @@ struct ConditionView {
   // The scripted faults' log, in Scenario::faults order (fault_active, since_fault).
   const FaultLog* faults = nullptr;
   int n_faults = 0;
+  const can::BmsObservations* bms = nullptr;
+  const SentValues* sent = nullptr;
 };
 
 double condition_value(CondQuantity q, int index, const ConditionView& view);
@@ -117,6 +161,9 @@ std::string describe_value(CondQuantity q, int index, double value,
                            const std::vector<std::string>* fault_names);
 // Allocation-free. An empty condition is false.
 bool evaluate(const Condition& c, const ConditionView& view);
+
+// The can::Observable a quantity reads (as a number), or -1 for the truth and sent quantities.
+int condition_observable(CondQuantity q);
 
 // Names the parser accepts (canonical and aliases), for messages and docs.
 std::string condition_quantity_list();

@@ -53,10 +53,20 @@ class ScenarioDriver {
   void after_step(const model::PackData& data);
   // The BMS's state for `bms_state` conditions (bms::BmsState as a number; -1 unknown).
   void set_bms_state(int state) { bms_state_ = state; }
+  // What bms_* and sent_* conditions read (owned by the caller, updated in place each tick).
+  void set_condition_sources(const can::BmsObservations* bms, const SentValues* sent) {
+    bms_observed_ = bms;
+    sent_ = sent;
+  }
   // What conditions see after a tick that left `data`: the driver's own and the expectations'.
   ConditionView view(const model::PackData& data) const {
-    return {&data, data.time_ns, bms_state_, fault_log_.data(),
-            static_cast<int>(fault_log_.size())};
+    return {&data,
+            data.time_ns,
+            bms_state_,
+            fault_log_.data(),
+            static_cast<int>(fault_log_.size()),
+            bms_observed_,
+            sent_};
   }
 
   // What the faults did during the last read(), in fault order.
@@ -113,6 +123,8 @@ class ScenarioDriver {
   std::size_t n_transitions_ = 0;
   std::uint64_t transitions_dropped_ = 0;
   int bms_state_ = -1;
+  const can::BmsObservations* bms_observed_ = nullptr;
+  const SentValues* sent_ = nullptr;
 };
 
 // A fault's magnitude `t_ns` after its onset (constant, ramp or steps).

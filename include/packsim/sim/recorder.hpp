@@ -21,6 +21,12 @@ class CsvRecorder {
   bool open(const std::filesystem::path& path, const model::PackModel& model,
             const CellColumns& columns, std::int64_t tick_ns, std::string& error,
             OutOfSpace* space = nullptr);
+  // Before open(): the load segments' labels (column segment_label; an empty label prints the
+  // index) and which bms_* observables to write (bit = can::Observable, in enum order).
+  void set_bms_columns(std::vector<std::string> segment_labels, std::uint32_t observed_mask) {
+    segment_labels_ = std::move(segment_labels);
+    observed_mask_ = observed_mask;
+  }
   void write(const Sample& s);
   // Pushes buffered rows to the kernel. Returns false if a write failed (disk full, ...).
   bool flush() { return file_.flush(); }
@@ -42,6 +48,8 @@ class CsvRecorder {
   std::vector<int> blocks_;
   std::size_t n_cells_ = 0;
   std::string line_;
+  std::vector<std::string> segment_labels_;  // as CSV fields, quoted where needed
+  std::uint32_t observed_mask_ = 0;
 };
 
 // Time in seconds, exactly, with `decimals` digits (0..9).

@@ -2,10 +2,13 @@
 // One recorded instant, copied out of PackData so that formatting can happen elsewhere (on another
 // thread in real-time runs). The per-cell block is sized once, at setup.
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
+#include "packsim/can/profile.hpp"
 #include "packsim/model/pack.hpp"
+#include "packsim/sim/condition.hpp"
 #include "packsim/sim/scenario.hpp"
 
 namespace packsim::sim {
@@ -27,6 +30,10 @@ struct Sample {
   std::int32_t hottest_cell = 0;
   double vent_gas_g_per_s = 0.0;
   double insulation_ohm = 0.0;
+  // What the BMS was sent (min/max of the AFE's valid measurements) and what it reports, per
+  // can::Observable in SI (NaN: never received); the recorder writes the profile's bound ones.
+  SentValues sent{};
+  std::array<double, can::kObservableCount> bms{};
   // Per-cell columns, [quantity][cell] in the order v, t, soc, i for the quantities selected.
   std::vector<double> cells;
 };

@@ -284,6 +284,10 @@ struct Scenario {
   std::vector<Expectation> expectations;  // [[expect]], then those of included files, in order
   bool uses_bms_state = false;            // some condition watches bms_state
   SourceLocation bms_state_where;         // the first such condition
+  // The bms_* quantities conditions read (bit = can::Observable), and where each was first read:
+  // the profile must bind them (checked once it is loaded).
+  std::uint32_t bms_observables = 0;
+  std::vector<std::pair<int, SourceLocation>> bms_observable_where;
   RecordSpec record;
 };
 

@@ -142,6 +142,25 @@ class Session {
   const model::PackData& data() const { return data_; }
   const can::SimProtocol* protocol() const { return protocol_.get(); }
   const bms::RefBmsNode* reference_bms() const { return bms_node_.get(); }
+  // What sent_* conditions and columns read this tick.
+  const SentValues& sent() const { return sent_; }
+
+  // The BMS's side as the summary reports it, from the observations of any BMS (the reference
+  // one's frames as well): its state's transitions and its first fault.
+  struct BmsStateChange {
+    std::int64_t time_ns = 0;
+    int state = 0;  // index into kBmsStateNames
+  };
+  static constexpr std::size_t kMaxBmsStateChanges = 256;
+  struct BmsTrack {
+    std::vector<BmsStateChange> states;  // capacity kMaxBmsStateChanges
+    std::uint64_t states_dropped = 0;
+    int last_state = -1;
+    std::int64_t first_fault_ns = -1;  // the first rising edge of bms_fault
+    double first_fault_code = 0.0;     // bms_fault_code then (NaN: not reported)
+    bool fault = false;
+  };
+  const BmsTrack& bms_track() const { return bms_track_; }
   // One transport per distinct interface; several logical buses may share one.
   const std::vector<std::unique_ptr<hil::CanBus>>& interfaces() const { return interfaces_; }
   std::uint64_t frames_not_sent() const { return frames_not_sent_; }
@@ -154,6 +173,9 @@ class Session {
   std::string render_summary(const struct RunResult& r, const std::string& version,
                              bool running) const;
   void outputs_summary(JsonWriter& j, bool running) const;
+  void bms_summary(JsonWriter& j) const;
+  void track_bms(std::int64_t now_ns);
+  void fill_bms_sample();
 
   const Scenario& sc_;
   model::PackModel model_;
@@ -179,6 +201,8 @@ class Session {
   std::unique_ptr<bms::RefBmsNode> bms_node_;
   std::vector<hil::RxFrame> rx_;
   std::unique_ptr<Sink> sink_;
+  SentValues sent_{};
+  BmsTrack bms_track_;
   bool socketcan_ = false;
   bool bms_commanded_ = false;
   bool diverged_ = false;

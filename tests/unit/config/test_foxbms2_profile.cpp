@@ -128,7 +128,7 @@ TEST_CASE("foxbms2: the profile resolves against a two-module pack", "[profile][
   for (std::uint32_t id = 0x521; id <= 0x528; ++id) CHECK(muxes[id].size() == 1);
   CHECK(muxes[0x210].size() == 1);
   CHECK(p->frames.size() == 6 + 2 + 8 + 1);
-  REQUIRE(p->rx.size() == 1);
+  REQUIRE(p->rx.size() == 5);  // the state, and the four pack reports (test_observe.cpp)
   CHECK(p->rx[0].id == 0x220);
   CHECK(p->rx[0].timeout_ns == 300'000'000);
   CHECK(p->rx[0].open_on_timeout);

@@ -64,7 +64,7 @@ TEST_CASE("The packsim profile resolves per module, mux row and bus", "[profile]
   CHECK(cells_by_row[0] == std::vector<int>{40, 41, 42});
   CHECK(cells_by_row[2] == std::vector<int>{46, 47, -1});
   CHECK(cells_by_row.count(3) == 0);
-  REQUIRE(p->rx.size() == 2);
+  REQUIRE(p->rx.size() == 6);  // commands, balancing and four BMS reports
   CHECK(p->rx[1].instances == 12);
   CHECK(p->rx[1].bindings[0].index_per_instance == 8);
   CHECK(p->commands_contactors);
@@ -161,7 +161,7 @@ TEST_CASE("Simulator and BMS sides understand each other", "[profile]") {
   cmd.balance = balance.data();
   cap.frames.clear();
   bms.transmit(0, cmd, cap);
-  CHECK(cap.frames.size() == 1 + 12);
+  CHECK(cap.frames.size() == 1 + 12 + 4);  // with status, current and power limits, min/max
   for (const auto& f : cap.frames) sim.receive(0, f, 5'000'000);
   const can::SimCommands& c = sim.commands();
   CHECK(c.contactors_commanded);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "config_test_util.hpp"
 #include "packsim/can/protocol.hpp"
 #include "packsim/config/loaders.hpp"
 
@@ -16,20 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("packsim-limits-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return path / name;
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("packsim-limits") {}
 };
 
 // 96 channels in 12 modules of 8, four sensors per module.
@@ -66,13 +55,7 @@ Loaded load(const TempDir& dir, const std::string& text) {
   return l;
 }
 
-struct Capture final : can::FrameSink {
-  std::vector<can::CanFrame> frames;
-  bool send(std::size_t /*bus*/, const can::CanFrame& f) override {
-    frames.push_back(f);
-    return true;
-  }
-};
+using test::Capture;
 
 }  // namespace
 
@@ -176,9 +159,9 @@ TEST_CASE("The BMS side's command index is computed in 64 bits", "[profile]") {
   REQUIRE(l.profile);
   can::BmsProtocol bms(l.profile, kLayout.n_channels, kLayout.n_sensors, kLayout.n_modules,
                        kLayout.cells_per_module, kLayout.sensors_per_module);
+  can::BmsCommands cmd;
   std::vector<std::uint8_t> balance(static_cast<std::size_t>(kLayout.n_channels), 0);
   balance[0] = 1;
-  can::BmsCommands cmd;
   cmd.balance = balance.data();
   Capture out;
   bms.transmit(0, cmd, out);

@@ -1,7 +1,10 @@
 // The condition language: parsing (precedence, operators, units, indices, errors with their column)
 // and evaluation over a pack's data. Every expected value is written out by hand.
 #include <catch2/catch.hpp>
+#include <cmath>
 
+#include "packsim/can/protocol.hpp"
+#include "packsim/model/afe.hpp"
 #include "packsim/model/pack.hpp"
 #include "packsim/sim/condition.hpp"
 
@@ -176,4 +179,104 @@ TEST_CASE("Nesting and length are bounded", "[condition]") {
   std::string longest = "v_min < 3 V";
   for (int k = 0; k < 40; ++k) longest += " or v_min < 3 V";
   CHECK(parse_bad(longest).message.find("too long") != std::string::npos);
+}
+
+namespace {
+// What a BMS reported: SOC 42 %, a fault with code 3, main+ closed, limits 80 A / 120 A and
+// 2 kW / 3 kW, cells 3.1 .. 3.4 V, 20 .. 45 degC; SOH never received.
+can::BmsObservations reported() {
+  can::BmsObservations o;
+  auto set = [&](can::Observable k, double v) {
+    o.value[static_cast<std::size_t>(k)] = v;
+    o.rx_ns[static_cast<std::size_t>(k)] = 1'000'000;
+  };
+  set(can::Observable::kState, 4.0);
+  set(can::Observable::kSoc, 0.42);
+  set(can::Observable::kFault, 1.0);
+  set(can::Observable::kFaultCode, 3.0);
+  set(can::Observable::kMainPos, 1.0);
+  set(can::Observable::kBalancing, 0.0);
+  set(can::Observable::kChargeCurrentLimit, 80.0);
+  set(can::Observable::kDischargeCurrentLimit, 120.0);
+  set(can::Observable::kChargePowerLimit, 2000.0);
+  set(can::Observable::kDischargePowerLimit, 3000.0);
+  set(can::Observable::kCellVMin, 3.1);
+  set(can::Observable::kCellVMax, 3.4);
+  set(can::Observable::kTempMin, 293.15);
+  set(can::Observable::kTempMax, 318.15);
+  return o;
+}
+}  // namespace
+
+TEST_CASE("bms_* quantities read what the BMS reported, in the units people write", "[condition]") {
+  View v;
+  const can::BmsObservations o = reported();
+  const SentValues sent{3.05, 3.45, 294.15, 319.15};
+  auto eval = [&](const std::string& text) {
+    const Condition c = parse_ok(text);
+    return evaluate(c, {&v.d, 0, -1, nullptr, 0, &o, &sent});
+  };
+  CHECK(eval("bms_soc < 42.5 %"));
+  CHECK_FALSE(eval("bms_soc < 41.5 %"));
+  CHECK(eval("bms_fault == 1 and bms_fault_code == 3"));
+  CHECK(eval("bms_main_pos == 1"));
+  CHECK(eval("bms_balancing == 0"));
+  CHECK(eval("bms_charge_current_limit >= 80 A and bms_charge_current_limit < 80.1 A"));
+  CHECK(eval("bms_discharge_current_limit > 11.9 C"));  // 1 C = 10 A
+  CHECK_FALSE(eval("bms_discharge_current_limit > 12.1 C"));
+  CHECK(eval("bms_charge_power_limit > 1.99 kW and bms_discharge_power_limit < 3001 W"));
+  CHECK(eval("bms_v_min < 3.11 V and bms_v_max > 3.39 V"));
+  CHECK(eval("bms_t_max > 44.9 degC and bms_t_min < 20.1 degC"));
+  CHECK_FALSE(eval("bms_t_max > 45.1 degC"));
+  CHECK(eval("sent_v_min < 3.06 V and sent_v_max > 3.44 V"));
+  CHECK(eval("sent_t_min < 21.1 degC and sent_t_max > 45.9 degC"));
+  // Never received: NaN, and no comparison holds, not even !=; `not` still negates.
+  CHECK_FALSE(eval("bms_soh < 100 %"));
+  CHECK_FALSE(eval("bms_soh >= 0 %"));
+  CHECK_FALSE(eval("bms_main_neg != 1"));
+  CHECK(eval("not bms_soh < 50 %"));
+  // Without observations or sent values, every bms_* and sent_* comparison is false.
+  const Condition c = parse_ok("bms_soc >= 0 % or sent_v_max > 0 V");
+  CHECK(c.bms_observables == 1u << static_cast<unsigned>(can::Observable::kSoc));
+  CHECK_FALSE(evaluate(c, {&v.d, 0, -1}));
+  CHECK(std::isnan(condition_value(CondQuantity::kBmsSoc, 0, {&v.d, 0, -1})));
+}
+
+TEST_CASE("bms_* conditions are checked for their dimension", "[condition]") {
+  ConditionError e = parse_bad("bms_soc < 3 V");
+  CHECK(e.column == 11);
+  INFO(e.message);
+  CHECK(e.message.find("V") != std::string::npos);
+  e = parse_bad("bms_fault == 2");
+  CHECK(e.column == 14);
+  CHECK(e.message == "'bms_fault' is a flag: expected 0 or 1, got '2'");
+  e = parse_bad("bms_fault_code == 1.5");
+  CHECK(e.message ==
+        "'bms_fault_code' is the BMS's fault code: expected a whole number, got '1.5'");
+  e = parse_bad("bms_charge_power_limit > 5 A");
+  CHECK(e.column == 26);
+  CHECK(e.message.find("power") != std::string::npos);
+  e = parse_bad("bms_charge_power_limit > 1e9 W");
+  CHECK(e.message == "threshold 1e+09 W out of range; expected 0 W to 2e+06 W");
+  e = parse_bad("bms_t_max > 3 V");
+  CHECK(e.column == 13);
+  e = parse_bad("bms_sco < 3 %");
+  CHECK(e.message.find("unknown quantity 'bms_sco' (did you mean 'bms_soc'?)") == 0);
+}
+
+TEST_CASE("sent_values takes min and max over the valid measurements only", "[condition]") {
+  model::AfeData afe;
+  afe.v_meas = {3.3, 3.1, 3.6, 3.2};
+  afe.v_valid = {1, 1, 0, 1};  // channel 2 invalid: its 3.6 V is not what the BMS may use
+  afe.t_meas_k = {300.0, 310.0, 290.0};
+  afe.t_valid = {1, 1, 1};
+  afe.ntc_short = {0, 0, 1};  // sensor 2 shorted
+  const SentValues s = sent_values(afe);
+  CHECK(s.v_min == 3.1);
+  CHECK(s.v_max == 3.3);
+  CHECK(s.t_min_k == 300.0);
+  CHECK(s.t_max_k == 310.0);
+  afe.v_valid = {0, 0, 0, 0};
+  CHECK(std::isnan(sent_values(afe).v_min));
+  CHECK(std::isnan(sent_values(afe).v_max));
 }

@@ -430,7 +430,7 @@ TEST_CASE("Conditions: flags alone, contactors, fault onsets by name", "[expect]
   CHECK_FALSE(parse_condition("v_max and time > 1 s", ctx, err));
   CHECK(err.message == "expected an operator (<, <=, >, >=, == or !=) after 'v_max'");
   CHECK_FALSE(parse_condition("contactor_main_pos == 2.5", ctx, err));
-  CHECK(err.message == "'contactor_main_pos' is 0 or 1: expected a whole number, got '2.5'");
+  CHECK(err.message == "'contactor_main_pos' is a flag: expected 0 or 1, got '2.5'");
   ConditionContext none;
   CHECK_FALSE(parse_condition("fault_active[short]", none, err));
   CHECK(err.message == "no [[fault]] is named 'short'; no fault has a 'name'");

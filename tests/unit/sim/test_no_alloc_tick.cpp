@@ -46,6 +46,13 @@ TEST_CASE("No heap allocation in a tick, with faults active and frames flowing",
         bms::Fault::kNone);                           // the open wire tripped it
   CHECK(session.protocol()->stats().tx_faulted > 0);  // the CAN faults were on the wire
   CHECK(session.records_dropped() == 0);
+  // The BMS's reports were decoded and tracked inside the window: its state went to fault.
+  const can::BmsObservations& obs = session.protocol()->commands().observed;
+  CHECK(obs.rx_ns[static_cast<std::size_t>(can::Observable::kSoc)] > 1'000'000'000);
+  CHECK(obs.get(can::Observable::kFault) == 1.0);
+  CHECK(session.bms_track().first_fault_ns > 1'000'000'000);
+  CHECK(session.bms_track().states.back().state == 6);  // fault
+  CHECK(session.sent().v_max > 3.0);
   std::size_t drained = session.drain();
   CHECK(drained > 400);
   sim::RunResult r;
