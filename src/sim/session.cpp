@@ -619,7 +619,7 @@ void Session::write(std::int64_t wall_ns) {
   wall_ns_ = wall_ns;
   frames_last_tick_ = 0;
   if (protocol_) {
-    protocol_->transmit(data_.time_ns, afe_, shunt_, *sink_);
+    transmit();
     if (bms_node_) {
       bms_node_->drive_request = host_.drive;
       bms_node_->fault_reset = host_.fault_reset;
@@ -638,6 +638,12 @@ void Session::write(std::int64_t wall_ns) {
     bus_state_pub_.store(static_cast<std::uint8_t>(worst), std::memory_order_relaxed);
   }
   if (!threaded_) note_outputs();  // the tick thread leaves this to the writer's drain()
+}
+
+void Session::transmit() {
+  if (!protocol_) return;
+  protocol_->set_host(ScenarioDriver::host_request(host_, sc_.bms, data_.time_ns));
+  protocol_->transmit(data_.time_ns, afe_, shunt_, *sink_);
 }
 
 void Session::record() {
