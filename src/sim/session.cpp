@@ -385,6 +385,10 @@ void Session::read(std::int64_t wall_ns) {
       std::copy(cmd.balance.begin(), cmd.balance.end(), afe_.balance.begin());
     }
   }
+  frames_last_tick_ = 0;
+  // The frames due at t = 0 carry the initial state; write() sends those due at each tick's end.
+  // Like those, they go out before the events of their own time apply.
+  if (data_.tick == 0) transmit();
   driver_.read(now, data_, &afe_, &host_, &shunt_);
   for (std::size_t k = 0; k < driver_.transition_count(); ++k) {
     const FaultTransition& t = driver_.transitions()[k];
@@ -617,7 +621,6 @@ void Session::note_outputs() {
 
 void Session::write(std::int64_t wall_ns) {
   wall_ns_ = wall_ns;
-  frames_last_tick_ = 0;
   if (protocol_) {
     transmit();
     if (bms_node_) {
