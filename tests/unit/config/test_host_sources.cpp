@@ -4,8 +4,6 @@
 // derived from the DBC (profiles/foxbms2/foxbms2.dbc): f_BmsStateRequest RequestBmsMode 1|2@0+ =
 // byte 0 bits 1..0, ResetPersistentFlags 2|1@0+ = byte 0 bit 2; AFE_CellTemperatures mux 7|8 =
 // byte 0, invalid flags 8..13 = byte 1 bits 0..5, CellTemperature_000 23|8@0- = byte 2 (int8).
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +12,7 @@
 
 #include "packsim/can/protocol.hpp"
 #include "packsim/config/loaders.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace packsim;
 namespace fs = std::filesystem;
@@ -22,16 +21,9 @@ namespace {
 
 constexpr double kZeroC = 273.15;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("packsim-host-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+// Named after the tests that use it.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("packsim-host") {}
 };
 
 // One module of 4 cells and 6 sensors.
@@ -65,8 +57,7 @@ struct Loaded {
 
 Loaded load(const TempDir& dir, const std::string& text) {
   Loaded l;
-  l.file = (dir.path / "profile.toml").string();
-  std::ofstream(l.file) << text;
+  l.file = dir.write("profile.toml", text).string();
   Diagnostics d;
   l.profile = config::load_profile(l.file, kLayout, d);
   l.errors = d.format();

@@ -3,8 +3,6 @@
 // the bms_drive/fault_reset events frame by frame, and every message's first frame goes out at its
 // phase from t = 0. A frame due at time T carries what the host asks after the events before T
 // (those at T itself apply from the next frame on, as for every other event).
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -16,22 +14,16 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/sim/runner.hpp"
 #include "packsim/sim/session.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace packsim;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("packsim-host-run-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+// Named after the tests that use it.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("packsim-host-run") {}
 };
 
 std::string scenario_text(const std::string& bms, const std::string& events) {
@@ -51,8 +43,7 @@ struct Loaded {
 
 Loaded load(const TempDir& dir, const std::string& text) {
   Loaded l;
-  l.file = (dir.path / "scenario.toml").string();
-  std::ofstream(l.file) << text;
+  l.file = dir.write("scenario.toml", text).string();
   Diagnostics d;
   l.sc = config::load_scenario(l.file, d);
   l.errors = d.format();
