@@ -322,6 +322,10 @@ double SimProtocol::source_value(const TxSlot& s, const TxFrame& f, const model:
       return afe.imd_failure;
     case Source::kInsulationWarning:
       return afe.imd_warning;
+    case Source::kHostMode:
+      return s.host_map[static_cast<std::size_t>(host_.mode)];
+    case Source::kHostFaultReset:
+      return host_.fault_reset ? 1.0 : 0.0;
   }
   return 0.0;
 }
@@ -362,7 +366,8 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
       if (s.source == Source::kMux) mux = static_cast<std::uint64_t>(s.constant);
     }
     for (const TxSlot& s : f.slots) {
-      const double v = source_value(s, f, afe, shunt, mux) * s.scale + s.offset;
+      const double v =
+          std::clamp(source_value(s, f, afe, shunt, mux) * s.scale + s.offset, s.min, s.max);
       if (s.raw) {
         codec.set_raw(s.signal, to_raw_bits(v), frame.data.data());
       } else if (s.source == Source::kCellVoltage && s.index >= 0 && s.index < n_channels_ &&

@@ -279,6 +279,8 @@ constexpr SourceInfo kSources[] = {
     {"insulation_resistance", can::Source::kInsulation, false},
     {"insulation_failure", can::Source::kInsulationFailure, false},
     {"insulation_warning", can::Source::kInsulationWarning, false},
+    {"host_mode", can::Source::kHostMode, false},
+    {"host_fault_reset", can::Source::kHostFaultReset, false},
 };
 
 struct CommandInfo {
@@ -917,6 +919,10 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
     std::string expr;
     double scale = 1.0, offset = 0.0, constant = 0.0;
     bool raw = false;
+    double min = -std::numeric_limits<double>::infinity();
+    double max = std::numeric_limits<double>::infinity();
+    std::array<double, can::kHostModes> host_map{0.0, 1.0, 2.0};
+    const toml::node* map_node = nullptr;
     const toml::node* node = nullptr;
     bool matched = false;
     bool failed = false;  // its error is reported once, not once per instance and row
@@ -941,6 +947,28 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
       b.scale = sub.number("scale", Need::kOptional, between(-1e6, 1e6)).value_or(1.0);
       b.offset = sub.number("offset", Need::kOptional, between(-1e6, 1e6)).value_or(0.0);
       b.raw = sub.boolean("raw").value_or(false);
+      // A clamp of the physical value, e.g. min = 0 for a firmware that reads a signed signal as
+      // unsigned (-1 degC would arrive as 255 degC).
+      const auto lo = sub.number("min", Need::kOptional, between(-1e15, 1e15));
+      const auto hi = sub.number("max", Need::kOptional, between(-1e15, 1e15));
+      if (lo) b.min = *lo;
+      if (hi) b.max = *hi;
+      if (lo && hi && *lo > *hi) sub.error("min", "greater than max; expected min <= max");
+      b.map_node = sub.node("map");
+      if (b.map_node) {
+        if (const auto* mt = b.map_node->as_table()) {
+          // The host's modes, each with the value the BMS's protocol has for it.
+          TableReader mr(*mt, sub.key_path("map"), t.file(), ctx.diags);
+          for (std::size_t m = 0; m < can::kHostModes; ++m) {
+            const char* mode = can::host_mode_name(static_cast<can::HostMode>(m));
+            if (const auto x = mr.number(mode, Need::kRequired, between(-1e15, 1e15)))
+              b.host_map[m] = *x;
+          }
+          mr.finish();
+        } else {
+          sub.error("map", "expected a table, e.g. map = { standby = 0, normal = 1, charge = 2 }");
+        }
+      }
       sub.finish();
     } else {
       t.error_at(v, signals->key_path(k.str()) +
@@ -976,6 +1004,18 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
         continue;
       }
       b.source = info->source;
+      if (b.source == can::Source::kHostMode && !b.map_node) {
+        t.error_at(v, signals->key_path(k.str()) +
+                          ": source 'host_mode' needs the value of each mode, e.g. { source = "
+                          "\"host_mode\", map = { standby = 0, normal = 1, charge = 2 } }");
+        continue;
+      }
+      if (b.source != can::Source::kHostMode && b.map_node) {
+        t.error_at(*b.map_node, signals->key_path(k.str()) +
+                                    ".map: only source 'host_mode' takes a map (here '" + name +
+                                    "')");
+        continue;
+      }
     }
     if (const auto pattern = compile_key(b.key)) {
       b.pattern = *pattern;
@@ -1046,6 +1086,9 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
           slot.offset = b.offset;
           slot.constant = b.constant;
           slot.raw = b.raw;
+          slot.min = b.min;
+          slot.max = b.max;
+          slot.host_map = b.host_map;
           if (b.source == can::Source::kMux) slot.constant = static_cast<double>(mux);
           if (!b.expr.empty()) {
             long long idx = 0;
@@ -1065,27 +1108,39 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
             b.failed = true;
             break;
           }
-          if (b.source == can::Source::kConstant) {
-            // A constant is known now: one that the signal cannot carry is an error, not a value
-            // silently clamped in every frame.
+          // A constant, or a host mode's value, is known now: one that the signal cannot carry is
+          // an error, not a value silently clamped in every frame.
+          auto fits = [&](double value) {
             std::array<std::uint8_t, 64> scratch{};
-            const double value = b.constant * b.scale + b.offset;
             const can::SignalLayout& sl = codec->layout(sig);
-            const bool fits =
-                b.raw ? std::isfinite(value) && value == std::floor(value) &&
-                            (sl.length >= 64 ||
-                             (sl.is_signed ? value >= -std::ldexp(1.0, sl.length - 1) &&
-                                                 value < std::ldexp(1.0, sl.length - 1)
-                                           : value >= 0.0 && value < std::ldexp(1.0, sl.length)))
-                      : std::isfinite(value) &&
-                            codec->encode(sig, value, scratch.data()) == can::EncodeStatus::kOk;
-            if (!fits) {
-              t.error_at(*b.node, signals->key_path(b.key) + ": constant " + format_number(value) +
-                                      " does not fit signal '" + sname +
-                                      "'; expected a value it can carry");
+            return b.raw ? std::isfinite(value) && value == std::floor(value) &&
+                               (sl.length >= 64 ||
+                                (sl.is_signed ? value >= -std::ldexp(1.0, sl.length - 1) &&
+                                                    value < std::ldexp(1.0, sl.length - 1)
+                                              : value >= 0.0 && value < std::ldexp(1.0, sl.length)))
+                         : std::isfinite(value) &&
+                               codec->encode(sig, value, scratch.data()) == can::EncodeStatus::kOk;
+          };
+          if (b.source == can::Source::kConstant && !fits(b.constant * b.scale + b.offset)) {
+            t.error_at(*b.node, signals->key_path(b.key) + ": constant " +
+                                    format_number(b.constant * b.scale + b.offset) +
+                                    " does not fit signal '" + sname +
+                                    "'; expected a value it can carry");
+            b.failed = true;
+            break;
+          }
+          if (b.source == can::Source::kHostMode) {
+            for (std::size_t m = 0; m < can::kHostModes && !b.failed; ++m) {
+              const double value = std::clamp(b.host_map[m] * b.scale + b.offset, b.min, b.max);
+              if (fits(value)) continue;
+              const char* mode = can::host_mode_name(static_cast<can::HostMode>(m));
+              const toml::node* at = b.map_node->as_table()->get(mode);
+              t.error_at(at ? *at : *b.map_node,
+                         signals->key_path(b.key) + ".map." + mode + ": " + format_number(value) +
+                             " does not fit signal '" + sname + "'; expected a value it can carry");
               b.failed = true;
-              break;
             }
+            if (b.failed) break;
           }
           if (items_of(b.source, ctx.layout) > 0) {
             ctx.bound.try_emplace(b.source,

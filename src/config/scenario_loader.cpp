@@ -1250,6 +1250,13 @@ std::optional<sim::Scenario> load_scenario(const std::filesystem::path& path, Di
     b.period_ns =
         t->duration_ns("period", Need::kOptional, 100'000, 1'000'000'000).value_or(b.period_ns);
     b.drive = t->boolean("drive").value_or(true);
+    if (const auto m = t->choice("host_mode", {"normal", "charge"}))
+      b.host_mode = *m == "charge" ? can::HostMode::kCharge : can::HostMode::kNormal;
+    constexpr std::int64_t kMinute = 60'000'000'000;
+    b.host_standby_ns =
+        t->duration_ns("host_standby", Need::kOptional, 0, kMinute).value_or(b.host_standby_ns);
+    b.host_reset_ns =
+        t->duration_ns("host_reset", Need::kOptional, 1, kMinute).value_or(b.host_reset_ns);
     b.cell_ov_v =
         t->quantity("cell_ov", Dimension::kVoltage, Need::kOptional, plausible::cell_voltage());
     b.cell_uv_v =

@@ -230,6 +230,15 @@ double ScenarioDriver::profile_value(const Profile& p, std::int64_t t_ns, bool& 
   return p.value[k] + f * (p.value[k + 1] - p.value[k]);
 }
 
+can::HostRequest ScenarioDriver::host_request(const HostRequests& host, const BmsSettings& bms,
+                                              std::int64_t time_ns) {
+  can::HostRequest r;
+  if (host.drive && time_ns - host.drive_ns >= bms.host_standby_ns) r.mode = bms.host_mode;
+  r.fault_reset =
+      host.reset_ns >= 0 && time_ns >= host.reset_ns && time_ns - host.reset_ns < bms.host_reset_ns;
+  return r;
+}
+
 void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data, model::AfeData* afe,
                           HostRequests* host, model::ShuntData* shunt) {
   const Scenario& sc = *scenario_;
@@ -248,8 +257,14 @@ void ScenarioDriver::read(std::int64_t now_ns, model::PackData& data, model::Afe
     }
     if (e.ntc && afe)
       afe->t_fault_offset_k[static_cast<std::size_t>(e.ntc->sensor)] = e.ntc->offset_k;
-    if (host && e.bms_drive) host->drive = *e.bms_drive;
-    if (host && e.fault_reset) host->fault_reset = *e.fault_reset;
+    if (host && e.bms_drive) {
+      host->drive = *e.bms_drive;
+      if (*e.bms_drive) host->drive_ns = e.at_ns;  // a VCU starts over: standby, then the mode
+    }
+    if (host && e.fault_reset) {
+      host->fault_reset = *e.fault_reset;
+      host->reset_ns = *e.fault_reset ? e.at_ns : -1;
+    }
   }
   // Scripted faults: start the due ones, stop the ended ones, move ramps and steps on.
   for (std::size_t k = 0; k < sc.faults.size(); ++k) {

@@ -433,6 +433,10 @@ void Session::read(std::int64_t wall_ns) {
       std::copy(cmd.balance.begin(), cmd.balance.end(), afe_.balance.begin());
     }
   }
+  frames_last_tick_ = 0;
+  // The frames due at t = 0 carry the initial state; write() sends those due at each tick's end.
+  // Like those, they go out before the events of their own time apply.
+  if (data_.tick == 0) transmit();
   driver_.read(now, data_, &afe_, &host_, &shunt_);
   for (std::size_t k = 0; k < driver_.transition_count(); ++k) {
     const FaultTransition& t = driver_.transitions()[k];
@@ -666,9 +670,8 @@ void Session::note_outputs() {
 
 void Session::write(std::int64_t wall_ns) {
   wall_ns_ = wall_ns;
-  frames_last_tick_ = 0;
   if (protocol_) {
-    protocol_->transmit(data_.time_ns, afe_, shunt_, *sink_);
+    transmit();
     if (bms_node_) {
       bms_node_->drive_request = host_.drive;
       bms_node_->fault_reset = host_.fault_reset;
@@ -723,6 +726,12 @@ void Session::fill_bms_sample() {
   } else {
     sample_.bms.fill(std::numeric_limits<double>::quiet_NaN());
   }
+}
+
+void Session::transmit() {
+  if (!protocol_) return;
+  protocol_->set_host(ScenarioDriver::host_request(host_, sc_.bms, data_.time_ns));
+  protocol_->transmit(data_.time_ns, afe_, shunt_, *sink_);
 }
 
 void Session::record() {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,7 +48,17 @@ enum class Source : std::uint8_t {
   kInsulation,         // ohm, the insulation monitor's last result
   kInsulationFailure,  // 1: below the monitor's error threshold
   kInsulationWarning,  // 1: below its warning threshold
+  kHostMode,           // what the simulated host (VCU) asks the BMS for, through TxSlot::host_map
+  kHostFaultReset,     // 1 while the host asks the BMS to clear latched faults
 };
+
+// The host's (VCU's) request to the BMS, as a vehicle sends it: stay disconnected, connect for
+// driving (discharge), or connect for charging. The order indexes TxSlot::host_map.
+enum class HostMode : std::uint8_t { kStandby, kNormal, kCharge };
+inline constexpr std::size_t kHostModes = 3;
+inline const char* host_mode_name(HostMode m) {
+  return m == HostMode::kCharge ? "charge" : m == HostMode::kNormal ? "normal" : "standby";
+}
 
 // What a received signal drives.
 enum class Command : std::uint8_t {
@@ -102,6 +113,11 @@ struct TxSlot {
   double offset = 0.0;
   double constant = 0.0;  // kConstant
   bool raw = false;       // write the value as a raw integer, not through factor/offset
+  // The physical value is clamped to [min, max] before it is encoded (a firmware that reads a
+  // signal with another signedness than its DBC says, e.g. foxBMS v1.10.0's temperatures).
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  std::array<double, kHostModes> host_map{0.0, 1.0, 2.0};  // kHostMode: the value of each mode
 };
 
 // The E2E configuration of one instance of a per-module message: its data id is offset as its CAN

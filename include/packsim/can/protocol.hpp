@@ -97,6 +97,13 @@ struct SimCommands {
 // a wrong CRC, a counter that stops (stale data), or a frame one byte short.
 enum class TxFault : std::uint8_t { kNone, kDrop, kCorruptCrc, kRepeatCounter, kShortFrame };
 
+// What the simulated host asks of the BMS at the moment of a transmit (sources kHostMode and
+// kHostFaultReset).
+struct HostRequest {
+  HostMode mode = HostMode::kStandby;
+  bool fault_reset = false;
+};
+
 class SimProtocol {
  public:
   SimProtocol(std::shared_ptr<const Profile> profile, int n_channels, int n_sensors, int n_modules);
@@ -104,6 +111,9 @@ class SimProtocol {
   // Encodes and sends every frame due at time_ns. Returns the number of frames handed to the sink.
   std::size_t transmit(std::int64_t time_ns, const model::AfeData& afe,
                        const model::ShuntData& shunt, FrameSink& sink);
+  // The host's request that the next transmit() puts into host_mode/host_fault_reset signals.
+  void set_host(const HostRequest& host) { host_ = host; }
+  const HostRequest& host() const { return host_; }
   // Decodes one received frame.
   void receive(std::size_t bus, const CanFrame& frame, std::int64_t time_ns);
   // Applies command timeouts (call once per tick after receiving).
@@ -184,6 +194,7 @@ class SimProtocol {
   IdIndex rx_index_;
   SimCommands commands_;
   ProtocolStats stats_;
+  HostRequest host_;
 };
 
 // What the BMS side decoded so far.

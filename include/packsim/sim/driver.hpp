@@ -39,8 +39,15 @@ class ScenarioDriver {
   // What the events ask of the BMS side (applied by the session).
   struct HostRequests {
     bool drive = true;
-    bool fault_reset = false;  // true for the tick of a reset event
+    bool fault_reset = false;    // true for the tick of a reset event
+    std::int64_t drive_ns = 0;   // the last drive request (start, or a bms_drive = true event)
+    std::int64_t reset_ns = -1;  // the last fault_reset = true event; -1: none since
   };
+  // What the host sends at time_ns (a frame due then): standby while not driving and for
+  // [bms] host_standby after each drive request, [bms] host_mode after that; the fault reset for
+  // [bms] host_reset from its event.
+  static can::HostRequest host_request(const HostRequests& host, const BmsSettings& bms,
+                                       std::int64_t time_ns);
 
   // Before a tick that starts at `now_ns`: set data.input from the events and the active segment.
   // Measurement faults go to `afe` (may be null), requests to the BMS to `host`.

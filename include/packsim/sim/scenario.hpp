@@ -198,6 +198,12 @@ struct BmsSettings {
   std::string profile_file;             // resolved path
   std::int64_t period_ns = 10'000'000;  // reference BMS cycle
   bool drive = true;                    // the host asks for the pack from the start
+  // The host's requests as a profile sends them (sources host_mode, host_fault_reset): after each
+  // drive request it asks for standby for host_standby, then for host_mode; a fault reset is held
+  // for host_reset. foxBMS 2 leaves IDLE only on a standby request (docs/protocol.md).
+  can::HostMode host_mode = can::HostMode::kNormal;
+  std::int64_t host_standby_ns = 2'000'000'000;
+  std::int64_t host_reset_ns = 500'000'000;
   // Reference-BMS limits; unset: from the cell model (v_min/v_max) and packsim's defaults.
   std::optional<double> cell_ov_v, cell_uv_v, ot_k, ut_k, oc_discharge_a, oc_charge_a;
   // Reference-BMS times; unset: packsim's defaults (docs/refbms.md).

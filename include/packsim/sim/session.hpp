@@ -5,6 +5,7 @@
 //   read    drain the buses into the protocol, apply the BMS's commands, apply due scenario events
 //   update  balancing switches, pack step, AFE and current-sensor measurements
 //   write   send the frames due this tick, run the in-process BMS, record a sample
+// (the frames due at t = 0 go out in the first read, before that tick's events).
 // Construction does all allocation; open() creates files and transports and reports {ok, message}.
 
 #include <atomic>
@@ -101,7 +102,7 @@ class Session {
   // Writer thread: formats and writes what the rings hold. Returns the number of records written.
   std::size_t drain();
   std::uint64_t records_dropped() const { return dropped_.load(std::memory_order_relaxed); }
-  // Frames handed to the transports during the last write().
+  // Frames handed to the transports during the last tick (read() at t = 0, write()).
   std::uint64_t frames_last_tick() const { return frames_last_tick_; }
   // Counters the status line reads from another thread.
   std::uint64_t ticks_published() const { return ticks_pub_.load(std::memory_order_relaxed); }
@@ -167,6 +168,8 @@ class Session {
 
  private:
   class Sink;
+  // Sends the protocol's frames due at data_.time_ns, with the host's request of that time.
+  void transmit();
   void record();
   // After writes outside the tick thread: the first failed output stops the run.
   void note_outputs();

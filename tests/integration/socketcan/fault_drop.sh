@@ -39,9 +39,10 @@ assert sim["final"]["contactors"] == "open", sim["final"]
 assert all(float(r["current_a"]) == 0.0 for ti, r in zip(t, rows) if ti > 7.4), "current after the trip"
 # The frames, counted in order (on SocketCAN can.log is stamped with the wall clock, so no times:
 # which frames a tick sends depends on its number only). Module m's voltages go out as 2 rows
-# (6 cells, 3 per row) every 100 ms: 0x600 20 per second for 10 s = 200; 0x601 for the 6 s before
-# the fault = 120, and 4 s x 20 = 80 frames of 0x600 after the last 0x601. The same in packsim's
-# can.log and in candump's capture of the wire.
+# (6 cells, 3 per row) every 100 ms at phase 0, from t = 0 to 10 s inclusive: 0x600 2 x 101 =
+# 202; 0x601 at 0 .. 6 s (the frames due at the event's own time still go out) = 2 x 61 = 122,
+# and 0x600 at 6.1 .. 10 s = 2 x 40 = 80 after the last 0x601. The same in packsim's can.log and
+# in candump's capture of the wire.
 def frames(path):
     seq = []
     for line in open(path):
@@ -53,7 +54,7 @@ logged, wire = frames(out + "/sim/can.log"), frames(out + "/candump.log")
 for name, seq in (("can.log", logged), ("candump", wire)):
     afe = [c for c in seq if c in ("600", "601")]
     after = afe[len(afe) - 1 - afe[::-1].index("601") + 1:]
-    assert (afe.count("600"), afe.count("601"), after.count("600")) == (200, 120, 80), (
+    assert (afe.count("600"), afe.count("601"), after.count("600")) == (202, 122, 80), (
         name, afe.count("600"), afe.count("601"), after.count("600"))
 # Every AFE frame packsim logged reached the wire, and the BMS's command frames are there too.
 for cid in ("600", "601", "620", "621", "640", "641"):

@@ -302,21 +302,43 @@ TEST_CASE("foxbms2: IVT-S frames, sign and message counter", "[profile][foxbms2]
   CHECK(bytes(*i) == std::vector<std::uint8_t>{0x00, 0x81, 0x00, 0x00, 0x09, 0xC4});
 }
 
-TEST_CASE("foxbms2: the host's state request asks for NORMAL every 100 ms", "[profile][foxbms2]") {
+TEST_CASE("foxbms2: the host's state request: STANDBY, then the mode asked for, every 100 ms",
+          "[profile][foxbms2]") {
   const auto p = load_foxbms2(layout_2x12());
   can::SimProtocol sim(p, 24, 12, 2);
-  const auto frames = run(sim, afe_for(24, 12, 2), model::ShuntData{}, 0, 300'000'000);
-  // RequestBmsMode 1|2@0+ = byte 0 bits 1..0 = 1 (NORMAL); ResetPersistentFlags,
-  // IndicatePrechargeType, ChargerConnected, DisableInsulationMonitoring (byte 0 bits 2..5) = 0;
-  // ActivateBalancing 8|1 = byte 1 bit 0 = 0; SetBalancingThreshold 23|8 = byte 2 = 200 mV = 0xC8.
+  const model::AfeData afe = afe_for(24, 12, 2);
+  // RequestBmsMode 1|2@0+ = byte 0 bits 1..0 (0 STANDBY, 1 NORMAL, 2 CHARGE, the host_mode map);
+  // ResetPersistentFlags 2|1@0+ = byte 0 bit 2 (host_fault_reset); IndicatePrechargeType,
+  // ChargerConnected, DisableInsulationMonitoring (byte 0 bits 3..5) = 0; ActivateBalancing 8|1 =
+  // byte 1 bit 0 = 0; SetBalancingThreshold 23|8 = byte 2 = 200 mV = 0xC8.
+  auto request = [](std::uint8_t byte0) {
+    return std::vector<std::uint8_t>{byte0, 0x00, 0xC8, 0x00, 0x00, 0x00, 0x00, 0x00};
+  };
   std::vector<std::int64_t> times;
-  for (const auto& s : frames) {
-    if (s.f.id != 0x210) continue;
-    times.push_back(s.t);
-    CHECK(bytes(s.f) == std::vector<std::uint8_t>{0x01, 0x00, 0xC8, 0x00, 0x00, 0x00, 0x00, 0x00});
+  std::vector<std::vector<std::uint8_t>> sent;
+  // The session sets the host's request before each transmit: STANDBY for the first 200 ms here,
+  // NORMAL from 200 ms, a fault reset at 300 ms (during NORMAL), CHARGE from 400 ms.
+  for (std::int64_t t = 0; t < 500'000'000; t += 1'000'000) {
+    can::HostRequest host;
+    host.mode = t < 200'000'000   ? can::HostMode::kStandby
+                : t < 400'000'000 ? can::HostMode::kNormal
+                                  : can::HostMode::kCharge;
+    host.fault_reset = t >= 300'000'000 && t < 400'000'000;
+    sim.set_host(host);
+    Capture cap;
+    cap.now = t;
+    sim.transmit(t, afe, model::ShuntData{}, cap);
+    for (const auto& s : cap.frames) {
+      if (s.f.id != 0x210) continue;
+      times.push_back(s.t);
+      sent.push_back(bytes(s.f));
+    }
   }
-  // foxBMS wants them 95..105 ms apart (CAN_CheckCanTiming).
-  CHECK(times == std::vector<std::int64_t>{20'000'000, 120'000'000, 220'000'000});
+  // foxBMS wants them 95..105 ms apart (CAN_CheckCanTiming): phase 20 ms, period 100 ms.
+  CHECK(times ==
+        std::vector<std::int64_t>{20'000'000, 120'000'000, 220'000'000, 320'000'000, 420'000'000});
+  CHECK(sent == std::vector<std::vector<std::uint8_t>>{request(0x00), request(0x00), request(0x01),
+                                                       request(0x05), request(0x02)});
 }
 
 TEST_CASE("foxbms2: the reported BMS state drives the simulated contactors", "[profile][foxbms2]") {

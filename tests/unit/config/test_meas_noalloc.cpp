@@ -102,3 +102,35 @@ TEST_CASE("Measurement and CAN faults: no allocation per tick", "[noalloc][fault
   CHECK(bms.view().gas_ppm > 0.0);
   CHECK(bms.view().insulation_ohm == Approx(100e3));
 }
+
+TEST_CASE("The host's requests on the foxbms2 profile: no allocation per tick", "[noalloc][host]") {
+  // foxBMS's default system: one module of 18 cells and 8 sensors.
+  const config::ProfileLayout l{18, 8, 1, 18, 8, 1'000'000, {}};
+  Diagnostics diags;
+  const auto p =
+      config::load_profile(config::resolve_profile("foxbms2", PACKSIM_SOURCE_DIR), l, diags);
+  INFO(diags.format());
+  REQUIRE(p);
+  model::AfeData afe;
+  afe.v_meas.assign(18, 3.7);
+  afe.open_wire.assign(18, 0);
+  afe.ov_flag.assign(18, 0);
+  afe.uv_flag.assign(18, 0);
+  afe.t_meas_k.assign(8, 298.15);
+  afe.die_temp_k.assign(1, 298.15);
+  const model::ShuntData sh;
+  can::SimProtocol sim(p, 18, 8, 1);
+  Null sink;
+  for (std::int64_t t = 0; t < 100'000'000; t += 1'000'000) sim.transmit(t, afe, sh, sink);
+  test::start_counting_allocations();
+  for (std::int64_t t = 100'000'000; t < 2'100'000'000; t += 1'000'000) {
+    // Every mode and the reset in turn, changing every tick.
+    const auto k = static_cast<std::uint64_t>(t / 1'000'000);
+    sim.set_host({static_cast<can::HostMode>(k % can::kHostModes), (k / 3) % 2 == 1});
+    sim.transmit(t, afe, sh, sink);
+  }
+  CHECK(test::stop_counting_allocations() == 0);
+  // 410 frames/s (0x270 5 rows and 0x280 2 rows at 10 Hz, 0x521 100, four at 50, four at 10) for
+  // 2.1 s.
+  CHECK(sim.stats().tx_frames == 861);
+}
