@@ -49,7 +49,9 @@ void EstimatorScore::update(const ScoreSample& s) {
   if (s.bms_fault && !last_fault_ && !hazard) ++false_alarms_;
   last_fault_ = s.bms_fault;
   if (hazard && detected_ns_ < 0 && s.bms_fault) detected_ns_ = s.time_ns;
-  if (hazard && opened_ns_ < 0 && !s.contactors_closed) opened_ns_ = s.time_ns;
+  // Opening counts once the BMS has flagged the hazard: contactors still open from the start
+  // (a fault at t = 0, before the BMS closed them) are not an answer.
+  if (detected_ns_ >= 0 && opened_ns_ < 0 && !s.contactors_closed) opened_ns_ = s.time_ns;
 
   if (s.beyond_limit && s.contactors_closed) beyond_closed_s_ += s.dt_s;
 }

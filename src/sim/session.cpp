@@ -244,6 +244,9 @@ Session::Session(const Scenario& sc)
   sent_ = sent_values(afe_);
   driver_.set_condition_sources(protocol_ ? &protocol_->commands().observed : nullptr, &sent_);
   bms_track_.states.reserve(kMaxBmsStateChanges);
+  // Scoring judges the pack by the cell's voltage window and the BMS's over-temperature limit
+  // (the reference BMS's 60 degC default when the scenario sets none).
+  score_ot_k_ = sc.bms.ot_k.value_or(273.15 + 60.0);
   bms_track_.first_fault_code = std::numeric_limits<double>::quiet_NaN();
   const std::int64_t every = sc.record.every_ns > 0 ? sc.record.every_ns : sc.tick_ns;
   every_ticks_ =
@@ -398,7 +401,8 @@ SetupResult Session::open(const SessionOptions& opt) {
     }
     sink_ = std::make_unique<Sink>(*this);
   }
-  // The initial state is the first row.
+  // The initial state is the first row, with what the AFE reads of it.
+  measure_initial();
   stats_.update(data_);
   fill_sample(model_, data_, sc_.record.cells, 0, sample_);
   fill_bms_sample();
@@ -436,7 +440,10 @@ void Session::read(std::int64_t wall_ns) {
   frames_last_tick_ = 0;
   // The frames due at t = 0 carry the initial state; write() sends those due at each tick's end.
   // Like those, they go out before the events of their own time apply.
-  if (data_.tick == 0) transmit();
+  if (data_.tick == 0) {
+    measure_initial();
+    transmit();
+  }
   driver_.read(now, data_, &afe_, &host_, &shunt_);
   for (std::size_t k = 0; k < driver_.transition_count(); ++k) {
     const FaultTransition& t = driver_.transitions()[k];
@@ -459,6 +466,17 @@ void Session::read(std::int64_t wall_ns) {
       protocol_->set_fault(f.tx_message, f.instance, f.fault, until);
     }
   }
+}
+
+void Session::measure_initial() {
+  // Once, before the first tick: the frames due at t = 0 and the first row carry what the
+  // measurement chain reads of the initial state, not its empty buffers (0 V cells, from which
+  // a BMS would start its SOC).
+  if (initial_measured_) return;
+  initial_measured_ = true;
+  model::afe_measure(afe_model_, model_, data_, afe_);
+  model::shunt_measure(sc_.shunt, model_, data_, shunt_);
+  sent_ = sent_values(afe_);
 }
 
 void Session::update() {
@@ -681,6 +699,7 @@ void Session::write(std::int64_t wall_ns) {
   }
   // After the BMS has answered this tick's frames: the verdicts see what it did at this time.
   if (expect_.size() > 0) expect_.evaluate(driver_.view(data_));
+  score_tick();
   if (data_.tick % every_ticks_ == 0) record();
   frames_total_ += frames_last_tick_;
   ticks_pub_.store(data_.tick, std::memory_order_relaxed);
@@ -717,6 +736,93 @@ void Session::track_bms(std::int64_t now_ns) {
     t.first_fault_code = obs.get(can::Observable::kFaultCode);
   }
   t.fault = fault;
+}
+
+void Session::score_tick() {
+  // The true SOH moves only when a cell_fade fault scales a capacity: recomputed on the ticks
+  // whose faults changed something, O(cells) then.
+  if (data_.tick <= 1 || driver_.transition_count() > 0) {
+    double sum = 0.0;
+    for (std::size_t c = 0; c < model_.capacity_as.size(); ++c) {
+      const double scale =
+          c < data_.capacity_fault_scale.size() ? data_.capacity_fault_scale[c] : 1.0;
+      sum += model_.capacity_as[c] * scale;
+    }
+    const double nominal = sc_.cell.capacity_as * static_cast<double>(model_.capacity_as.size());
+    true_soh_ = nominal > 0.0 ? sum / nominal : 1.0;
+  }
+  ScoreSample s;
+  s.time_ns = data_.time_ns;
+  s.dt_s = seconds(sc_.tick_ns);
+  s.true_soc = data_.soc_mean;
+  s.true_soh = true_soh_;
+  if (protocol_) {
+    const can::BmsObservations& obs = protocol_->commands().observed;
+    s.bms_soc = obs.get(can::Observable::kSoc);
+    s.bms_soh = obs.get(can::Observable::kSoh);
+    s.bms_fault = obs.get(can::Observable::kFault) == 1.0;
+  }
+  const int state = driver_.view(data_).bms_state;
+  s.bms_fault = s.bms_fault || state == static_cast<int>(bms::BmsState::kFault);
+  s.contactors_closed = data_.contactors.main_pos && data_.contactors.main_neg;
+  const model::CellType& cell = sc_.cell;
+  s.beyond_limit = (cell.v_max > 0.0 && data_.v_max > cell.v_max) ||
+                   (cell.v_min > 0.0 && data_.v_min < cell.v_min) || data_.t_max_k > score_ot_k_;
+  for (const FaultLog& f : driver_.fault_log()) {
+    if (f.onset_ns >= 0 && (s.fault_onset_ns < 0 || f.onset_ns < s.fault_onset_ns)) {
+      s.fault_onset_ns = f.onset_ns;
+    }
+  }
+  score_.update(s);
+}
+
+void Session::score_metrics() {
+  const ScoreResult r = score_.result();
+  const auto put = [this](const char* name, double v) {
+    if (std::isfinite(v)) metrics_[name] = v;
+  };
+  if (r.soc.samples > 0) {
+    put("soc_rms_error", r.soc.rms);
+    put("soc_max_error", r.soc.max_abs);
+    put("soc_bias", r.soc.mean);
+  }
+  if (r.soh.samples > 0) {
+    put("soh_rms_error", r.soh.rms);
+    put("soh_max_error", r.soh.max_abs);
+  }
+  put("detection_latency", r.detection_latency_s);
+  put("open_latency", r.open_latency_s);
+  put("false_alarms", static_cast<double>(r.false_alarms));
+  put("beyond_limit_time", r.beyond_limit_closed_s);
+}
+
+void Session::score_summary(JsonWriter& j) const {
+  const ScoreResult r = score_.result();
+  const auto errors = [&j](const char* key, const ErrorStats& e) {
+    j.key(key).begin_object();
+    j.field("samples", e.samples).field("rms", e.rms).field("bias", e.mean);
+    j.field("max", e.max_abs);
+    if (e.max_abs_time_ns >= 0) {
+      j.field("max_time_s", seconds(e.max_abs_time_ns));
+    } else {
+      j.key("max_time_s").null();
+    }
+    j.end_object();
+  };
+  j.key("scores").begin_object();
+  errors("soc_error", r.soc);
+  errors("soh_error", r.soh);
+  if (r.hazard_onset_ns >= 0) {
+    j.field("hazard_onset_s", seconds(r.hazard_onset_ns));
+  } else {
+    j.key("hazard_onset_s").null();
+  }
+  j.field("detected", r.detected);
+  j.field("detection_latency_s", r.detection_latency_s).field("open_latency_s", r.open_latency_s);
+  j.field("false_alarms", r.false_alarms);
+  j.field("beyond_limit_time_s", r.beyond_limit_closed_s);
+  j.field("temperature_limit_degc", score_ot_k_ - 273.15);
+  j.end_object();
 }
 
 void Session::fill_bms_sample() {
@@ -840,6 +946,7 @@ SetupResult Session::finish(RunResult& r, const std::string& version) {
   if (csv_.failed()) r.output_errors.push_back(csv_.error_message());
   if (events_.failed()) r.output_errors.push_back(events_.error_message());
   if (can_log_.failed()) r.output_errors.push_back(can_log_.error_message());
+  score_metrics();
   // A run that did not reach its end decides nothing more: what is pending becomes an error.
   expect_.finish(driver_.view(data_), r.status == RunStatus::kCompleted, r.stop_reason, metrics_);
   r.expectations = expect_.reports();
@@ -1147,6 +1254,7 @@ std::string Session::render_summary(const RunResult& r, const std::string& versi
   }
   if (protocol_) j.end_object();
 
+  score_summary(j);
   j.key("expectations").begin_array();
   for (const ExpectationReport& x : expect_.reports()) {
     j.begin_object();

@@ -51,8 +51,20 @@ struct MetricInfo {
 };
 // The metrics `packsim run` computes: the loader accepts `at_end` on these only. Empty until the
 // session computes some; a session adds its rows here.
+// The estimator scores (sim/scoring.hpp, docs/expectations.md); a metric the run could not
+// compute (no SOC reported, no hazard) is absent, and an `at_end` on it is an error.
 inline const std::vector<MetricInfo>& run_metrics() {
-  static const std::vector<MetricInfo> metrics;
+  static const std::vector<MetricInfo> metrics = {
+      {"soc_rms_error", config::Dimension::kRatio},
+      {"soc_max_error", config::Dimension::kRatio},
+      {"soc_bias", config::Dimension::kRatio},
+      {"soh_rms_error", config::Dimension::kRatio},
+      {"soh_max_error", config::Dimension::kRatio},
+      {"detection_latency", config::Dimension::kTime},
+      {"open_latency", config::Dimension::kTime},
+      {"false_alarms", config::Dimension::kRatio},
+      {"beyond_limit_time", config::Dimension::kTime},
+  };
   return metrics;
 }
 // A run's metrics by name, SI values.

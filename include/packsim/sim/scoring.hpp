@@ -8,8 +8,8 @@
 //    RMS, signed mean (bias) and the largest magnitude with its time. Likewise SOH.
 //  - Hazard onset: the earlier of the first scripted fault's onset and the first tick the true pack
 //    state is beyond a protection limit. Detection latency: onset -> the first tick at or after it
-//    with the BMS's fault flag set; open latency: onset -> the first tick at or after it with the
-//    contactors open (0 when they were open already).
+//    with the BMS's fault flag set; open latency: onset -> the first tick at or after that
+//    detection with the contactors open (NaN when the BMS never flagged it).
 //  - False alarms: rising edges of the BMS's fault flag before any hazard onset.
 //  - Beyond-limit time: how long the pack was beyond a limit with its contactors closed, i.e. the
 //    exposure the BMS let through.

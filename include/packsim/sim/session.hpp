@@ -27,6 +27,7 @@
 #include "packsim/sim/recorder.hpp"
 #include "packsim/sim/sample.hpp"
 #include "packsim/sim/scenario.hpp"
+#include "packsim/sim/scoring.hpp"
 #include "packsim/sim/stats.hpp"
 #include "packsim/util/output_file.hpp"
 
@@ -162,6 +163,8 @@ class Session {
     bool fault = false;
   };
   const BmsTrack& bms_track() const { return bms_track_; }
+  // The estimator scores so far (complete after finish()).
+  const EstimatorScore& score() const { return score_; }
   // One transport per distinct interface; several logical buses may share one.
   const std::vector<std::unique_ptr<hil::CanBus>>& interfaces() const { return interfaces_; }
   std::uint64_t frames_not_sent() const { return frames_not_sent_; }
@@ -179,6 +182,11 @@ class Session {
   void bms_summary(JsonWriter& j) const;
   void track_bms(std::int64_t now_ns);
   void fill_bms_sample();
+  // One tick of estimator scoring (after the BMS has answered): allocation-free.
+  void score_tick();
+  void measure_initial();
+  void score_metrics();
+  void score_summary(JsonWriter& j) const;
 
   const Scenario& sc_;
   model::PackModel model_;
@@ -206,6 +214,10 @@ class Session {
   std::unique_ptr<Sink> sink_;
   SentValues sent_{};
   BmsTrack bms_track_;
+  EstimatorScore score_;
+  double score_ot_k_ = 0.0;  // the temperature limit scoring judges the pack by
+  double true_soh_ = 1.0;
+  bool initial_measured_ = false;  // mean cell capacity over nominal, with the fault scales
   bool socketcan_ = false;
   bool bms_commanded_ = false;
   bool diverged_ = false;
