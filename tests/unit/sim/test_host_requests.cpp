@@ -3,6 +3,7 @@
 // the bms_drive/fault_reset events frame by frame, and every message's first frame goes out at its
 // phase from t = 0. A frame due at time T carries what the host asks after the events before T
 // (those at T itself apply from the next frame on, as for every other event).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -159,6 +160,16 @@ TEST_CASE("Frames due at t = 0 go out: each message's first frame at its phase",
   REQUIRE_FALSE(frames.empty());
   // The log starts at 0 with 0x270 row 0 and the current (both phase 0).
   CHECK(frames[0].t_us == 0);
+  // ... carrying the AFE's reading of the initial state, not its empty buffers (0 V): row 0's
+  // first cell reads as it does 100 ms later at rest (its upper bits: 1 mV steps, 0.3 mV noise).
+  REQUIRE(frames[0].id == 0x270);
+  const auto row0_later = std::find_if(frames.begin() + 1, frames.end(), [](const Logged& f) {
+    return f.id == 0x270 && f.data.compare(0, 2, "00") == 0;
+  });
+  REQUIRE(row0_later != frames.end());
+  CHECK(row0_later->t_us == 100'000);
+  CHECK(frames[0].data.substr(0, 6) == row0_later->data.substr(0, 6));
+  CHECK(frames[0].data.substr(2, 4) != "0000");
   std::map<std::uint32_t, std::int64_t> first;
   std::map<std::uint32_t, int> count;
   for (const auto& f : frames) {
