@@ -556,7 +556,12 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
     if (b.observe != Observable::kCount) {
       const auto o = static_cast<std::size_t>(b.observe);
       BmsObservations& obs = commands_.observed;
-      obs.value[o] = observed_value(b, v, obs.state_raw);
+      const int len = codec.layout(b.signal).length;
+      const bool not_available =
+          b.observe_not_available &&
+          codec.get_raw(b.signal, frame.data.data()) == (std::uint64_t{1} << len) - 1;
+      obs.value[o] = not_available ? std::numeric_limits<double>::quiet_NaN()
+                                   : observed_value(b, v, obs.state_raw);
       obs.rx_ns[o] = time_ns;
       obs.stale[o] = 0;
     }
@@ -896,7 +901,13 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
             codec.encode(b.signal, cmd.state, frame);
             break;
           case Command::kObserve:
-            codec.encode(b.signal, observed_encoding(b, cmd), frame);
+            if (b.observe_not_available &&
+                std::isnan(cmd.observed[static_cast<std::size_t>(b.observe)])) {
+              const int len = codec.layout(b.signal).length;
+              codec.set_raw(b.signal, (std::uint64_t{1} << len) - 1, frame.data.data());
+            } else {
+              codec.encode(b.signal, observed_encoding(b, cmd), frame);
+            }
             break;
         }
       }

@@ -1252,6 +1252,13 @@ void read_observe(Context& ctx, TableReader& t, TableReader* sub, const toml::no
       b.observe_scale = scale * u->factor;
       b.observe_offset = offset * u->factor + u->offset;
     }
+    if (dbc_signal && !dbc_signal->is_signed &&
+        dbc_signal->value_type == can::ValueType::kInteger && dbc_signal->length >= 2 &&
+        dbc_signal->length < 64 && dbc_signal->maximum > dbc_signal->minimum) {
+      const double all_ones = std::ldexp(1.0, dbc_signal->length) - 1.0;
+      b.observe_not_available =
+          all_ones * dbc_signal->factor + dbc_signal->offset > dbc_signal->maximum;
+    }
   }
   if (o != can::Observable::kState) {
     refuse("states", "'states' maps bms_state's raw values; " + name + " is not the state");

@@ -163,6 +163,10 @@ struct RxBinding {
   Observable observe = Observable::kCount;
   double observe_scale = 1.0;  // SI = decoded physical value * observe_scale + observe_offset
   double observe_offset = 0.0;
+  // The signal's raw all-ones means "not available" (an unsigned signal whose all-ones value is
+  // beyond the DBC's maximum, as J1939 reserves it): decoded as unknown (NaN), and what the BMS
+  // side sends for an observable it does not know yet (a SOC before its first estimate).
+  bool observe_not_available = false;
   // kState: raw value -> index into sim::kBmsStateNames; a raw value not listed reads as
   // observe_state_default. Empty: the raw value is that index itself (packsim's own numbering).
   std::vector<std::pair<std::int64_t, std::uint8_t>> observe_states;

@@ -27,9 +27,9 @@ struct ScoreSample {
   double bms_soc = std::numeric_limits<double>::quiet_NaN();  // NaN: not reported (yet)
   double true_soh = std::numeric_limits<double>::quiet_NaN();
   double bms_soh = std::numeric_limits<double>::quiet_NaN();
-  bool bms_fault = false;          // the BMS reports a fault (flag, or its state is "fault")
-  bool contactors_closed = false;  // the pack is connected (true contactor state)
-  bool beyond_limit = false;       // the true pack state is beyond a protection limit
+  bool bms_fault = false;            // the BMS reports a fault (flag, or its state is "fault")
+  bool contactors_closed = false;    // the pack is connected (true contactor state)
+  bool beyond_limit = false;         // the true pack state is beyond a protection limit
   std::int64_t fault_onset_ns = -1;  // earliest scripted fault onset so far, -1: none
 };
 
@@ -44,7 +44,7 @@ struct ErrorStats {
 struct ScoreResult {
   ErrorStats soc;
   ErrorStats soh;
-  std::int64_t hazard_onset_ns = -1;      // -1: no hazard in the run
+  std::int64_t hazard_onset_ns = -1;  // -1: no hazard in the run
   double detection_latency_s = std::numeric_limits<double>::quiet_NaN();  // NaN: none or missed
   double open_latency_s = std::numeric_limits<double>::quiet_NaN();
   bool detected = false;  // a hazard occurred and the BMS flagged a fault after it

@@ -293,6 +293,24 @@ TEST_CASE("Every observable of the packsim profiles survives the reference BMS's
   }
 }
 
+TEST_CASE("What the BMS does not know yet travels as not-available and decodes as unknown",
+          "[observe]") {
+  // A BMS before its first SOC estimate (and without cell data for its min/max): the packsim
+  // DBC's SOC (16 bit, 0.01 %, 0..100 %) is sent as raw 0xFFFF, beyond its maximum, and read back
+  // as NaN, not as 0 % (which a scorer would count as a 60 % error).
+  const auto p = shipped("packsim");
+  bms::BmsOutputs out = reference_outputs();
+  out.soc_valid = false;
+  out.cell_v_min_index = out.cell_v_max_index = -1;
+  const can::BmsObservations o = round_trip(p, out);
+  CHECK(std::isnan(o.get(Observable::kSoc)));
+  CHECK(o.received(Observable::kSoc));  // the frame came; the value is unknown
+  CHECK(std::isnan(o.get(Observable::kCellVMin)));
+  CHECK(std::isnan(o.get(Observable::kCellVMax)));
+  CHECK(o.get(Observable::kSoh) == Approx(1.0).margin(0.00005));  // the rest of the frame holds
+  CHECK(o.get(Observable::kFault) == 1.0);
+}
+
 TEST_CASE("The foxbms2 profile observes what foxBMS 2 reports on CAN1", "[observe][foxbms2]") {
   const auto p = shipped("foxbms2");
   for (const Observable k :
