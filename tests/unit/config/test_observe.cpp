@@ -212,7 +212,8 @@ bms::BmsOutputs reference_outputs() {
   bms::BmsOutputs o;
   o.state = bms::BmsState::kNormal;
   o.contactors = {true, true, false};
-  o.balance = {0, 1, 0};
+  o.balance.assign(12, 0);  // one per channel of kLayout: the BMS side reads n_channels of them
+  o.balance[1] = 1;
   o.faults = bms::Fault::kOverTemp;
   o.first_fault = bms::Fault::kOverTemp;
   o.soc = 0.4321;
