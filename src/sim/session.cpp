@@ -401,8 +401,12 @@ SetupResult Session::open(const SessionOptions& opt) {
     }
     sink_ = std::make_unique<Sink>(*this);
   }
-  // The initial state is the first row, with what the AFE reads of it.
-  measure_initial();
+  // The initial state is the first row, with what the AFE reads of it: the frames due at t = 0
+  // carry that reading too, not the measurement chain's empty buffers (0 V cells, from which a
+  // BMS would start its SOC).
+  model::afe_measure(afe_model_, model_, data_, afe_);
+  model::shunt_measure(sc_.shunt, model_, data_, shunt_);
+  sent_ = sent_values(afe_);
   stats_.update(data_);
   fill_sample(model_, data_, sc_.record.cells, 0, sample_);
   fill_bms_sample();
@@ -440,10 +444,7 @@ void Session::read(std::int64_t wall_ns) {
   frames_last_tick_ = 0;
   // The frames due at t = 0 carry the initial state; write() sends those due at each tick's end.
   // Like those, they go out before the events of their own time apply.
-  if (data_.tick == 0) {
-    measure_initial();
-    transmit();
-  }
+  if (data_.tick == 0) transmit();
   driver_.read(now, data_, &afe_, &host_, &shunt_);
   for (std::size_t k = 0; k < driver_.transition_count(); ++k) {
     const FaultTransition& t = driver_.transitions()[k];
@@ -466,17 +467,6 @@ void Session::read(std::int64_t wall_ns) {
       protocol_->set_fault(f.tx_message, f.instance, f.fault, until);
     }
   }
-}
-
-void Session::measure_initial() {
-  // Once, before the first tick: the frames due at t = 0 and the first row carry what the
-  // measurement chain reads of the initial state, not its empty buffers (0 V cells, from which
-  // a BMS would start its SOC).
-  if (initial_measured_) return;
-  initial_measured_ = true;
-  model::afe_measure(afe_model_, model_, data_, afe_);
-  model::shunt_measure(sc_.shunt, model_, data_, shunt_);
-  sent_ = sent_values(afe_);
 }
 
 void Session::update() {

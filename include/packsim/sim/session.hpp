@@ -184,7 +184,6 @@ class Session {
   void fill_bms_sample();
   // One tick of estimator scoring (after the BMS has answered): allocation-free.
   void score_tick();
-  void measure_initial();
   void score_metrics();
   void score_summary(JsonWriter& j) const;
 
@@ -216,8 +215,7 @@ class Session {
   BmsTrack bms_track_;
   EstimatorScore score_;
   double score_ot_k_ = 0.0;  // the temperature limit scoring judges the pack by
-  double true_soh_ = 1.0;
-  bool initial_measured_ = false;  // mean cell capacity over nominal, with the fault scales
+  double true_soh_ = 1.0;    // mean cell capacity over nominal, with the fault scales
   bool socketcan_ = false;
   bool bms_commanded_ = false;
   bool diverged_ = false;

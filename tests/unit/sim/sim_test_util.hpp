@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "packsim/config/loaders.hpp"
+#include "packsim/sim/session.hpp"
 
 namespace packsim::test {
 
@@ -18,6 +19,18 @@ inline sim::Scenario load_test_scenario(const std::string& name) {
   INFO(diags.format());
   REQUIRE(sc);
   return std::move(*sc);
+}
+
+// Opens `session` on `out` and runs it tick by tick (headless, as fast as it goes) to its end.
+inline void run_to_end(sim::Session& session, const std::filesystem::path& out) {
+  sim::SessionOptions so;
+  so.out_dir = out;
+  REQUIRE(session.open(so).ok);
+  while (!session.done()) {
+    session.read(0);
+    session.update();
+    session.write(0);
+  }
 }
 
 }  // namespace packsim::test

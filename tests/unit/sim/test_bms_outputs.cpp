@@ -60,14 +60,7 @@ TEST_CASE("signals.csv and summary.json carry the BMS's side of a closed loop", 
   const auto sc = test::load_test_scenario("bms_outputs.toml");
   const auto out = std::filesystem::temp_directory_path() / "packsim-bms-outputs-test";
   sim::Session session(sc);
-  sim::SessionOptions so;
-  so.out_dir = out;
-  REQUIRE(session.open(so).ok);
-  while (!session.done()) {
-    session.read(0);
-    session.update();
-    session.write(0);
-  }
+  test::run_to_end(session, out);
   const bms::BmsOutputs ref = session.reference_bms()->outputs();
   const sim::SentValues sent = session.sent();
   sim::RunResult r;

@@ -15,6 +15,7 @@
 #include "packsim/config/loaders.hpp"
 #include "packsim/sim/runner.hpp"
 #include "packsim/sim/session.hpp"
+#include "sim_test_util.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace packsim;
@@ -62,14 +63,7 @@ struct Logged {
 std::vector<Logged> run(const sim::Scenario& sc, const fs::path& out) {
   {
     sim::Session session(sc);
-    sim::SessionOptions so;
-    so.out_dir = out;
-    REQUIRE(session.open(so).ok);
-    while (!session.done()) {
-      session.read(0);
-      session.update();
-      session.write(0);
-    }
+    test::run_to_end(session, out);
     sim::RunResult r;
     REQUIRE(session.finish(r, "test").ok);
   }
