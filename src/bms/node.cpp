@@ -53,6 +53,7 @@ void fill_observations(const BmsOutputs& o, can::BmsCommands& cmd) {
   set(Observable::kCellVMax, o.cell_v_max_index >= 0 ? o.cell_v_max_v : nan);
   set(Observable::kTempMin, o.temp_min_index >= 0 ? o.temp_min_k : nan);
   set(Observable::kTempMax, o.temp_max_index >= 0 ? o.temp_max_k : nan);
+  cmd.cell_soc = o.cell_soc.data();
 }
 
 bool RefBmsNode::poll(std::int64_t now_ns, hil::CanBus* const* buses, std::size_t n_buses) {

@@ -325,6 +325,7 @@ RefBms::RefBms(const BmsConfig& config)
       sd_dev_v_(n_cells_, 0.0),
       sd_base_v_(n_cells_, 0.0),
       rejections_ns_(static_cast<std::size_t>(config.corrupt_limit) + 1, 0),
+      cell_soc_(n_cells_, std::numeric_limits<double>::quiet_NaN()),
       balance_(n_cells_, 0) {
   if (cfg_.ocv_soc.empty()) {
     // Uniform breakpoints over [0, 1], materialised once so the lookup has one code path.
@@ -668,6 +669,18 @@ void RefBms::update_soc(const BmsInputs& in, const Aggregates& agg, std::int64_t
   } else {
     rest_.update(false, in.now_ns);  // rest must be seen, not assumed
   }
+  // The current measured now is taken as the current since the previous update (packsim's ticks
+  // hold the current over the tick). A missing sample repeats the last valid one until the
+  // sensor times out; after that nothing flows (the contactors are open by then).
+  double i = 0.0;
+  if (current_ok) {
+    i = in.current_a;
+  } else if (have_current_ && !current_lost_now(in)) {
+    i = last_current_a_;
+  }
+  const double dt_s = seconds(dt_ns);
+  const bool resting = rest_.held_for(in.now_ns, cfg_.rest_ns);
+  const double k = std::min(1.0, cfg_.ocv_gain_per_s * dt_s);
 
   if (!soc_valid_) {
     if (agg.v_count > 0) {
@@ -675,23 +688,22 @@ void RefBms::update_soc(const BmsInputs& in, const Aggregates& agg, std::int64_t
       soc_valid_ = true;
     }
   } else {
-    // The current measured now is taken as the current since the previous update (packsim's
-    // ticks hold the current over the tick). A missing sample repeats the last valid one until
-    // the sensor times out; after that nothing flows (the contactors are open by then).
-    double i = 0.0;
-    if (current_ok) {
-      i = in.current_a;
-    } else if (have_current_ && !current_lost_now(in)) {
-      i = last_current_a_;
-    }
-    const double dt_s = seconds(dt_ns);
     soc_ -= i * dt_s / cfg_.capacity_as;
-    if (rest_.held_for(in.now_ns, cfg_.rest_ns) && agg.v_count > 0) {
-      const double target = soc_from_ocv(agg.v_sum / agg.v_count);
-      const double k = std::min(1.0, cfg_.ocv_gain_per_s * dt_s);
-      soc_ += k * (target - soc_);
-    }
+    if (resting && agg.v_count > 0) soc_ += k * (soc_from_ocv(agg.v_sum / agg.v_count) - soc_);
     soc_ = std::clamp(soc_, 0.0, 1.0);
+  }
+  // Each channel alike, from its own voltage: the string current flows through every series
+  // group, so only the start and the rest correction differ between cells.
+  for (std::size_t c = 0; c < n_cells_; ++c) {
+    double& z = cell_soc_[c];
+    const bool valid = cell_valid(in, c);
+    if (std::isnan(z)) {
+      if (valid) z = soc_from_ocv(in.cell_v[c]);
+      continue;
+    }
+    z -= i * dt_s / cfg_.capacity_as;
+    if (resting && valid) z += k * (soc_from_ocv(in.cell_v[c]) - z);
+    z = std::clamp(z, 0.0, 1.0);
   }
   if (current_ok) {
     last_current_a_ = in.current_a;
@@ -874,6 +886,8 @@ void RefBms::update(const BmsInputs& in, BmsOutputs& out) {
   out.first_fault_ns = first_ns_;
   out.soc = soc_;
   out.soc_valid = soc_valid_;
+  std::copy_n(cell_soc_.begin(), std::min(out.cell_soc.size(), cell_soc_.size()),
+              out.cell_soc.begin());
   update_limits(agg, out);
 
   last_now_ns_ = now;

@@ -240,6 +240,10 @@ SimProtocol::SimProtocol(std::shared_ptr<const Profile> profile, int n_channels,
   rx_last_ns_.assign(instance_slots, -1);
   rx_timed_out_.assign(instance_slots, 0);
   commands_.balance.assign(static_cast<std::size_t>(n_channels_), 0);
+  if (p.observes_cell_soc) {
+    commands_.observed.cell_soc.assign(static_cast<std::size_t>(n_channels_),
+                                       std::numeric_limits<double>::quiet_NaN());
+  }
 }
 
 std::int64_t Profile::slowest_afe_period_ns() const {
@@ -607,6 +611,17 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
           commands_.balance[static_cast<std::size_t>(index)] = v != 0.0 ? 1 : 0;
         }
         break;
+      case Command::kCellSoc:
+        if (addressed && index >= 0) {
+          const int len = codec.layout(b.signal).length;
+          const bool unknown =
+              b.observe_not_available &&
+              codec.get_raw(b.signal, frame.data.data()) == (std::uint64_t{1} << len) - 1;
+          commands_.observed.cell_soc[static_cast<std::size_t>(index)] =
+              unknown ? std::numeric_limits<double>::quiet_NaN()
+                      : v * b.observe_scale + b.observe_offset;
+        }
+        break;
       case Command::kRecordOnly:
       case Command::kObserve:
         break;
@@ -696,6 +711,16 @@ BmsProtocol::BmsProtocol(std::shared_ptr<const Profile> profile, int n_channels,
                 : nullptr);
     }
     next_send_ns_.push_back(0);
+    std::vector<std::uint64_t> rows;
+    if (m.codec->multiplexor() != MessageCodec::npos) {
+      for (const RxBinding& b : m.bindings) {
+        if (m.codec->mux_role(b.signal) == MuxRole::kMultiplexed)
+          rows.push_back(m.codec->mux_value(b.signal));
+      }
+      std::sort(rows.begin(), rows.end());
+      rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    }
+    mux_rows_.push_back(std::move(rows));
   }
   const auto nc = static_cast<std::size_t>(n_channels_);
   const auto ns = static_cast<std::size_t>(n_sensors_);
@@ -848,75 +873,96 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
     const RxMessage& m = p.rx[k];
     const bool due = m.period_ns > 0 && time_ns >= next_send_ns_[k];
     if (due) next_send_ns_[k] = time_ns + m.period_ns;
+    const std::vector<std::uint64_t>& rows = mux_rows_[k];
+    const std::size_t n_rows = rows.empty() ? 1 : rows.size();
     for (int inst = 0; inst < m.instances; ++inst, ++protector) {
       if (!due) continue;
       const MessageCodec& codec = *m.codec;
-      codec.prepare_frame(frame);
-      frame.id = m.id + static_cast<std::uint32_t>(inst) * m.id_step;
-      for (const RxBinding& b : m.bindings) {
-        // 64 bits: the loader bounds index and stride to 1e9 each, not their sum.
-        const std::int64_t index =
-            std::int64_t{b.index} + std::int64_t{inst} * b.index_per_instance;
-        switch (b.command) {
-          case Command::kContactorMainPos:
-            codec.encode(b.signal, cmd.contactors.main_pos ? 1.0 : 0.0, frame);
-            break;
-          case Command::kContactorMainNeg:
-            codec.encode(b.signal, cmd.contactors.main_neg ? 1.0 : 0.0, frame);
-            break;
-          case Command::kContactorPrecharge:
-            codec.encode(b.signal, cmd.contactors.precharge ? 1.0 : 0.0, frame);
-            break;
-          case Command::kContactorState: {
-            const std::uint8_t state = static_cast<std::uint8_t>(
-                (cmd.contactors.main_pos ? 1 : 0) | (cmd.contactors.main_neg ? 2 : 0) |
-                (cmd.contactors.precharge ? 4 : 0));
-            for (const auto& [value, s] : b.state_map) {
-              if (s == state)
-                codec.set_raw(b.signal, static_cast<std::uint64_t>(value), frame.data.data());
+      // A multiplexed message goes out as one frame per row, each protected in turn (the
+      // receiver's E2E counter steps by one per frame, as for the AFE's rows).
+      for (std::size_t row = 0; row < n_rows; ++row) {
+        codec.prepare_frame(frame);
+        frame.id = m.id + static_cast<std::uint32_t>(inst) * m.id_step;
+        const std::uint64_t mux = rows.empty() ? 0 : rows[row];
+        if (!rows.empty()) codec.set_raw(codec.multiplexor(), mux, frame.data.data());
+        for (const RxBinding& b : m.bindings) {
+          if (!rows.empty() && !codec.is_active(b.signal, frame.data.data())) continue;
+          // 64 bits: the loader bounds index and stride to 1e9 each, not their sum.
+          std::int64_t index = 0;
+          const bool addressed = rx_first_channel(b, mux, inst, n_channels_, index);
+          switch (b.command) {
+            case Command::kContactorMainPos:
+              codec.encode(b.signal, cmd.contactors.main_pos ? 1.0 : 0.0, frame);
+              break;
+            case Command::kContactorMainNeg:
+              codec.encode(b.signal, cmd.contactors.main_neg ? 1.0 : 0.0, frame);
+              break;
+            case Command::kContactorPrecharge:
+              codec.encode(b.signal, cmd.contactors.precharge ? 1.0 : 0.0, frame);
+              break;
+            case Command::kContactorState: {
+              const std::uint8_t state = static_cast<std::uint8_t>(
+                  (cmd.contactors.main_pos ? 1 : 0) | (cmd.contactors.main_neg ? 2 : 0) |
+                  (cmd.contactors.precharge ? 4 : 0));
+              for (const auto& [value, s] : b.state_map) {
+                if (s == state)
+                  codec.set_raw(b.signal, static_cast<std::uint64_t>(value), frame.data.data());
+              }
+              break;
             }
-            break;
-          }
-          case Command::kBalanceMask: {
-            std::uint64_t bits = 0;
-            const int len = codec.layout(b.signal).length;
-            for (int bit = 0; bit < len; ++bit) {
-              const std::int64_t ch = index + bit;
-              if (cmd.balance && ch >= 0 && ch < n_channels_ &&
-                  cmd.balance[static_cast<std::size_t>(ch)])
-                bits |= 1ull << bit;
-            }
-            codec.set_raw(b.signal, bits, frame.data.data());
-            break;
-          }
-          case Command::kBalanceChannel:
-            codec.encode(b.signal,
-                         cmd.balance && index >= 0 && index < n_channels_ &&
-                                 cmd.balance[static_cast<std::size_t>(index)]
-                             ? 1.0
-                             : 0.0,
-                         frame);
-            break;
-          case Command::kRecordOnly:
-            codec.encode(b.signal, cmd.state, frame);
-            break;
-          case Command::kObserve:
-            if (b.observe_not_available &&
-                std::isnan(cmd.observed[static_cast<std::size_t>(b.observe)])) {
+            case Command::kBalanceMask: {
+              std::uint64_t bits = 0;
               const int len = codec.layout(b.signal).length;
-              codec.set_raw(b.signal, (std::uint64_t{1} << len) - 1, frame.data.data());
-            } else {
-              codec.encode(b.signal, observed_encoding(b, cmd), frame);
+              for (int bit = 0; bit < len; ++bit) {
+                const std::int64_t ch = index + bit;
+                if (addressed && cmd.balance && ch >= 0 && ch < n_channels_ &&
+                    cmd.balance[static_cast<std::size_t>(ch)])
+                  bits |= 1ull << bit;
+              }
+              codec.set_raw(b.signal, bits, frame.data.data());
+              break;
             }
-            break;
+            case Command::kBalanceChannel:
+              codec.encode(b.signal,
+                           addressed && cmd.balance && index >= 0 && index < n_channels_ &&
+                                   cmd.balance[static_cast<std::size_t>(index)]
+                               ? 1.0
+                               : 0.0,
+                           frame);
+              break;
+            case Command::kCellSoc: {
+              const double v = addressed && cmd.cell_soc && index >= 0 && index < n_channels_
+                                   ? cmd.cell_soc[static_cast<std::size_t>(index)]
+                                   : std::numeric_limits<double>::quiet_NaN();
+              if (std::isnan(v) && b.observe_not_available) {
+                const int len = codec.layout(b.signal).length;
+                codec.set_raw(b.signal, (std::uint64_t{1} << len) - 1, frame.data.data());
+              } else if (!std::isnan(v) && b.observe_scale != 0.0) {
+                codec.encode(b.signal, (v - b.observe_offset) / b.observe_scale, frame);
+              }
+              break;
+            }
+            case Command::kRecordOnly:
+              codec.encode(b.signal, cmd.state, frame);
+              break;
+            case Command::kObserve:
+              if (b.observe_not_available &&
+                  std::isnan(cmd.observed[static_cast<std::size_t>(b.observe)])) {
+                const int len = codec.layout(b.signal).length;
+                codec.set_raw(b.signal, (std::uint64_t{1} << len) - 1, frame.data.data());
+              } else {
+                codec.encode(b.signal, observed_encoding(b, cmd), frame);
+              }
+              break;
+          }
         }
-      }
-      if (auto& pr = protectors_[protector]) pr->protect(frame.data.data());
-      if (sink.send(m.bus_index, frame)) {
-        ++stats_.tx_frames;
-        ++sent;
-      } else {
-        ++stats_.tx_dropped;
+        if (auto& pr = protectors_[protector]) pr->protect(frame.data.data());
+        if (sink.send(m.bus_index, frame)) {
+          ++stats_.tx_frames;
+          ++sent;
+        } else {
+          ++stats_.tx_dropped;
+        }
       }
     }
   }

@@ -297,6 +297,7 @@ constexpr CommandInfo kCommands[] = {
     {"balance_channel", can::Command::kBalanceChannel, true},
     {"record", can::Command::kRecordOnly, false},
     {"observe", can::Command::kObserve, false},
+    {"bms_cell_soc", can::Command::kCellSoc, true},
 };
 
 // How an observe binding's unit turns into SI: SI = value * factor + offset. `dim` groups the
@@ -1175,6 +1176,47 @@ void read_tx(Context& ctx, TableReader& t, int& counter_keys) {
   ctx.profile.tx.push_back(std::move(tx));
 }
 
+// `scale`/`offset`/`unit` of an observe binding in dimension `dim` (`name` for messages): SI =
+// decoded * observe_scale + observe_offset; the DBC's unit unless `unit` says otherwise. Also
+// whether the raw all-ones value means "not available".
+template <class Fail>
+void read_observe_scale(TableReader* sub, const std::string& name, const can::Message& msg,
+                        const std::string& signal, ObsDim dim, const Fail& fail,
+                        can::RxBinding& b) {
+  const std::string site = msg.name + "." + signal;
+  double scale = 1.0, offset = 0.0;
+  if (sub) {
+    scale = sub->number("scale").value_or(1.0);
+    offset = sub->number("offset").value_or(0.0);
+    if (scale == 0.0) sub->error("scale", "0 would make every value the same; expected nonzero");
+  }
+  const can::Signal* dbc_signal = msg.find_signal(signal);
+  const std::string dbc_unit = dbc_signal ? dbc_signal->unit : "";
+  const std::optional<std::string> given = sub ? sub->string("unit") : std::nullopt;
+  const std::string unit = given.value_or(dbc_unit);
+  const ObsUnit* u = find_obs_unit(dim, unit);
+  if (!u) {
+    const std::string expected = "expected " + obs_unit_list(dim);
+    if (given) {
+      sub->error("unit", "unit \"" + unit + "\" is not one of " + name + "'s; " + expected);
+    } else {
+      fail(name + ": the DBC gives " + site + " the unit \"" + unit +
+           "\", which packsim does not convert; say what the value is in with unit = ..., " +
+           expected);
+    }
+  } else {
+    b.observe_scale = scale * u->factor;
+    b.observe_offset = offset * u->factor + u->offset;
+  }
+  if (dbc_signal && !dbc_signal->is_signed && dbc_signal->value_type == can::ValueType::kInteger &&
+      dbc_signal->length >= 2 && dbc_signal->length < 64 &&
+      dbc_signal->maximum > dbc_signal->minimum) {
+    const double all_ones = std::ldexp(1.0, dbc_signal->length) - 1.0;
+    b.observe_not_available =
+        all_ones * dbc_signal->factor + dbc_signal->offset > dbc_signal->maximum;
+  }
+}
+
 // The observe part of an RX binding: `observe` names the observable; `scale`/`offset`/`unit` turn
 // the decoded value into SI; for bms_state, `states` maps raw values to state names.
 void read_observe(Context& ctx, TableReader& t, TableReader* sub, const toml::node& where,
@@ -1228,37 +1270,7 @@ void read_observe(Context& ctx, TableReader& t, TableReader* sub, const toml::no
                       ": '" + key + "' does not apply");
     }
   } else {
-    double scale = 1.0, offset = 0.0;
-    if (sub) {
-      scale = sub->number("scale").value_or(1.0);
-      offset = sub->number("offset").value_or(0.0);
-      if (scale == 0.0) sub->error("scale", "0 would make every value the same; expected nonzero");
-    }
-    const can::Signal* dbc_signal = msg.find_signal(signal);
-    const std::string dbc_unit = dbc_signal ? dbc_signal->unit : "";
-    const std::optional<std::string> given = sub ? sub->string("unit") : std::nullopt;
-    const std::string unit = given.value_or(dbc_unit);
-    const ObsUnit* u = find_obs_unit(dim, unit);
-    if (!u) {
-      const std::string expected = "expected " + obs_unit_list(dim);
-      if (given) {
-        sub->error("unit", "unit \"" + unit + "\" is not one of " + name + "'s; " + expected);
-      } else {
-        fail(name + ": the DBC gives " + site + " the unit \"" + unit +
-             "\", which packsim does not convert; say what the value is in with unit = ..., " +
-             expected);
-      }
-    } else {
-      b.observe_scale = scale * u->factor;
-      b.observe_offset = offset * u->factor + u->offset;
-    }
-    if (dbc_signal && !dbc_signal->is_signed &&
-        dbc_signal->value_type == can::ValueType::kInteger && dbc_signal->length >= 2 &&
-        dbc_signal->length < 64 && dbc_signal->maximum > dbc_signal->minimum) {
-      const double all_ones = std::ldexp(1.0, dbc_signal->length) - 1.0;
-      b.observe_not_available =
-          all_ones * dbc_signal->factor + dbc_signal->offset > dbc_signal->maximum;
-    }
+    read_observe_scale(sub, name, msg, signal, dim, fail, b);
   }
   if (o != can::Observable::kState) {
     refuse("states", "'states' maps bms_state's raw values; " + name + " is not the state");
@@ -1515,6 +1527,30 @@ void read_rx(Context& ctx, TableReader& t) {
         sub->error("default",
                    "expected \"open\", \"precharge\", \"closed\" or \"closed+precharge\"");
       b.state_default = static_cast<std::uint8_t>(std::max(def, 0));
+    }
+    if (b.command == can::Command::kCellSoc) {
+      // Indexed by channel, so it is not one of the scalar observables: its own storage and
+      // scores, the same unit rules as bms_soc.
+      auto fail = [&](const std::string& m) { t.error_at(v, signals->key_path(key) + ": " + m); };
+      if (sub) {
+        for (const char* k2 : {"observe", "states", "other_state"}) {
+          if (sub->has(k2))
+            sub->error(k2, std::string("'") + k2 + "' does not apply to bms_cell_soc[...]");
+          sub->node(k2);
+        }
+      }
+      read_observe_scale(sub ? &*sub : nullptr, "bms_cell_soc", *msg, key, ObsDim::kRatio, fail, b);
+      if (sub) sub->finish();
+      ctx.profile.observes_cell_soc = true;
+      // One DBC serves modules of any size: in a per-module message, a slot past the module's
+      // cells (CellSoc13 of a 12-cell module) names no cell of that module, so it is dropped
+      // rather than read as the next module's cell twice.
+      const int cpm = ctx.layout.cells_per_module;
+      if (per == "module" && b.index_per_mux == 0 && b.index_per_instance == cpm &&
+          (b.index < 0 || b.index >= cpm))
+        continue;
+      rx.bindings.push_back(std::move(b));
+      continue;
     }
     if (sub) {
       if (const auto o = sub->string("observe")) observe = *o;

@@ -207,6 +207,7 @@ void note_condition(sim::Scenario& sc, const sim::Condition& c, const SourceLoca
     sc.bms_observables |= bit;
     sc.bms_observable_where.emplace_back(static_cast<int>(o), where);
   }
+  if (c.uses_bms_cell_soc && !sc.bms_cell_soc_where) sc.bms_cell_soc_where = where;
 }
 
 void read_faults(TableReader& root, const PackShape& p, const sim::ConditionContext& ctx,
@@ -743,6 +744,17 @@ void resolve_fault_targets(sim::Scenario& sc, Diagnostics& diags) {
       diags.error(where, "a condition uses " + name + ", but profile '" + sc.profile->name +
                              "' binds no signal to it (a received signal with observe = \"" + name +
                              "\", docs/protocol.md)");
+    }
+  }
+  if (sc.bms_cell_soc_where) {
+    if (sc.bms.mode == sim::BmsMode::kNone) {
+      diags.error(*sc.bms_cell_soc_where,
+                  "a condition uses bms_cell_soc, but [bms] mode is \"none\"");
+    } else if (sc.profile && !sc.profile->observes_cell_soc) {
+      diags.error(*sc.bms_cell_soc_where, "a condition uses bms_cell_soc, but profile '" +
+                                              sc.profile->name +
+                                              "' binds no signal to it (a received signal bound to "
+                                              "\"bms_cell_soc[CHANNEL]\", docs/protocol.md)");
     }
   }
 }

@@ -85,6 +85,7 @@ constexpr QuantityInfo kQuantities[] = {
     {"bms_v_max", CondQuantity::kBmsVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
     {"bms_t_min", CondQuantity::kBmsTMin, false, ValueKind::kQuantity, Dimension::kTemperature},
     {"bms_t_max", CondQuantity::kBmsTMax, false, ValueKind::kQuantity, Dimension::kTemperature},
+    {"bms_cell_soc", CondQuantity::kBmsCellSoc, true, ValueKind::kQuantity, Dimension::kRatio},
     {"sent_v_min", CondQuantity::kSentVMin, false, ValueKind::kQuantity, Dimension::kVoltage},
     {"sent_v_max", CondQuantity::kSentVMax, false, ValueKind::kQuantity, Dimension::kVoltage},
     {"sent_t_min", CondQuantity::kSentTMin, false, ValueKind::kQuantity, Dimension::kTemperature},
@@ -258,7 +259,15 @@ class Parser {
         ++pos_;
       }
       if (!digits) return fail(idx_at, "expected a cell index (a whole number) after '['");
-      if (v >= ctx_.n_cells) {
+      if (q->quantity == CondQuantity::kBmsCellSoc) {
+        // The BMS sees a series group as one cell: its voltage channel.
+        if (v >= ctx_.series) {
+          return fail(idx_at, "channel " + std::to_string(v) + " out of range; the BMS measures " +
+                                  std::to_string(ctx_.series) + " series groups (0 … " +
+                                  std::to_string(ctx_.series - 1) + ")");
+        }
+        out_.uses_bms_cell_soc = true;
+      } else if (v >= ctx_.n_cells) {
         return fail(idx_at, "cell " + std::to_string(v) + " out of range; the pack has " +
                                 std::to_string(ctx_.n_cells) + " cells (0 … " +
                                 std::to_string(ctx_.n_cells - 1) + ")");
@@ -604,6 +613,10 @@ double condition_value(CondQuantity q, int index, const ConditionView& view) {
       return view.sent ? view.sent->t_min_k : kNan;
     case CondQuantity::kSentTMax:
       return view.sent ? view.sent->t_max_k : kNan;
+    case CondQuantity::kBmsCellSoc:
+      return view.bms && index >= 0 && static_cast<std::size_t>(index) < view.bms->cell_soc.size()
+                 ? view.bms->cell_soc[static_cast<std::size_t>(index)]
+                 : kNan;
     default:
       break;
   }

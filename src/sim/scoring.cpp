@@ -4,7 +4,7 @@
 
 namespace packsim::sim {
 
-void EstimatorScore::Accumulator::add(double err, std::int64_t t) {
+void EstimatorScore::Accumulator::add(double err, std::int64_t t, int index) {
   ++n;
   sum += err;
   sum_sq += err * err;
@@ -12,6 +12,7 @@ void EstimatorScore::Accumulator::add(double err, std::int64_t t) {
   if (std::fabs(err) > max_abs) {
     max_abs = std::fabs(err);
     max_time_ns = t;
+    max_index = index;
   }
 }
 
@@ -25,6 +26,7 @@ ErrorStats EstimatorScore::Accumulator::stats() const {
   s.rms = std::max(std::sqrt(sum_sq / count), std::fabs(s.mean));
   s.max_abs = max_abs;
   s.max_abs_time_ns = max_time_ns;
+  s.max_abs_index = max_index;
   return s;
 }
 
@@ -34,6 +36,14 @@ void EstimatorScore::update(const ScoreSample& s) {
   }
   if (std::isfinite(s.bms_soh) && std::isfinite(s.true_soh)) {
     soh_.add(s.bms_soh - s.true_soh, s.time_ns);
+  }
+  if (s.true_cell_soc && s.bms_cell_soc) {
+    for (std::size_t g = 0; g < s.n_channels; ++g) {
+      const double est = s.bms_cell_soc[g];
+      const double truth = s.true_cell_soc[g];
+      if (std::isfinite(est) && std::isfinite(truth))
+        cell_soc_.add(est - truth, s.time_ns, static_cast<int>(g));
+    }
   }
 
   if (hazard_onset_ns_ < 0) {
@@ -60,6 +70,7 @@ ScoreResult EstimatorScore::result() const {
   ScoreResult r;
   r.soc = soc_.stats();
   r.soh = soh_.stats();
+  r.cell_soc = cell_soc_.stats();
   r.hazard_onset_ns = hazard_onset_ns_;
   r.false_alarms = false_alarms_;
   r.beyond_limit_closed_s = beyond_closed_s_;

@@ -240,6 +240,8 @@ Session::Session(const Scenario& sc)
     protocol_ = std::make_unique<can::SimProtocol>(sc.profile, afe_model_.n_channels,
                                                    afe_model_.n_sensors, afe_model_.n_modules);
   }
+  if (protocol_ && sc.profile->observes_cell_soc)
+    true_group_soc_.assign(static_cast<std::size_t>(model_.ns), 0.0);
   prepare_sample(model_, sc.record.cells, sample_);
   sent_ = sent_values(afe_);
   driver_.set_condition_sources(protocol_ ? &protocol_->commands().observed : nullptr, &sent_);
@@ -751,6 +753,17 @@ void Session::score_tick() {
     s.bms_soc = obs.get(can::Observable::kSoc);
     s.bms_soh = obs.get(can::Observable::kSoh);
     s.bms_fault = obs.get(can::Observable::kFault) == 1.0;
+    if (!true_group_soc_.empty() && obs.cell_soc.size() == true_group_soc_.size()) {
+      const auto np = static_cast<std::size_t>(model_.np);
+      for (std::size_t g = 0; g < true_group_soc_.size(); ++g) {
+        double sum = 0.0;
+        for (std::size_t p = 0; p < np; ++p) sum += data_.z[g * np + p];
+        true_group_soc_[g] = sum / static_cast<double>(np);
+      }
+      s.true_cell_soc = true_group_soc_.data();
+      s.bms_cell_soc = obs.cell_soc.data();
+      s.n_channels = true_group_soc_.size();
+    }
   }
   const int state = driver_.view(data_).bms_state;
   s.bms_fault = s.bms_fault || state == static_cast<int>(bms::BmsState::kFault);
@@ -780,6 +793,11 @@ void Session::score_metrics() {
     put("soh_rms_error", r.soh.rms);
     put("soh_max_error", r.soh.max_abs);
   }
+  if (r.cell_soc.samples > 0) {
+    put("cell_soc_rms_error", r.cell_soc.rms);
+    put("cell_soc_max_error", r.cell_soc.max_abs);
+    put("cell_soc_bias", r.cell_soc.mean);
+  }
   put("detection_latency", r.detection_latency_s);
   put("open_latency", r.open_latency_s);
   put("false_alarms", static_cast<double>(r.false_alarms));
@@ -797,11 +815,13 @@ void Session::score_summary(JsonWriter& j) const {
     } else {
       j.key("max_time_s").null();
     }
+    if (e.max_abs_index >= 0) j.field("max_channel", e.max_abs_index);  // per-cell errors
     j.end_object();
   };
   j.key("scores").begin_object();
   errors("soc_error", r.soc);
   errors("soh_error", r.soh);
+  if (!true_group_soc_.empty()) errors("cell_soc_error", r.cell_soc);
   if (r.hazard_onset_ns >= 0) {
     j.field("hazard_onset_s", seconds(r.hazard_onset_ns));
   } else {

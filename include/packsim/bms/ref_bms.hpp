@@ -218,7 +218,8 @@ const char* to_string(Fault single_fault);  // "" for a combination
 struct BmsOutputs {
   BmsOutputs() = default;
   explicit BmsOutputs(const BmsConfig& config)
-      : balance(static_cast<std::size_t>(config.n_cells > 0 ? config.n_cells : 0), 0) {}
+      : balance(static_cast<std::size_t>(config.n_cells > 0 ? config.n_cells : 0), 0),
+        cell_soc(balance.size(), std::numeric_limits<double>::quiet_NaN()) {}
 
   model::ContactorState contactors;   // closed = true
   std::vector<std::uint8_t> balance;  // [n_cells] 1: bleed switch on; size it with the config
@@ -234,6 +235,9 @@ struct BmsOutputs {
 
   double soc = 0.0;  // pack estimate, 0..1
   bool soc_valid = false;
+  // Per channel (docs/refbms.md "SOC"): each cell's own OCV start and rest correction, counted
+  // with the string current; NaN until the cell's first valid reading. Written up to its size.
+  std::vector<double> cell_soc;  // [n_cells]
   double soh = 1.0;  // no state-of-health estimator: the nominal capacity is taken as it is
 
   // What the BMS allows now (docs/refbms.md "Limits"): the over-current limits derated to 0 near
@@ -372,6 +376,7 @@ class RefBms {
   // SOC.
   bool soc_valid_ = false;
   double soc_ = 0.0;
+  std::vector<double> cell_soc_;  // [n_cells] NaN: no valid reading yet
   double last_current_a_ = 0.0;
   bool have_current_ = false;
   Debounce rest_;

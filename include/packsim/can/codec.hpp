@@ -98,6 +98,9 @@ class MessageCodec {
   std::size_t find(std::string_view signal_name) const noexcept;     // npos if absent
   std::size_t multiplexor() const noexcept { return multiplexor_; }  // npos if none
   MuxRole mux_role(std::size_t k) const noexcept { return entries_[k].role; }
+  // The multiplexor value that selects a multiplexed signal k (with SG_MUL_VAL_ ranges: the one
+  // its m<value> names; is_active() reads the ranges).
+  std::uint64_t mux_value(std::size_t k) const noexcept { return entries_[k].mux_value; }
   const SignalLayout& layout(std::size_t k) const noexcept { return entries_[k].layout; }
 
   // Raw access; `data` must hold size() bytes. k < signal_count().

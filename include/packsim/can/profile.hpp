@@ -70,6 +70,9 @@ enum class Command : std::uint8_t {
   kBalanceChannel,  // value != 0 balances channel `index`
   kRecordOnly,      // decoded and counted (e.g. the BMS's own state), drives nothing
   kObserve,         // decoded into an Observable (RxBinding::observe), drives nothing
+  // The BMS's SOC estimate of channel `index` (a series group, as the BMS sees a cell), a fraction
+  // through observe_scale/offset: BmsObservations::cell_soc, scored per cell. Drives nothing.
+  kCellSoc,
 };
 
 // What a BMS reports about itself, in SI: the BMS's side in the outputs (signals.csv `bms_*`,
@@ -205,6 +208,7 @@ struct Profile {
   // Which observables some RX binding decodes (bit = Observable), for the outputs' columns.
   std::uint32_t observed_mask = 0;
   bool observes(Observable o) const { return (observed_mask >> static_cast<unsigned>(o)) & 1u; }
+  bool observes_cell_soc = false;  // some RX binding is bms_cell_soc[...]
 
   // The longest period of the messages that carry cell voltages or temperatures (0: none): an AFE
   // data timeout must be longer, or a healthy bus would trip it.

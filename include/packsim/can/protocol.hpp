@@ -79,6 +79,9 @@ struct BmsObservations {
   std::array<std::int64_t, kObservableCount> rx_ns{};  // last accepted frame; -1 never
   std::array<std::uint8_t, kObservableCount> stale{};  // 1: its message timed out since
   std::int64_t state_raw = -1;                         // kState's raw value (-1 never)
+  // The BMS's per-channel SOC estimates (Command::kCellSoc), fractions, NaN until received;
+  // sized [n_channels] by SimProtocol when its profile reports them, else empty.
+  std::vector<double> cell_soc;
 
   double get(Observable o) const { return value[static_cast<std::size_t>(o)]; }
   bool received(Observable o) const { return rx_ns[static_cast<std::size_t>(o)] >= 0; }
@@ -236,6 +239,7 @@ struct BmsCommands {
   // profile's observe bindings; NaN sends 0. kState, kMainPos/Neg, kPrecharge and kBalancing
   // default to `state`, `contactors` and `balance` when left NaN.
   std::array<double, kObservableCount> observed = nan_observations();
+  const double* cell_soc = nullptr;  // [n_channels] per-channel SOC estimates; NaN/null: unknown
   static std::array<double, kObservableCount> nan_observations() {
     std::array<double, kObservableCount> a{};
     a.fill(std::numeric_limits<double>::quiet_NaN());
@@ -259,6 +263,9 @@ class BmsProtocol {
   std::vector<std::unique_ptr<E2EChecker>> checkers_;      // per TxFrame counter key
   std::vector<std::unique_ptr<E2EProtector>> protectors_;  // per RX message instance
   std::vector<std::int64_t> next_send_ns_;                 // per RX message
+  // Per RX message: the multiplexor values its bound signals need, one frame each per period
+  // (empty: not multiplexed, one frame).
+  std::vector<std::vector<std::uint64_t>> mux_rows_;
   IdIndex frame_index_;
   BmsView view_;
   ProtocolStats stats_;

@@ -67,6 +67,7 @@ enum class CondQuantity : std::uint8_t {
   kBmsVMax,                   // bms_v_max
   kBmsTMin,                   // bms_t_min, K
   kBmsTMax,                   // bms_t_max
+  kBmsCellSoc,                // bms_cell_soc[channel], fraction: the BMS's per-cell estimate
   // What the BMS was sent: min/max of the AFE's valid measured cell voltages and temperatures.
   kSentVMin,  // sent_v_min, V
   kSentVMax,  // sent_v_max
@@ -99,6 +100,7 @@ struct Condition {
   int n_nodes = 0;
   bool uses_bms_state = false;
   std::uint32_t bms_observables = 0;  // the bms_* quantities it reads, bit = can::Observable
+  bool uses_bms_cell_soc = false;     // reads bms_cell_soc[...] (not an Observable: per channel)
   std::string text;                   // as written, for reports
 };
 

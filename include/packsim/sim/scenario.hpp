@@ -294,6 +294,7 @@ struct Scenario {
   // the profile must bind them (checked once it is loaded).
   std::uint32_t bms_observables = 0;
   std::vector<std::pair<int, SourceLocation>> bms_observable_where;
+  std::optional<SourceLocation> bms_cell_soc_where;  // the first condition on bms_cell_soc[...]
   RecordSpec record;
 };
 

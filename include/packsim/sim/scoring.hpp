@@ -6,6 +6,9 @@
 // Definitions (docs/expectations.md):
 //  - SOC error = BMS estimate - true pack SOC, over the ticks where the BMS has reported one:
 //    RMS, signed mean (bias) and the largest magnitude with its time. Likewise SOH.
+//  - Per-cell SOC error (where the BMS reports a SOC per cell, bms_cell_soc): its estimate for a
+//    voltage channel - the true SOC of that series group (the mean of its parallel cells), over
+//    every (tick, channel) with an estimate; the largest also names its channel.
 //  - Hazard onset: the earlier of the first scripted fault's onset and the first tick the true pack
 //    state is beyond a protection limit. Detection latency: onset -> the first tick at or after it
 //    with the BMS's fault flag set; open latency: onset -> the first tick at or after that
@@ -15,6 +18,7 @@
 //    exposure the BMS let through.
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -31,6 +35,10 @@ struct ScoreSample {
   bool contactors_closed = false;    // the pack is connected (true contactor state)
   bool beyond_limit = false;         // the true pack state is beyond a protection limit
   std::int64_t fault_onset_ns = -1;  // earliest scripted fault onset so far, -1: none
+  // Per channel (n_channels each; null or NaN entries: none): truth and the BMS's estimate.
+  const double* true_cell_soc = nullptr;
+  const double* bms_cell_soc = nullptr;
+  std::size_t n_channels = 0;
 };
 
 struct ErrorStats {
@@ -39,11 +47,13 @@ struct ErrorStats {
   double mean = std::numeric_limits<double>::quiet_NaN();  // signed: estimate - truth
   double max_abs = std::numeric_limits<double>::quiet_NaN();
   std::int64_t max_abs_time_ns = -1;
+  int max_abs_index = -1;  // per-cell errors: the channel of the largest
 };
 
 struct ScoreResult {
   ErrorStats soc;
   ErrorStats soh;
+  ErrorStats cell_soc;
   std::int64_t hazard_onset_ns = -1;  // -1: no hazard in the run
   double detection_latency_s = std::numeric_limits<double>::quiet_NaN();  // NaN: none or missed
   double open_latency_s = std::numeric_limits<double>::quiet_NaN();
@@ -64,11 +74,13 @@ class EstimatorScore {
     double sum_sq = 0.0;
     double max_abs = -1.0;
     std::int64_t max_time_ns = -1;
-    void add(double err, std::int64_t t);
+    int max_index = -1;
+    void add(double err, std::int64_t t, int index = -1);
     ErrorStats stats() const;
   };
   Accumulator soc_;
   Accumulator soh_;
+  Accumulator cell_soc_;
   std::int64_t hazard_onset_ns_ = -1;
   std::int64_t detected_ns_ = -1;
   std::int64_t opened_ns_ = -1;

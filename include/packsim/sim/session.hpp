@@ -216,6 +216,9 @@ class Session {
   EstimatorScore score_;
   double score_ot_k_ = 0.0;  // the temperature limit scoring judges the pack by
   double true_soh_ = 1.0;    // mean cell capacity over nominal, with the fault scales
+  // [series] the true SOC of each group, for the per-cell score; empty unless the profile
+  // reports bms_cell_soc (sized in the constructor: the tick does not allocate).
+  std::vector<double> true_group_soc_;
   bool socketcan_ = false;
   bool bms_commanded_ = false;
   bool diverged_ = false;

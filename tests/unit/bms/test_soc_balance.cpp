@@ -160,6 +160,46 @@ TEST_CASE("OCV correction uses the mean of the valid cells", "[bms][soc]") {
   CHECK(r.out.soc == Approx((3.6375 - 3.0) / 1.2).epsilon(1e-12));
 }
 
+TEST_CASE("each cell's SOC starts from its own voltage and is counted with the string current",
+          "[bms][soc]") {
+  BmsConfig c = small_config();
+  c.rest_ns = sec(60);
+  c.ocv_gain_per_s = 0.01;
+  c.rest_current_a = 0.1;
+  Rig r(c);
+  // Channel k at 3.0 + 0.12 k V: SOC 0.1 k; channel 8 invalid at first.
+  for (std::size_t k = 0; k < 9; ++k) r.cell_v[k] = 3.0 + 0.12 * static_cast<double>(k);
+  r.cell_ok[8] = 0;
+  r.step(0);
+  REQUIRE(r.out.cell_soc.size() == 9);
+  for (std::size_t k = 0; k < 8; ++k) {
+    INFO("channel " << k);
+    CHECK(r.out.cell_soc[k] == Approx(0.1 * static_cast<double>(k)).margin(1e-12));
+  }
+  CHECK(std::isnan(r.out.cell_soc[8]));  // no valid reading yet: unknown, not 0
+  // 36 A for 10 s: 360 A*s = 1 % of every cell (the current of the series string); channel 8
+  // starts from its first valid reading (3.96 V: SOC 0.8) and counts from there.
+  r.in.current_a = 36.0;
+  r.cell_ok[8] = 1;
+  r.run(ms(10), sec(10), ms(10));
+  for (std::size_t k = 1; k < 8; ++k) {
+    INFO("channel " << k);
+    CHECK(r.out.cell_soc[k] == Approx(0.1 * static_cast<double>(k) - 0.01).epsilon(1e-10));
+  }
+  CHECK(r.out.cell_soc[0] == 0.0);  // clamped at empty
+  CHECK(r.out.cell_soc[8] == Approx(0.8 - 36.0 * 9.99 / 36000.0).epsilon(1e-10));
+  // At rest each cell is pulled towards its own OCV: one cell that reads 0.2 V low (a
+  // self-discharging cell) goes its own way; the others hold.
+  r.in.current_a = 0.0;
+  const double c3 = r.out.cell_soc[3];
+  const double c4 = r.out.cell_soc[4];
+  for (std::size_t k = 0; k < 9; ++k) r.cell_v[k] = 3.0 + 1.2 * r.out.cell_soc[k];
+  r.cell_v[4] -= 0.2 * 1.2;  // 20 % lower
+  r.run(sec(10) + ms(10), sec(1500), ms(10));
+  CHECK(r.out.cell_soc[3] == Approx(c3).margin(1e-9));
+  CHECK(r.out.cell_soc[4] == Approx(c4 - 0.2).margin(1e-6));
+}
+
 TEST_CASE("SOC is clamped to [0, 1]", "[bms][soc]") {
   Rig r(small_config());
   std::fill(r.cell_v.begin(), r.cell_v.end(), 4.2);  // SOC 1

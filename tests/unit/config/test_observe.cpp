@@ -9,7 +9,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "config_test_util.hpp"
 #include "packsim/bms/node.hpp"
@@ -380,4 +382,95 @@ TEST_CASE("A scenario's bms_* condition needs the profile to bind that observabl
                           ":11:1: a condition uses bms_fault_code, but profile 'foxbms2' binds no "
                           "signal to it (a received signal with observe = \"bms_fault_code\", "
                           "docs/protocol.md)\n");
+}
+
+// Per-cell SOC (issue 11 item 3, "per cell where the BMS reports it"): an indexed binding per
+// channel, in a multiplexed message per module.
+TEST_CASE("Per-cell SOC estimates travel per module, a mux row per three cells", "[observe]") {
+  for (const std::string name : {"packsim", "packsim_fd"}) {
+    INFO(name);
+    const auto p = shipped(name);
+    CHECK(p->observes_cell_soc);
+    const can::RxMessage* m = nullptr;
+    for (const auto& rx : p->rx) {
+      if (rx.name == "BMS_CellSoc") m = &rx;
+    }
+    REQUIRE(m);
+    // kLayout's modules hold 6 cells: CellSoc06..17 name no cell of a module and are dropped.
+    CHECK(m->bindings.size() == 6);
+    CHECK(m->instances == 2);
+
+    bms::BmsOutputs out = reference_outputs();
+    out.cell_soc.assign(12, 0.0);
+    for (std::size_t c = 0; c < 12; ++c) out.cell_soc[c] = 0.10 + 0.0567 * static_cast<double>(c);
+    out.cell_soc[5] = std::numeric_limits<double>::quiet_NaN();  // not estimated yet
+    can::BmsCommands cmd;
+    cmd.balance = out.balance.data();
+    bms::fill_observations(out, cmd);
+    can::BmsProtocol side(p, kLayout.n_channels, kLayout.n_sensors, kLayout.n_modules,
+                          kLayout.cells_per_module, kLayout.sensors_per_module);
+    can::SimProtocol sim(p, kLayout.n_channels, kLayout.n_sensors, kLayout.n_modules);
+    REQUIRE(sim.commands().observed.cell_soc.size() == 12);
+    CHECK(std::isnan(sim.commands().observed.cell_soc[0]));  // nothing received yet
+    // Two periods: the E2E counter of each module's stream steps once per row frame.
+    for (std::int64_t t : {std::int64_t{0}, std::int64_t{1'000'000'000}}) {
+      Capture c;
+      side.transmit(t, cmd, c);
+      std::vector<std::uint32_t> ids;
+      for (const auto& f : c.frames) {
+        if (f.id >= 0x6C0 && f.id < 0x6D0) ids.push_back(f.id);
+        sim.receive(0, f, t + 1'000);
+      }
+      // Rows 0 and 1 (cells 0-2, 3-5) of modules 0 and 1; no row 2..5 for 6-cell modules.
+      CHECK(ids == std::vector<std::uint32_t>{0x6C0, 0x6C0, 0x6C1, 0x6C1});
+    }
+    CHECK(sim.stats().rx_rejected() == 0);
+    const auto& got = sim.commands().observed.cell_soc;
+    for (std::size_t c = 0; c < 12; ++c) {
+      INFO("channel " << c);
+      if (c == 5) {
+        CHECK(std::isnan(got[c]));  // raw 0xFFFF: not available, not 655 %
+      } else {
+        CHECK(got[c] == Approx(out.cell_soc[c]).margin(0.00005));  // half of 0.01 %
+      }
+    }
+  }
+}
+
+TEST_CASE("Bad bms_cell_soc bindings are located errors", "[observe]") {
+  TempDir dir;
+  const std::string f = (dir.path / "profile.toml").string();
+  auto one = [&](const std::string& binding) {
+    const Loaded l = load(dir,
+                          "[profile]\nname = \"obs\"\ndbc = \"obs.dbc\"\n[[rx]]\nmessage = "
+                          "\"BMS_Module\"\nper = \"module\"\n[rx.signals]\nSoc = " +
+                              binding + "\n");
+    CHECK_FALSE(l.profile);
+    return l.errors;
+  };
+  CHECK(one("\"bms_cell_soc\"") ==
+        f + ":8:7: rx[0].signals.Soc: 'bms_cell_soc' needs the first channel as an index, e.g. "
+            "bms_cell_soc[module * cells_per_module]\n");
+  CHECK(one("{ command = \"bms_cell_soc[module * cells_per_module]\", observe = \"bms_soc\" }") ==
+        f + ":8:72: rx[0].signals.Soc.observe: 'observe' does not apply to bms_cell_soc[...]\n");
+  CHECK(one("{ command = \"bms_cell_soc[module * cells_per_module]\", unit = \"V\" }") ==
+        f + ":8:69: rx[0].signals.Soc.unit: unit \"V\" is not one of bms_cell_soc's; expected "
+            "\"\", \"%\"\n");
+  // A good one: per module, % in the DBC, so raw 50 reads as 0.5.
+  const Loaded ok = load(dir,
+                         "[profile]\nname = \"obs\"\ndbc = \"obs.dbc\"\n[[rx]]\nmessage = "
+                         "\"BMS_Module\"\nper = \"module\"\n[rx.signals]\nSoc = "
+                         "\"bms_cell_soc[module * cells_per_module + 2]\"\n");
+  INFO(ok.errors);
+  REQUIRE(ok.profile);
+  CHECK(ok.profile->observes_cell_soc);
+  can::SimProtocol sim(ok.profile, kLayout.n_channels, kLayout.n_sensors, kLayout.n_modules);
+  const can::MessageCodec& codec = *ok.profile->rx[0].codec;
+  can::CanFrame fr;
+  codec.prepare_frame(fr);
+  fr.id = ok.profile->rx[0].id + 1;  // module 1: channel 6 + 2
+  codec.set_raw(0, 50, fr.data.data());
+  sim.receive(0, fr, 0);
+  CHECK(sim.commands().observed.cell_soc[8] == Approx(0.5));
+  CHECK(std::isnan(sim.commands().observed.cell_soc[2]));
 }

@@ -64,8 +64,10 @@ TEST_CASE("The packsim profile resolves per module, mux row and bus", "[profile]
   CHECK(cells_by_row[0] == std::vector<int>{40, 41, 42});
   CHECK(cells_by_row[2] == std::vector<int>{46, 47, -1});
   CHECK(cells_by_row.count(3) == 0);
-  REQUIRE(p->rx.size() == 6);  // commands, balancing and four BMS reports
+  REQUIRE(p->rx.size() == 7);  // commands, balancing, four BMS reports and per-cell SOC
   CHECK(p->rx[1].instances == 12);
+  CHECK(p->rx[6].instances == 12);  // BMS_CellSoc: one message per module, multiplexed
+  CHECK(p->observes_cell_soc);
   CHECK(p->rx[1].bindings[0].index_per_instance == 8);
   CHECK(p->commands_contactors);
   CHECK(p->commands_balancing);
@@ -161,9 +163,13 @@ TEST_CASE("Simulator and BMS sides understand each other", "[profile]") {
   cmd.balance = balance.data();
   cap.frames.clear();
   bms.transmit(0, cmd, cap);
-  CHECK(cap.frames.size() == 1 + 12 + 4);  // with status, current and power limits, min/max
+  // With status, current and power limits, min/max, and per module three BMS_CellSoc mux rows
+  // (8 cells, 3 per row); without estimates they carry "not available".
+  CHECK(cap.frames.size() == 1 + 12 + 4 + 12 * 3);
   for (const auto& f : cap.frames) sim.receive(0, f, 5'000'000);
   const can::SimCommands& c = sim.commands();
+  REQUIRE(c.observed.cell_soc.size() == 96);
+  for (double soc : c.observed.cell_soc) CHECK(std::isnan(soc));
   CHECK(c.contactors_commanded);
   CHECK_FALSE(c.contactors.main_pos);
   CHECK(c.contactors.main_neg);

@@ -2,6 +2,7 @@
 // and evaluation over a pack's data. Every expected value is written out by hand.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "packsim/can/protocol.hpp"
 #include "packsim/model/afe.hpp"
@@ -279,4 +280,24 @@ TEST_CASE("sent_values takes min and max over the valid measurements only", "[co
   afe.v_valid = {0, 0, 0, 0};
   CHECK(std::isnan(sent_values(afe).v_min));
   CHECK(std::isnan(sent_values(afe).v_max));
+}
+
+TEST_CASE("bms_cell_soc[channel] reads the BMS's per-cell estimate of that series group",
+          "[condition]") {
+  View v;
+  can::BmsObservations o = reported();
+  o.cell_soc = {0.61, std::numeric_limits<double>::quiet_NaN()};  // ctx4(): 2 series groups
+  auto eval = [&](const std::string& text) {
+    return evaluate(parse_ok(text), {&v.d, 0, -1, nullptr, 0, &o, nullptr});
+  };
+  CHECK(eval("bms_cell_soc[0] > 60.5 % and bms_cell_soc[0] < 61.5 %"));
+  CHECK_FALSE(eval("bms_cell_soc[0] > 61.5 %"));
+  CHECK_FALSE(eval("bms_cell_soc[1] >= 0 %"));  // not estimated yet: NaN
+  CHECK(parse_ok("bms_cell_soc[1] < 50 %").uses_bms_cell_soc);
+  CHECK_FALSE(parse_ok("bms_soc < 50 %").uses_bms_cell_soc);
+  // Channels, not cells: the 4-cell pack has 2 series groups.
+  const ConditionError e = parse_bad("bms_cell_soc[2] < 50 %");
+  CHECK(e.column == 14);
+  CHECK(e.message == "channel 2 out of range; the BMS measures 2 series groups (0 … 1)");
+  CHECK(describe_value(CondQuantity::kBmsCellSoc, 1, 0.25, nullptr) == "bms_cell_soc[1] = 25 %");
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "packsim/sim/scoring.hpp"
 
@@ -126,4 +127,31 @@ TEST_CASE("a hazard the BMS never flags is a miss, and the first limit crossing 
   CHECK(std::isnan(r.open_latency_s));
   CHECK(r.false_alarms == 0);
   CHECK(r.beyond_limit_closed_s == Approx(1.01).margin(1e-9));  // 2.00 .. 3.00 s: 101 ticks
+}
+
+TEST_CASE("per-cell SOC errors: every channel with an estimate, the worst named",
+          "[sim][scoring]") {
+  // Three channels: 0 off by +1 %, 1 by -2 %, 2 never estimated; from tick 100, channel 1 is
+  // off by -5 % (a cell the BMS loses track of). Closed forms over 2 x 200 samples.
+  EstimatorScore score;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (std::int64_t k = 0; k < 200; ++k) {
+    ScoreSample s = sample(k);
+    const double truth[3] = {0.50, 0.40, 0.30};
+    const double est[3] = {0.51, k < 100 ? 0.38 : 0.35, nan};
+    s.true_cell_soc = truth;
+    s.bms_cell_soc = est;
+    s.n_channels = 3;
+    score.update(s);
+  }
+  const auto r = score.result();
+  CHECK(r.cell_soc.samples == 400);
+  // Sum of squares: 200 * 1e-4 + 100 * 4e-4 + 100 * 25e-4 = 0.31 over 400 samples.
+  CHECK(r.cell_soc.rms == Approx(std::sqrt(0.31 / 400.0)).epsilon(1e-9));
+  CHECK(r.cell_soc.mean == Approx((200 * 0.01 - 100 * 0.02 - 100 * 0.05) / 400.0).epsilon(1e-9));
+  CHECK(r.cell_soc.max_abs == Approx(0.05).epsilon(1e-9));
+  CHECK(r.cell_soc.max_abs_index == 1);
+  CHECK(r.cell_soc.max_abs_time_ns == 101 * kTickNs);  // tick 100 ends at 101 ticks
+  CHECK(r.soc.samples == 0);                           // the pack estimate was never reported
+  CHECK(r.soc.max_abs_index == -1);
 }
