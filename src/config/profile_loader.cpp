@@ -1531,7 +1531,10 @@ void read_rx(Context& ctx, TableReader& t) {
     if (b.command == can::Command::kCellSoc) {
       // Indexed by channel, so it is not one of the scalar observables: its own storage and
       // scores, the same unit rules as bms_soc.
-      auto fail = [&](const std::string& m) { t.error_at(v, signals->key_path(key) + ": " + m); };
+      // A copy of the binding's node: a lambda may not capture a structured binding (C++17).
+      const auto& value_node = v;
+      const std::string where = signals->key_path(key);
+      auto fail = [&](const std::string& m) { t.error_at(value_node, where + ": " + m); };
       if (sub) {
         for (const char* k2 : {"observe", "states", "other_state"}) {
           if (sub->has(k2))
