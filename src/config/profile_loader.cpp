@@ -1186,8 +1186,9 @@ void read_observe_scale(TableReader* sub, const std::string& name, const can::Me
   const std::string site = msg.name + "." + signal;
   double scale = 1.0, offset = 0.0;
   if (sub) {
-    scale = sub->number("scale").value_or(1.0);
-    offset = sub->number("offset").value_or(0.0);
+    // The transmit side's plausible range: a typo'd exponent is refused at its key.
+    scale = sub->number("scale", Need::kOptional, between(-1e6, 1e6)).value_or(1.0);
+    offset = sub->number("offset", Need::kOptional, between(-1e6, 1e6)).value_or(0.0);
     if (scale == 0.0) sub->error("scale", "0 would make every value the same; expected nonzero");
   }
   const can::Signal* dbc_signal = msg.find_signal(signal);

@@ -49,6 +49,13 @@ test_cmd test-after-both.log
 [ -x build/src/cli/packsim ] && [ -x build/src/cli/packsim-refbms ] || fail "no programs in build/"
 [ ! -e build/tests/unit/model/test_model ] || fail "the demo built the tests into build/"
 [ -x build-test/tests/unit/model/test_model ] || fail "no test programs in build-test/"
+# The README's install lines work on what the demo built: man pages and completion included
+# (they are generated from --help by the default target; the demo once built only the programs
+# and `cmake --install build` then failed on the missing man1/).
+cmake --install build --prefix "$TMP/prefix" >"$TMP/install.log" 2>&1 ||
+  { tail -n 20 "$TMP/install.log"; fail "cmake --install build failed after the demo"; }
+[ -s "$TMP/prefix/share/man/man1/packsim-run.1.gz" ] || fail "no man page installed from build/"
+[ -x "$TMP/prefix/bin/packsim" ] || fail "no packsim installed from build/"
 
 # What the bootstrap relies on: CTest fails, rather than passing, in a folder configured without
 # the tests (the state the old demo left build/ in).

@@ -113,6 +113,33 @@ done
 # The second start kept the first run's outputs.
 cmp -s "$OUT/previous/summary.json" "$TMP/summary1.json" || fail "previous run's outputs not kept"
 
+# The unit runs as a dynamic user with only its ambient capabilities: as nobody with exactly
+# those (and no others in the bounding set), the tick thread still gets its SCHED_FIFO priority
+# and the memory lock (CAP_SYS_NICE, CAP_IPC_LOCK bypass RLIMIT_RTPRIO and RLIMIT_MEMLOCK).
+caps=$(sed -n 's/^AmbientCapabilities=//p' "$UNIT" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+[ "$caps" = "+sys_nice,+ipc_lock,+net_admin" ] || fail "unexpected ambient capabilities: $caps"
+command -v setpriv >/dev/null || fail "setpriv not found (util-linux)"
+U=$TMP/unprivileged
+mkdir -p "$U"
+chmod a+rx "$TMP"  # mktemp's folder is the owner's only; nobody reads the installed tree in it
+chown 65534:65534 "$U"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="-all,$caps" \
+  --ambient-caps="$caps" --bounding-set="-all,$caps" -- \
+  "$R/usr/bin/packsim" run "$R/usr/share/packsim/scenarios/demo.toml" --bms reference \
+  --duration 1s --realtime --speed 10 --priority 80 --mlock -q --out "$U/out" \
+  2>"$TMP/unpriv.err" || { cat "$TMP/unpriv.err" >&2; fail "the run as nobody with the unit's capabilities"; }
+setup=$(python3 -c 'import json,sys; print("|".join(json.load(open(sys.argv[1]))["realtime"]["setup"]))' \
+  "$U/out/summary.json")
+case "$setup" in *"SCHED_FIFO priority 80"*) ;; *) fail "as nobody: no SCHED_FIFO ($setup)" ;; esac
+case "$setup" in *"memory locked"*) ;; *) fail "as nobody: memory not locked ($setup)" ;; esac
+# And without them the same run says what it could not have (the check above can fail).
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all -- \
+  "$R/usr/bin/packsim" run "$R/usr/share/packsim/scenarios/demo.toml" --bms reference \
+  --duration 1s --realtime --speed 10 --priority 80 --mlock -q --out "$U/out2" \
+  2>"$TMP/unpriv2.err" || true
+grep -q "cannot set SCHED_FIFO priority 80" "$TMP/unpriv2.err" "$U/out2/summary.json" 2>/dev/null ||
+  { cat "$TMP/unpriv2.err" >&2; fail "without capabilities: no word of the missing SCHED_FIFO"; }
+
 # systemctl stop sends SIGTERM: packsim stops within a tick, writes complete outputs and exits
 # 128+15, which the unit lists as success (no restart, no "failed" state).
 cat >"$R/etc/packsim/bench/t2.env" <<'EOF'
