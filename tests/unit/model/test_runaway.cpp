@@ -326,6 +326,74 @@ TEST_CASE("Impingement heats only the cell's unblocked neighbours, in the config
   }
 }
 
+TEST_CASE(
+    "A hard internal short (nail) triggers runaway: the cell shorts to ~0 V, opens, stays dead",
+    "[runaway]") {
+  // 1s2p of KULR cells on a 50 mOhm busbar segment (a cell's fuse link), thermally isolated and
+  // adiabatic, 5 A (1C) discharge. A 5 mOhm nail in cell 0 (what the internal_short fault
+  // writes: leak_s = 1/R): the cell heats by i^2 (r + R), about 0.9 kW, and runs away within
+  // seconds; its sibling feeds the nail through 50 mOhm only (about 50 A: 35 W in it), so it
+  // stays far below its chain's activity temperature.
+  PackSpec spec = row_spec(1, 0.0);
+  spec.parallel = 2;
+  spec.thermal.grid_cols = 2;
+  spec.busbar_segment_ohm = 0.05;
+  const PackModel m = build_pack_model(spec, kulr_cell(), 10'000'000, {1.0, 298.15, 1});
+  PackData d = make_data(m);
+  d.input.contactors = {true, true, false};
+  d.input.load.mode = LoadMode::kCurrent;
+  d.input.load.current_a = 5.0;
+  for (int k = 0; k < 100; ++k) step(m, d);  // 1 s
+  // The ladder: cell 1 is 50 mOhm further from the terminal, so cell 0 carries more; together 5 A.
+  CHECK(d.i[0] > d.i[1]);
+  CHECK(d.i[0] + d.i[1] == Approx(5.0).epsilon(1e-9));
+  d.leak_s[0] = 1.0 / 5e-3;
+  while (d.runaway_time_ns[0] < 0 && secs(d.time_ns) < 120.0) step(m, d);
+  const double t_nail = 1.0, t_run = secs(d.runaway_time_ns[0]);
+  INFO("runaway " << t_run - t_nail << " s after the nail, at " << d.temp_k[0] - kC << " degC");
+  REQUIRE(d.runaway_time_ns[0] >= 0);
+  CHECK(t_run - t_nail < 60.0);
+  // The runaway short (1 mOhm, 1 s) in parallel with the nail: the cell's terminals at its EMF
+  // times (R_short || R_nail) / (r0 + r_rc + R_short || R_nail) = 0.83 / 35.8 of ~4.2 V, about
+  // 0.1 V; its sibling through 50 mOhm barely lifts it. "~0 V": below 0.25 V.
+  step(m, d);
+  INFO("during the runaway short: v0 " << d.v[0] << " V, group " << d.v_group[0] << " V");
+  CHECK(d.open[0] == 0);
+  CHECK(std::fabs(d.v[0]) < 0.25);
+  CHECK(d.v_group[0] < 0.25);
+  // After short_duration the cell opens in its group: the sibling carries the whole 5 A, the
+  // opened cell only its own nail's current (inside its can), and the group's terminal (at cell
+  // 0's end of the ladder) is the sibling's voltage less the 5 A drop over the 50 mOhm segment.
+  while (d.open[0] == 0 && secs(d.time_ns) < t_run + 5.0) step(m, d);
+  REQUIRE(d.open[0] == 1);
+  CHECK(secs(d.time_ns) - t_run == Approx(1.0).margin(0.1 + 1e-9));  // a thermal step
+  for (int k = 0; k < 100; ++k) step(m, d);
+  CHECK(d.pack_current_a == Approx(5.0).epsilon(1e-9));
+  CHECK(d.i[1] == Approx(5.0).epsilon(1e-6));
+  const double u_sibling = d.v[1];
+  CHECK(d.v_group[0] == Approx(u_sibling - 5.0 * 0.05).epsilon(1e-6));
+  CHECK(u_sibling > 3.5);
+  // The opened cell has burnt out: no EMF is left, so it reads 0 V and its nail (still
+  // scripted) carries nothing and adds no heat: the databank total already holds the energy.
+  CHECK(d.v[0] == 0.0);
+  CHECK(d.i[0] == 0.0);
+  CHECK(d.v_min == 0.0);  // the pack's aggregates see it too
+  const double leak_after_open = d.energy.leak_j;
+  for (int k = 0; k < 1000; ++k) step(m, d);  // 10 s
+  CHECK(d.energy.leak_j == leak_after_open);
+  CHECK(d.v[0] == 0.0);
+  CHECK(d.i[1] == Approx(5.0).epsilon(1e-6));
+  CHECK(d.temp_k[1] < 60.0 + kC);
+  CHECK(d.runaway_cells == 1);
+  ModelEvent e;
+  std::vector<ModelEventKind> kinds;
+  while (d.events.pop(e)) kinds.push_back(e.kind);
+  REQUIRE(kinds.size() == 3);
+  CHECK(kinds[0] == ModelEventKind::kVent);
+  CHECK(kinds[1] == ModelEventKind::kRunaway);
+  CHECK(kinds[2] == ModelEventKind::kCellOpened);
+}
+
 TEST_CASE("Runaway runs are byte-identical", "[runaway]") {
   const PropagationRun a = propagate(false, 1800.0);
   const PropagationRun b = propagate(false, 1800.0);
