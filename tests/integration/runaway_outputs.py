@@ -7,6 +7,11 @@ fault, a welded, a stuck-open contactor and an open precharge resistor):
   cell opened, contactor stuck, precharge failed), each with its time, target and value, checked
   against the scenario's own numbers, the cell model's constants and the per-cell temperatures
   of signals.csv (recorded every tick);
+* summary.json: the faults' onsets and ends, the per-cell vent and runaway times (the same as
+  events.csv's), the runaway heat books (body, ejecta, impinged, vent cooling, heater) against
+  the databank calibration and the scenario; and, on the same scenario with the cell model's
+  mass loss and the pack's cooling switched off, the energy books against the heat the cells'
+  nodes stored (nothing else leaves an adiabatic row whose heat capacities stay constant);
 
 Run with the system interpreter: /usr/bin/python3 runaway_outputs.py PACKSIM WORKDIR
 """
@@ -140,6 +145,87 @@ check(summary["outputs"]["events_csv"]["rows"] == len(rows),
       f"summary says {summary['outputs']['events_csv']['rows']} events.csv rows")
 check(summary["cells"]["model_events"] == len(model) and
       summary["cells"]["model_events_dropped"] == 0, f"summary cells {summary['cells']}")
+
+# --- summary.json ---------------------------------------------------------------------------
+# The databank calibration of models/kulr_21700_k500.toml: total heat, body share, vent cooling.
+TOTAL_KJ = 88.88
+BODY = 0.3147
+VENT_COOLING_KJ = 0.1
+IMPINGEMENT = 0.10
+
+
+def close(a, b, rel):
+    return abs(a - b) <= rel * max(abs(a), abs(b))
+
+
+want = [("heater", "cell 0", 0.0, t_run0), ("ambient", "pack", 10.0, None),
+        ("insulation", "cell 1", 20.0, None), ("contactor_welded", "contactor main_neg", 1.0, None),
+        ("contactor_stuck_open", "contactor main_pos", 1.0, None),
+        ("precharge_open", "precharge", 1.0, None)]
+got = [(f["kind"], f["target"], f["onset_s"], f["end_s"]) for f in summary["faults"]]
+check(got == want, f"summary faults {got}")
+cells = summary["cells"]
+check(cells["vented"] == 3 and cells["runaway"] == 3, f"summary cells {cells}")
+for e in cells["events"]:
+    c = e["cell"]
+    rows_c = cell_rows.get(c, {})
+    check(c in cell_rows and e["vent_s"] == rows_c["vent"][0][0] and
+          e["runaway_s"] == rows_c["runaway"][0][0],
+          f"cell {c}: summary vent {e['vent_s']} s / runaway {e['runaway_s']} s, events.csv "
+          f"{rows_c.get('vent')} / {rows_c.get('runaway')}")
+check(sorted(e["cell"] for e in cells["events"]) == [0, 1, 2], f"summary events {cells['events']}")
+
+energy = summary["energy"]
+body = energy["heat_kj"]["runaway_body"]
+ejecta = energy["runaway_ejecta_kj"]
+print(f"runaway heat: body {body} kJ, ejecta {ejecta} kJ, impinged "
+      f"{energy['runaway_impinged_kj']} kJ, heater {energy['heater_kj']} kJ")
+# Every cell burnt completely (the burn releases what the chain had not): three databank totals,
+# split as the databank's body share (exact per cell when its pre-vent heat is below that share,
+# as here); 1e-9 is rounding over the run's sums.
+check(close(body + ejecta, 3 * TOTAL_KJ, 1e-9), f"body + ejecta {body + ejecta} kJ, not 3 x 88.88")
+check(close(body / (body + ejecta), BODY, 1e-9), f"body share {body / (body + ejecta)}")
+check(close(energy["runaway_impinged_kj"], IMPINGEMENT * ejecta, 1e-9),
+      f"impinged {energy['runaway_impinged_kj']} kJ, not 10 % of the ejecta")
+check(close(energy["vent_cooling_kj"], 3 * VENT_COOLING_KJ, 1e-9),
+      f"vent cooling {energy['vent_cooling_kj']} kJ")
+# The heater: 60 W for the first minute, 120 W from then to its stop.
+check(close(energy["heater_kj"], (60.0 * 60.0 + 120.0 * (t_run0 - 60.0)) / 1e3, 1e-9),
+      f"heater {energy['heater_kj']} kJ for a stop at {t_run0} s")
+# The runaway shorts' heat (1 mOhm for 1 s per cell) is booked with the internal shorts.
+check(energy["heat_kj"]["internal_short"] > 0, "no runaway-short heat in the books")
+
+# The heat balance, on the same scenario without mass loss or cooling: generated files in WORK.
+model_src = open(os.path.join(ROOT, "models", "kulr_21700_k500.toml")).read()
+for key in ("ejected_mass", "vent_mass"):
+    line = next(x for x in model_src.splitlines() if x.startswith(key + " ="))
+    model_src = model_src.replace(line, f'{key} = "0 g"')
+open(os.path.join(WORK, "kulr_no_mass_loss.toml"), "w").write(model_src)
+pack_src = open(os.path.join(ROOT, "configs", "kulr_3s1p_module.toml")).read()
+pack_src = pack_src.replace('cell = "../models/kulr_21700_k500.toml"',
+                            'cell = "kulr_no_mass_loss.toml"')
+pack_src = pack_src.replace('[thermal]\n', '[thermal]\ncooling = "0 W/K"\n')
+check('cooling = "0 W/K"' in pack_src and "kulr_no_mass_loss" in pack_src, "pack not rewritten")
+open(os.path.join(WORK, "kulr_adiabatic.toml"), "w").write(pack_src)
+sc_src = open(SCENARIO).read().replace('pack = "../../../configs/kulr_3s1p_module.toml"',
+                                       'pack = "kulr_adiabatic.toml"')
+adiabatic = os.path.join(WORK, "runaway_events_adiabatic.toml")
+open(adiabatic, "w").write(sc_src)
+sa, _, _ = run(adiabatic, "adiabatic")
+ea = sa["energy"]
+check(sa["cells"]["runaway"] == 3, f"adiabatic: {sa['cells']['runaway']} ran away")
+# Stored: C (T - T0) summed over the three cells, C = 72.21 g x 1257 J/kg/K (the model's), from
+# the final mean temperature; books: the cells' own heat (the runaway shorts' included), heater,
+# runaway body heat and impinged ejecta, less the vent cooling, plus over-charge heat (none).
+# Backward Euler conserves the sum of C T exactly when nothing leaves: 1e-6 is rounding (the
+# thermal step is the tick, so no heat is pending at the end).
+stored = 3 * 0.07221 * 1257.0 * (sa["final"]["temp_mean_degc"] - 25.0) / 1e3
+books = (ea["heat_generated_kj"] + ea["heater_kj"] + ea["heat_kj"]["runaway_body"] +
+         ea["runaway_impinged_kj"] - ea["vent_cooling_kj"] + ea["heat_kj"]["overcharge"])
+print(f"adiabatic: stored {stored} kJ, books {books} kJ")
+check(close(stored, books, 1e-6), f"adiabatic: the nodes stored {stored} kJ, the books say {books}")
+check(close(ea["heat_kj"]["runaway_body"] + ea["runaway_ejecta_kj"], 3 * TOTAL_KJ, 1e-9),
+      "adiabatic: runaway heat not three databank totals")
 
 for p in problems:
     print("FAIL:", p)
