@@ -12,6 +12,10 @@ fault, a welded, a stuck-open contactor and an open precharge resistor):
   the databank calibration and the scenario; and, on the same scenario with the cell model's
   mass loss and the pack's cooling switched off, the energy books against the heat the cells'
   nodes stored (nothing else leaves an adiabatic row whose heat capacities stay constant);
+* signals.csv (every tick): the fault columns' values, row by row: vented_cells and
+  runaway_cells against the cells' event times, hottest_cell against the per-cell temperature
+  columns, vent_gas_g_per_s against the vent's rate and the model's ejected mass, insulation_ohm
+  against the fault's 100 kOhm in parallel with the pack's 10 MOhm, and the burnt cells' 0 V.
 
 Run with the system interpreter: /usr/bin/python3 runaway_outputs.py PACKSIM WORKDIR
 """
@@ -226,6 +230,65 @@ print(f"adiabatic: stored {stored} kJ, books {books} kJ")
 check(close(stored, books, 1e-6), f"adiabatic: the nodes stored {stored} kJ, the books say {books}")
 check(close(ea["heat_kj"]["runaway_body"] + ea["runaway_ejecta_kj"], 3 * TOTAL_KJ, 1e-9),
       "adiabatic: runaway heat not three databank totals")
+
+# --- signals.csv's fault columns ---------------------------------------------------------------
+# A row at time t holds the state at the end of the tick [t - 0.1 s, t): a model event at t (its
+# tick's end) is in it, a fault starting at t (its tick's start) only from the next row on.
+EJECTED_G = 36.96      # models/kulr_21700_k500.toml ejected_mass, per cell
+VENT_RATE_G_S = 2.0 / 5.0  # vent_mass over vent_duration
+ISO_OHM = 1.0 / (1.0 / 10e6 + 1.0 / 100e3)  # the fault in parallel with [pack] insulation
+vents = {e["cell"]: e["vent_s"] for e in cells["events"]}
+runaways = {e["cell"]: e["runaway_s"] for e in cells["events"]}
+all_open = max(runaways.values()) + SHORT_S if len(runaways) == 3 else None
+gas_g = 0.0
+bad = {}
+ties = 0
+
+
+def note(what, row):
+    bad.setdefault(what, row["time_s"])  # the first row where it is wrong
+
+
+for row in signals:
+    t = float(row["time_s"])
+    if int(row["vented_cells"]) != sum(1 for v in vents.values() if v <= t + EPS):
+        note(f"vented_cells {row['vented_cells']}", row)
+    if int(row["runaway_cells"]) != sum(1 for v in runaways.values() if v <= t + EPS):
+        note(f"runaway_cells {row['runaway_cells']}", row)
+    temps = [float(row[f"t_c{c}"]) for c in range(3)]
+    hottest = max(temps)
+    # The lowest index among equals; rows whose top two agree to the printed 1e-4 degC are skipped
+    # (their order is not in the file).
+    if sorted(temps)[-2] < hottest:
+        if int(row["hottest_cell"]) != temps.index(hottest):
+            note(f"hottest_cell {row['hottest_cell']} of {temps}", row)
+    else:
+        ties += 1
+    gas = float(row["vent_gas_g_per_s"])
+    gas_g += gas * TICK
+    if not vents or t < min(vents.values()) - EPS:
+        if gas != 0.0:
+            note(f"vent gas {gas} g/s before any vent", row)
+    # In a vent's 5 s its 2 g leave at 0.4 g/s (the vent tick itself has not yet released any).
+    for c, v in vents.items():
+        if v + EPS < t <= v + 5.0 + EPS and gas < VENT_RATE_G_S - 1e-6:
+            note(f"vent gas {gas} g/s in cell {c}'s vent", row)
+    want_iso = ISO_OHM if t > 20.0 + EPS else 10e6
+    if abs(float(row["insulation_ohm"]) - want_iso) > 0.05:  # printed to 0.1 ohm
+        note(f"insulation_ohm {row['insulation_ohm']}, expected {want_iso:.1f}", row)
+    # The last cell opens in the thermal step at its tick's end, after that tick's electrical
+    # step: every cell reads 0 V from the next row on.
+    if all_open is not None and t >= all_open + TICK - EPS and float(row["cell_v_max"]) != 0.0:
+        note(f"cell_v_max {row['cell_v_max']} V with every cell burnt out", row)
+for what, t in bad.items():
+    problems.append(f"signals.csv at {t} s: {what}")
+# Every gram the cells lost went out as vent gas: the rate summed over the ticks is the ejected
+# mass of three cells (110.88 g); 0.01 g covers the column's 1e-6 g/s rounding over 4,200 rows.
+print(f"vent gas over the run: {gas_g} g; hottest_cell checked on {len(signals) - ties} of "
+      f"{len(signals)} rows (the rest tied), hottest cells seen "
+      f"{sorted(set(int(r['hottest_cell']) for r in signals))}")
+check(abs(gas_g - 3 * EJECTED_G) < 0.01, f"vent gas over the run {gas_g} g, ejected 3 x 36.96 g")
+check(int(signals[-1]["hottest_cell"]) in (0, 1, 2), "no hottest cell in the last row")
 
 for p in problems:
     print("FAIL:", p)
