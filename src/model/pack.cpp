@@ -319,10 +319,17 @@ void prepare_network_faults(const PackModel& m, PackData& d) {
   d.series_extra_ohm = extra;
 }
 
-// The current of an open cell: only its own internal short (inside the can) loads it.
+// The current of an open cell: only its own internal short (inside the can) loads it. A cell the
+// runaway module opened has burnt out: no EMF is left to drive its terminals or a short on it
+// (the databank's total already holds the electrical energy its contents released).
 void open_cell_currents(const PackModel& m, PackData& d) {
   for (std::size_t c = 0; c < static_cast<std::size_t>(m.n_cells); ++c) {
     if (d.open[c] == 0) continue;
+    if (d.runaway.opened[c] != 0) {
+      d.i[c] = 0.0;
+      d.open_v[c] = 0.0;
+      continue;
+    }
     const double gl = d.leak_s[c] + d.runaway.short_s[c];
     const double i = d.e[c] * gl / (1.0 + d.open_r[c] * gl);
     d.i[c] = i;
@@ -597,7 +604,8 @@ void step(const PackModel& m, PackData& d) {
     const double q_leak = (d.leak_s[c] + d.runaway.short_s[c]) * u_cell * u_cell;
     const double q_bleed = d.bleed_s[c] * u * u;
     const double q = r.heat.total() + q_leak + d.bleed_heat_to_cell * q_bleed;
-    d.v[c] = r.v;
+    const double v = any_open && d.runaway.opened[c] != 0 ? 0.0 : r.v;  // burnt out: 0 V
+    d.v[c] = v;
     d.heat_w[c] = q;
     // Heaters and the over-charge side reaction heat the node, outside the cell's own books.
     double q_extra = d.heater_w[c];
@@ -618,9 +626,9 @@ void step(const PackModel& m, PackData& d) {
     leak_w += q_leak;
     bleed_w += q_bleed;
     rc_stored += r.rc_energy_change;
-    v_min = std::min(v_min, r.v);
-    v_max = std::max(v_max, r.v);
-    v_sum += r.v;
+    v_min = std::min(v_min, v);
+    v_max = std::max(v_max, v);
+    v_sum += v;
     z_min = std::min(z_min, st.z);
     z_max = std::max(z_max, st.z);
     z_sum += st.z;

@@ -3,6 +3,7 @@
 // validity bit, the CRC where the profile has E2E, nothing else), and sequence tests for the CAN
 // faults (delay, babbling node, silence). Expected bytes are derived by hand from the profiles'
 // DBCs in the comments. foxbms2.dbc: Motorola (@0), start bit = MSB, byte b bit k = 8b + k.
+#include <array>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
@@ -367,6 +368,228 @@ bool same_bytes(const can::CanFrame& a, const can::CanFrame& b) {
   return a.id == b.id && a.len == b.len && a.data == b.data;
 }
 }  // namespace
+
+namespace {
+
+using Bytes = std::array<std::uint8_t, 8>;
+Bytes bytes_of(const can::CanFrame& f) {
+  Bytes b{};
+  for (std::size_t i = 0; i < 8; ++i) b[i] = f.data[i];
+  return b;
+}
+// The frames of one id and mux (-1: any) from a run, in order.
+std::vector<Sent> frames_of(const std::vector<Sent>& v, std::uint32_t id, int mux,
+                            bool mux_low_nibble) {
+  std::vector<Sent> out;
+  for (const auto& s : v) {
+    const int m = mux_low_nibble ? s.f.data[0] & 0x0F : s.f.data[0];
+    if (s.f.id == id && (mux < 0 || m == mux)) out.push_back(s);
+  }
+  return out;
+}
+// The frames of `ms` milliseconds, the AFE measured every 1 ms tick first, with
+// t_fault_offset_k[sensor] = offset_k(t) set before each measurement: how the fault scheduler
+// drives a drift (a ramp of the offset) tick by tick.
+template <typename Offset>
+std::vector<Sent> run_drift(const Chain& c, const std::shared_ptr<const can::Profile>& p,
+                            int sensor, Offset offset_k, int ms) {
+  can::SimProtocol sim(p, 24, 12, 2);
+  model::AfeData a = c.fresh();
+  model::ShuntData sh;
+  Capture cap;
+  for (int k = 0; k < ms; ++k) {
+    const std::int64_t t = static_cast<std::int64_t>(k) * 1'000'000;
+    a.t_fault_offset_k[static_cast<std::size_t>(sensor)] = offset_k(t);
+    c.measure(a, sh);
+    cap.now = t;
+    sim.transmit(t, a, sh, cap);
+  }
+  return cap.frames;
+}
+
+}  // namespace
+
+TEST_CASE("Golden frames: NTC offset and drift, byte for byte", "[profile][faults]") {
+  // The AFE reads temperatures to 0.1 K (AfeSpec::t_lsb): the cells sit at 25.05 degC
+  // (298.20 K), in the middle of a step, so that every value below (25.05 + whole kelvins) is
+  // exact and no rounding of a 0.05 edge decides a byte.
+  Chain c;
+  for (auto& t : c.data.temp_k) t = 298.2;
+  model::AfeData base = c.fresh();
+  model::ShuntData base_sh;
+  c.measure(base, base_sh);
+  REQUIRE(base.t_meas_k[3] == Approx(298.2).margin(1e-9));
+  const auto none = [](std::int64_t) { return 0.0; };
+  // A drift of +10 K/s from 50 ms on, as the scheduler writes a ramp's value every tick
+  // (test_faults.cpp checks that): fast, so that a second of frames shows ten steps. Whole
+  // kelvins at 50 + 100 k ms, the times the rows checked below are sent.
+  const auto drift = [](std::int64_t t) {
+    return t > 50'000'000 ? static_cast<double>(t - 50'000'000) / 1e8 : 0.0;
+  };
+
+  SECTION("foxbms2, offset +10 K: CellTemperature_003 (0x280 row 0, byte 5) 25 -> 35 degC") {
+    const auto p = load("foxbms2");
+    model::AfeData f = c.fresh();
+    model::ShuntData sh;
+    f.t_fault_offset_k[3] = 10.0;
+    c.measure(f, sh);
+    // int8 degC: 25.05 -> 25 = 0x19, 35.05 -> 35 = 0x23. The validity flag (byte 1 bit 3) stays
+    // set: no AFE can tell an offset NTC.
+    CHECK(golden("foxbms2", base, base_sh, f, sh) == DiffMap{{Key{0x280, 0}, {5}}});
+    can::SimProtocol a(p, 24, 12, 2), b(p, 24, 12, 2);
+    const auto healthy = frames_of(run(a, base, base_sh, 200'000'000), 0x280, 0, false);
+    const auto faulted = frames_of(run(b, f, sh, 200'000'000), 0x280, 0, false);
+    REQUIRE(!faulted.empty());
+    REQUIRE(healthy.size() == faulted.size());
+    for (std::size_t k = 0; k < faulted.size(); ++k) {
+      Bytes want = bytes_of(healthy[k].f);
+      CHECK(want[5] == 0x19);
+      want[5] = 0x23;
+      CHECK(bytes_of(faulted[k].f) == want);
+    }
+  }
+  SECTION("foxbms2, drift: the byte follows the ramp, 1 degC per frame") {
+    const auto p = load("foxbms2");
+    const auto healthy = run_drift(c, p, 3, none, 1000);
+    const auto drifted = run_drift(c, p, 3, drift, 1000);
+    REQUIRE(healthy.size() == drifted.size());
+    const auto rows = frames_of(drifted, 0x280, 0, false);
+    const auto rows0 = frames_of(healthy, 0x280, 0, false);
+    REQUIRE(rows.size() == 10);  // 100 ms period, row 0 at 50 ms
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      INFO("frame at " << rows[k].t / 1'000'000 << " ms");
+      REQUIRE(rows[k].t == 50'000'000 + static_cast<std::int64_t>(k) * 100'000'000);
+      Bytes want = bytes_of(rows0[k].f);
+      CHECK(want[5] == 25);
+      want[5] = static_cast<std::uint8_t>(25 + k);
+      CHECK(bytes_of(rows[k].f) == want);
+    }
+    // Nothing else moves: every other frame is the healthy run's, byte for byte.
+    for (std::size_t k = 0; k < drifted.size(); ++k) {
+      if (drifted[k].f.id == 0x280 && drifted[k].f.data[0] == 0) continue;
+      CHECK(same_bytes(drifted[k].f, healthy[k].f));
+    }
+  }
+  SECTION("packsim, offset +10 K: Temperature03 (0x620 row 1, bytes 1, 2) and the CRC") {
+    const auto p = load("packsim");
+    model::AfeData f = c.fresh();
+    model::ShuntData sh;
+    f.t_fault_offset_k[3] = 10.0;
+    c.measure(f, sh);
+    CHECK(golden("packsim", base, base_sh, f, sh) == DiffMap{{Key{0x620, 1}, {1, 2, 7}}});
+    can::SimProtocol a(p, 24, 12, 2), b(p, 24, 12, 2);
+    const auto healthy = frames_of(run(a, base, base_sh, 400'000'000), 0x620, 1, true);
+    const auto faulted = frames_of(run(b, f, sh, 400'000'000), 0x620, 1, true);
+    REQUIRE(!faulted.empty());
+    REQUIRE(healthy.size() == faulted.size());
+    for (std::size_t k = 0; k < faulted.size(); ++k) {
+      // 16 bit signed, 0.01 degC, little endian: 25.05 = 2505 = 0x09C9, 35.05 = 3505 = 0x0DB1.
+      Bytes want = bytes_of(healthy[k].f);
+      CHECK(want[1] == 0xC9);
+      CHECK(want[2] == 0x09);
+      want[1] = 0xB1;
+      want[2] = 0x0D;
+      const Bytes got = bytes_of(faulted[k].f);
+      want[7] = got[7];  // the CRC: checked below by the receiver, which rejects a wrong one
+      CHECK(got == want);
+      CHECK(got[7] != bytes_of(healthy[k].f)[7]);
+    }
+    can::SimProtocol sim(p, 24, 12, 2);
+    can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+    for (const auto& s : run(sim, f, sh, 400'000'000)) bms.receive(s.f, s.t);
+    CHECK(bms.stats().rx_rejected() == 0);
+    CHECK(bms.view().temp_k[3] == Approx(308.2).margin(1e-9));
+    CHECK(bms.view().temp_k[2] == Approx(298.2).margin(1e-9));
+  }
+  SECTION("packsim, drift: each frame carries the ramp's value at its time") {
+    const auto p = load("packsim");
+    const auto healthy = run_drift(c, p, 3, none, 1000);
+    const auto drifted = run_drift(c, p, 3, drift, 1000);
+    REQUIRE(healthy.size() == drifted.size());
+    can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+    int rows = 0;
+    for (std::size_t k = 0; k < drifted.size(); ++k) {
+      const can::CanFrame& fr = drifted[k].f;
+      bms.receive(fr, drifted[k].t);
+      if (!(fr.id == 0x620 && (fr.data[0] & 0x0F) == 1)) {
+        CHECK(same_bytes(fr, healthy[k].f));  // nothing else moves
+        continue;
+      }
+      // Row 1 every 200 ms from 50 ms: +2 K a frame, 2505 + 200 k in 0.01 degC.
+      const std::int64_t t = drifted[k].t;
+      INFO("frame at " << t / 1'000'000 << " ms");
+      REQUIRE(t == 50'000'000 + rows * 200'000'000);
+      const auto raw = static_cast<std::uint16_t>(2505 + 200 * rows);
+      Bytes want = bytes_of(healthy[k].f);
+      want[1] = static_cast<std::uint8_t>(raw & 0xFF);
+      want[2] = static_cast<std::uint8_t>(raw >> 8);
+      const Bytes got = bytes_of(fr);
+      want[7] = got[7];
+      CHECK(got == want);
+      CHECK(bms.view().temp_k[3] == Approx(298.2 + 2.0 * rows).margin(1e-9));
+      ++rows;
+    }
+    CHECK(rows == 5);
+    CHECK(bms.stats().rx_rejected() == 0);
+  }
+}
+
+TEST_CASE("Golden frames: the AFE's hardware OV/UV comparators, byte for byte",
+          "[profile][faults]") {
+  // Channel 5 over the 4.2 V comparator, channel 6 under the 2.5 V one, both readings stuck at a
+  // healthy 3.7 V: the comparators sit on the true voltage, so only their flags move.
+  const Chain c;
+  model::AfeData base = c.fresh();
+  model::ShuntData base_sh;
+  c.measure(base, base_sh);
+  Chain bad;
+  bad.data.v_group[5] = 4.3;
+  bad.data.v_group[6] = 2.4;
+  model::AfeData f = bad.fresh();
+  model::ShuntData sh;
+  for (std::size_t ch : {5u, 6u}) {
+    f.v_stuck[ch] = 1;
+    f.v_stuck_value[ch] = 3.7;
+  }
+  bad.measure(f, sh);
+  REQUIRE(f.ov_flag[5] == 1);
+  REQUIRE(f.uv_flag[6] == 1);
+
+  SECTION("packsim: AFE_Status 0x640 byte 3 = CellStatus4..7, 0x00 -> 0x24, and the CRC") {
+    const auto p = load("packsim");
+    CHECK(golden("packsim", base, base_sh, f, sh) == DiffMap{{Key{0x640, 0}, {3, 7}}});
+    can::SimProtocol a(p, 24, 12, 2), b(p, 24, 12, 2);
+    const auto healthy = frames_of(run(a, base, base_sh, 200'000'000), 0x640, -1, false);
+    const auto faulted = frames_of(run(b, f, sh, 200'000'000), 0x640, -1, false);
+    REQUIRE(faulted.size() == 2);
+    REQUIRE(healthy.size() == faulted.size());
+    for (std::size_t k = 0; k < faulted.size(); ++k) {
+      // CellStatus5 26|2 = byte 3 bits 2..3 = 1 (over-voltage): 0x04; CellStatus6 28|2 = bits
+      // 4..5 = 2 (under-voltage): 0x20.
+      Bytes want = bytes_of(healthy[k].f);
+      CHECK(want[3] == 0x00);
+      want[3] = 0x24;
+      const Bytes got = bytes_of(faulted[k].f);
+      want[7] = got[7];
+      CHECK(got == want);
+    }
+    can::SimProtocol sim(p, 24, 12, 2);
+    can::BmsProtocol bms(p, 24, 12, 2, 12, 6);
+    for (const auto& s : run(sim, f, sh, 200'000'000)) bms.receive(s.f, s.t);
+    CHECK(bms.stats().rx_rejected() == 0);
+    CHECK(bms.view().cell_hw_ov[5] == 1);
+    CHECK(bms.view().cell_hw_uv[5] == 0);
+    CHECK(bms.view().cell_hw_uv[6] == 1);
+    CHECK(bms.view().cell_hw_ov[6] == 0);
+    CHECK(bms.view().cell_hw_ov[4] == 0);
+    CHECK(bms.view().cell_hw_uv[7] == 0);
+    CHECK(bms.view().cell_v[5] == Approx(3.7).margin(1e-4));
+    CHECK(bms.view().cell_v[6] == Approx(3.7).margin(1e-4));
+  }
+  SECTION("foxbms2: no frame changes (its debug-CAN AFE frames carry no comparator flag)") {
+    CHECK(golden("foxbms2", base, base_sh, f, sh).empty());
+  }
+}
 
 TEST_CASE("CAN delay: the message's frames leave late, unchanged and in order",
           "[profile][faults]") {

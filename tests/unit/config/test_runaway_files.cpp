@@ -1,4 +1,4 @@
-// The shipped KULR 21700-K500 model and 3s1p module configs: the propagation the pending
+// The shipped KULR 21700-K500 model and 3s1p module configs: the propagation the shipped
 // scenarios script (a 120 W heater on cell 0 until it runs away), through the C++ API; and the
 // [runaway] section's errors.
 #include <unistd.h>

@@ -16,6 +16,7 @@ using packsim::test::SyntheticCellSpec;
 namespace {
 
 constexpr double kC = kZeroCelsiusK;
+constexpr double kPi = 3.14159265358979323846;
 double secs(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
 
 // The KULR 21700-K500 as models/kulr_21700_k500.toml describes it (databank row "KULR
@@ -86,31 +87,118 @@ TEST_CASE("Chain heat at full conversion is the sum of the reactions' H W Delta"
   CHECK(q == Approx(expected).epsilon(1e-6));
 }
 
+namespace {
+
+// The ARC's detection threshold of self-heating, 0.02 K/min (the usual heat-wait-seek setting).
+constexpr double kArcThresholdKPerS = 0.02 / 60.0;
+
+// The lowest temperature (K, 0.01 K steps) at which a fresh chain self-heats adiabatically at
+// `rate_k_per_s` when one J/m^3 of chain heat is `scale` joules in a cell of heat capacity `cap`.
+double onset_k(const RunawayParams& p, double scale, double cap, double rate_k_per_s) {
+  const ChainState s = initial_chain(p);
+  for (double t = 300.0; t < 500.0; t += 0.01) {
+    if (chain_heat_rate(p, s, t) * scale / cap >= rate_k_per_s) return t;
+  }
+  return 0.0;
+}
+
+// The calibrated KULR cell's onset (K): the databank's 88.88 kJ at full conversion.
+double calibrated_onset_k(ReactionSet set) {
+  const RunawayParams p = kulr_runaway(set);
+  return onset_k(p, 88.88e3 / chain_full_heat_j_per_m3(p), 0.07221 * 1100.0, kArcThresholdKPerS);
+}
+
+}  // namespace
+
 TEST_CASE("Onset of self-heating is in the published range for each reaction set", "[runaway]") {
-  // Onset: the adiabatic self-heating rate of the calibrated KULR cell reaching 0.02 K/min, the
-  // ARC's detection threshold. Published ARC onsets of graphite/SEI self-heating for NMC/NCA
-  // 18650 and 21700 cells: about 80-110 degC (Feng et al., Energy Storage Mater. 10 (2018) 246,
-  // T1; Richard and Dahn, JES 146 (1999) 2068). Both sets share the SEI reaction (Hu 2020 keeps
-  // Kim's SEI and anode), so both must start in that range.
+  // Onset: the adiabatic self-heating rate reaching the ARC's 0.02 K/min. At that point the SEI
+  // reaction carries 84 % of the chain's heat (the anode the rest, same activation energy;
+  // cathode 0.4 %), so the onset is the SEI reaction's. Published for it: self-heating of
+  // lithiated graphite in electrolyte is detected by ARC from about 80 degC (Richard and Dahn,
+  // JES 146 (1999) 2068, the measurements Hatchard et al., JES 148 (2001) A755 fitted this SEI
+  // reaction to, and Kim et al. 2007 took from them), and the SEI's decomposition onset is
+  // commonly given as 80-90 degC (e.g. Feng et al., Energy Storage Mater. 10 (2018) 246, T1).
+  // (The figures as the literature quotes them; the papers were not re-read for this test.)
+  //
+  // 1. Kim's (and Hu's) own reactant contents per volume in a real 21700 can (21 x 70 mm,
+  //    2.424e-5 m^3; the synthetic KULR cell's 72.21 g x 1100 J/kg/K) must start in 80-90 degC.
+  // 2. The shipped calibration scales every reaction's heat so that full conversion releases the
+  //    databank's 88.88 kJ instead of the 30.0 kJ Kim's densities hold in that can: a factor k of
+  //    2.96 (Kim) or more (Hu, whose cathode holds less heat), which moves the onset down by
+  //    (R T^2 / Ea) ln k, about 8.5 K at Ea = 135 kJ/mol. That shift is a consequence of taking
+  //    the energy from the databank and the kinetics from Kim, not an error of either: so the
+  //    calibrated onset must lie in the published range shifted down by exactly that much. 0.5 K
+  //    of tolerance covers the linearisation of 1/T over the shift (0.2 K here).
+  const double can_m3 = kPi * 0.0105 * 0.0105 * 0.070;
+  const double cap = 0.07221 * 1100.0;
   for (ReactionSet set : {ReactionSet::kKim2007, ReactionSet::kHu2020}) {
     const RunawayParams p = kulr_runaway(set);
-    const double scale = 88.88e3 / chain_full_heat_j_per_m3(p);
-    const double cap = 0.07221 * 1100.0;
-    const ChainState s = initial_chain(p);
-    double onset = 0.0;
-    for (double t = 300.0; t < 500.0; t += 0.1) {
-      if (chain_heat_rate(p, s, t) * scale / cap >= 0.02 / 60.0) {
-        onset = t;
-        break;
-      }
-    }
-    INFO(reaction_set_name(set) << " onset " << onset - kC << " degC");
-    CHECK(onset - kC > 70.0);
-    CHECK(onset - kC < 110.0);
+    const double native = onset_k(p, can_m3, cap, kArcThresholdKPerS);
+    const double calibrated = calibrated_onset_k(set);
+    const double k = 88.88e3 / chain_full_heat_j_per_m3(p) / can_m3;
+    const double shift = kGasConstant * native * native / p.sei.ea_j_per_mol * std::log(k);
+    INFO(reaction_set_name(set) << ": onset with Kim's densities " << native - kC
+                                << " degC; calibrated (x" << k << ") " << calibrated - kC
+                                << " degC; predicted shift " << shift << " K");
+    CHECK(native - kC >= 80.0);
+    CHECK(native - kC <= 90.0);
+    CHECK(calibrated == Approx(native - shift).margin(0.5));
+    CHECK(calibrated - kC >= 80.0 - shift - 0.5);
+    CHECK(calibrated - kC <= 90.0);
+    // The chain is integrated from the activity temperature on: the onset must lie above it.
+    CHECK(calibrated > p.activity_k + 10.0);
   }
 }
 
-TEST_CASE("An adiabatic cell held at onset self-heats to runaway, releasing the databank energy",
+TEST_CASE("An adiabatic cell held at its onset temperature self-heats to runaway", "[runaway]") {
+  // The cell starts exactly at its calibrated onset (0.02 K/min), adiabatic: nothing but its own
+  // chain heats it, as in an ARC's exotherm tracking. It must run away on its own.
+  //
+  // Kim 2007 (the shipped KULR model's set) reaches the 1 K/s runaway rate. Hu 2020 does not
+  // from this start: heated this slowly, its SEI and anode and then its gated cathode and
+  // electrolyte are consumed one after the other, the self-heating peaks at 0.29 K/s near
+  // 283 degC and the cell creeps on past 500 degC without ever being declared in runaway (seen
+  // when this test was written). A cell that hot has long lost its separator: for Hu the test
+  // gives the model the separator's collapse temperature, `separator_collapse` = 165 degC, the
+  // melting point of the polypropylene layer of the usual PP/PE/PP separators (e.g. Arora and
+  // Zhang, Chem. Rev. 104 (2004) 4419, as commonly quoted); docs/faults.md says to set it for
+  // hu2020.
+  for (ReactionSet set : {ReactionSet::kKim2007, ReactionSet::kHu2020}) {
+    const double onset = calibrated_onset_k(set);
+    CellType cell = kulr_cell(set);
+    if (set == ReactionSet::kHu2020) cell.runaway->separator_collapse_k = 165.0 + kC;
+    PackSpec spec = row_spec(1, 0.0);
+    const PackModel m = build_pack_model(spec, cell, 100'000'000, {1.0, onset, 1});
+    PackData d = make_data(m);
+    // The first minute: it self-heats at the onset rate, 0.02 K/min; 2 % covers the rate's rise
+    // over the 0.02 K it climbs (Ea/(R T^2) x 0.02 K = 0.3 %) and the onset search's 0.01 K step
+    // (0.1 %).
+    for (int k = 0; k < 600; ++k) step(m, d);
+    CHECK(d.temp_k[0] - onset == Approx(0.02).epsilon(0.02));
+    // From then on it only warms, except by the vent's cooling (100 J at the vent, once).
+    double last = d.temp_k[0];
+    int drops = 0;
+    const double t_run = [&] {
+      while (secs(d.time_ns) < 48.0 * 3600.0) {
+        step(m, d);
+        if (d.temp_k[0] < last) ++drops;
+        last = d.temp_k[0];
+        if (d.runaway_time_ns[0] >= 0) return secs(d.runaway_time_ns[0]);
+      }
+      return -1.0;
+    }();
+    INFO(reaction_set_name(set) << ": held at " << onset - kC << " degC, vents at "
+                                << secs(d.vent_time_ns[0]) << " s, runs away at " << t_run
+                                << " s at " << d.temp_k[0] - kC << " degC");
+    REQUIRE(t_run > 0.0);
+    CHECK(drops <= 1);
+    CHECK(d.vent_time_ns[0] >= 0);
+    CHECK(d.vent_time_ns[0] <= d.runaway_time_ns[0]);
+    CHECK(d.runaway_cells == 1);
+  }
+}
+
+TEST_CASE("An adiabatic cell started at 130 degC runs away, releasing the databank energy",
           "[runaway]") {
   for (ReactionSet set : {ReactionSet::kKim2007, ReactionSet::kHu2020}) {
     PackSpec spec = row_spec(1, 0.0);
@@ -197,6 +285,113 @@ TEST_CASE("Propagation: without a barrier the neighbour runs away, with it not",
   REQUIRE(shielded.runaway_ns[0] >= 0);
   CHECK(shielded.runaway_ns[1] < 0);
   CHECK(shielded.runaway_ns[2] < 0);
+}
+
+TEST_CASE("Impingement heats only the cell's unblocked neighbours, in the configured share",
+          "[runaway]") {
+  // A 3 x 3 grid (cells 0..8, row by row), adiabatic; cell 4 in the middle runs away. Its
+  // thermal neighbours are 1, 3, 5 and 7; a barrier between 4 and 5 blocks the ejecta, so the
+  // impingement targets are 1, 3 and 7, a third of the share each. The conduction is made
+  // negligible (1e-9 W/K: over the run it moves less than 1e-5 K), so a cell's rise times its
+  // heat capacity is the heat that landed on it.
+  PackSpec spec = row_spec(9, 1e-9);
+  spec.thermal.grid_cols = 3;
+  spec.thermal.barriers.push_back({4, 5, 1e-9, false, true});
+  const PackModel m = build_pack_model(spec, kulr_cell(), 100'000'000, {1.0, 298.15, 1});
+  PackData d = make_data(m);
+  d.temp_k[4] = 130.0 + kC;  // the chain starts at once (activity 60 degC)
+  while (d.runaway_cells == 0 && secs(d.time_ns) < 3600.0) step(m, d);
+  REQUIRE(d.runaway_time_ns[4] >= 0);
+  for (int k = 0; k < 600; ++k) step(m, d);  // the burn (5 s) and the short (1 s) end
+  const EnergyBooks& b = d.energy;
+  INFO("ejecta " << b.runaway_ejecta_j << " J, impinged " << b.runaway_impinged_j << " J");
+  // The ejecta carry 1 - 31.47 % of the databank's 88.88 kJ; 10 % of it lands.
+  CHECK(b.runaway_ejecta_j == Approx((1.0 - 0.3147) * 88.88e3).epsilon(1e-3));
+  CHECK(b.runaway_impinged_j == Approx(0.1 * b.runaway_ejecta_j).epsilon(1e-12));
+  const double cap = 0.07221 * 1100.0;
+  const double each = b.runaway_impinged_j / 3.0;
+  for (std::size_t c = 0; c < 9; ++c) {
+    if (c == 4) continue;
+    const bool target = c == 1 || c == 3 || c == 7;
+    const double got = cap * (d.temp_k[c] - 298.15);
+    INFO("cell " << c << ": " << got << " J (rise " << d.temp_k[c] - 298.15 << " K)");
+    // A target is not warmed into its own chain (below the 60 degC activity threshold), so its
+    // whole rise is the impinged heat: to 1e-6 (the conduction's 1e-5 K of 26 K and rounding).
+    if (target) {
+      CHECK(d.temp_k[c] < 60.0 + kC);
+      CHECK(got == Approx(each).epsilon(1e-6));
+    } else {
+      CHECK(std::fabs(got) < 1e-3);  // 1 mJ: the conduction at 1e-9 W/K, nothing else
+    }
+  }
+}
+
+TEST_CASE(
+    "A hard internal short (nail) triggers runaway: the cell shorts to ~0 V, opens, stays dead",
+    "[runaway]") {
+  // 1s2p of KULR cells on a 50 mOhm busbar segment (a cell's fuse link), thermally isolated and
+  // adiabatic, 5 A (1C) discharge. A 5 mOhm nail in cell 0 (what the internal_short fault
+  // writes: leak_s = 1/R): the cell heats by i^2 (r + R), about 0.9 kW, and runs away within
+  // seconds; its sibling feeds the nail through 50 mOhm only (about 50 A: 35 W in it), so it
+  // stays far below its chain's activity temperature.
+  PackSpec spec = row_spec(1, 0.0);
+  spec.parallel = 2;
+  spec.thermal.grid_cols = 2;
+  spec.busbar_segment_ohm = 0.05;
+  const PackModel m = build_pack_model(spec, kulr_cell(), 10'000'000, {1.0, 298.15, 1});
+  PackData d = make_data(m);
+  d.input.contactors = {true, true, false};
+  d.input.load.mode = LoadMode::kCurrent;
+  d.input.load.current_a = 5.0;
+  for (int k = 0; k < 100; ++k) step(m, d);  // 1 s
+  // The ladder: cell 1 is 50 mOhm further from the terminal, so cell 0 carries more; together 5 A.
+  CHECK(d.i[0] > d.i[1]);
+  CHECK(d.i[0] + d.i[1] == Approx(5.0).epsilon(1e-9));
+  d.leak_s[0] = 1.0 / 5e-3;
+  while (d.runaway_time_ns[0] < 0 && secs(d.time_ns) < 120.0) step(m, d);
+  const double t_nail = 1.0, t_run = secs(d.runaway_time_ns[0]);
+  INFO("runaway " << t_run - t_nail << " s after the nail, at " << d.temp_k[0] - kC << " degC");
+  REQUIRE(d.runaway_time_ns[0] >= 0);
+  CHECK(t_run - t_nail < 60.0);
+  // The runaway short (1 mOhm, 1 s) in parallel with the nail: the cell's terminals at its EMF
+  // times (R_short || R_nail) / (r0 + r_rc + R_short || R_nail) = 0.83 / 35.8 of ~4.2 V, about
+  // 0.1 V; its sibling through 50 mOhm barely lifts it. "~0 V": below 0.25 V.
+  step(m, d);
+  INFO("during the runaway short: v0 " << d.v[0] << " V, group " << d.v_group[0] << " V");
+  CHECK(d.open[0] == 0);
+  CHECK(std::fabs(d.v[0]) < 0.25);
+  CHECK(d.v_group[0] < 0.25);
+  // After short_duration the cell opens in its group: the sibling carries the whole 5 A, the
+  // opened cell only its own nail's current (inside its can), and the group's terminal (at cell
+  // 0's end of the ladder) is the sibling's voltage less the 5 A drop over the 50 mOhm segment.
+  while (d.open[0] == 0 && secs(d.time_ns) < t_run + 5.0) step(m, d);
+  REQUIRE(d.open[0] == 1);
+  CHECK(secs(d.time_ns) - t_run == Approx(1.0).margin(0.1 + 1e-9));  // a thermal step
+  for (int k = 0; k < 100; ++k) step(m, d);
+  CHECK(d.pack_current_a == Approx(5.0).epsilon(1e-9));
+  CHECK(d.i[1] == Approx(5.0).epsilon(1e-6));
+  const double u_sibling = d.v[1];
+  CHECK(d.v_group[0] == Approx(u_sibling - 5.0 * 0.05).epsilon(1e-6));
+  CHECK(u_sibling > 3.5);
+  // The opened cell has burnt out: no EMF is left, so it reads 0 V and its nail (still
+  // scripted) carries nothing and adds no heat: the databank total already holds the energy.
+  CHECK(d.v[0] == 0.0);
+  CHECK(d.i[0] == 0.0);
+  CHECK(d.v_min == 0.0);  // the pack's aggregates see it too
+  const double leak_after_open = d.energy.leak_j;
+  for (int k = 0; k < 1000; ++k) step(m, d);  // 10 s
+  CHECK(d.energy.leak_j == leak_after_open);
+  CHECK(d.v[0] == 0.0);
+  CHECK(d.i[1] == Approx(5.0).epsilon(1e-6));
+  CHECK(d.temp_k[1] < 60.0 + kC);
+  CHECK(d.runaway_cells == 1);
+  ModelEvent e;
+  std::vector<ModelEventKind> kinds;
+  while (d.events.pop(e)) kinds.push_back(e.kind);
+  REQUIRE(kinds.size() == 3);
+  CHECK(kinds[0] == ModelEventKind::kVent);
+  CHECK(kinds[1] == ModelEventKind::kRunaway);
+  CHECK(kinds[2] == ModelEventKind::kCellOpened);
 }
 
 TEST_CASE("Runaway runs are byte-identical", "[runaway]") {

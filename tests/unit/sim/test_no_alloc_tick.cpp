@@ -1,14 +1,21 @@
 // The tick allocates nothing: every malloc/new is counted while a closed-loop session runs
 // read -> update -> write for thousands of ticks with frames flowing both ways, the reference BMS
 // running, recording into the real-time rings, faults (AFE offset and open wire, a SOC jump, an
-// ambient step) landing inside the counted window, and an expectation of each form checked. Built
-// without sanitizers (they replace malloc).
+// ambient step) landing inside the counted window, and an expectation of each form checked. With
+// one fault of every kind active the tick also takes no lock (pthread mutex, rwlock, spin lock,
+// semaphore) and logs nothing (stdout, stderr, syslog, spdlog): tests/lock_log_counter.hpp. Built
+// without sanitizers (they replace malloc and the pthread functions).
+#include <spdlog/spdlog.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 
 #include "alloc_counter.hpp"
+#include "lock_log_counter.hpp"
 #include "packsim/sim/runner.hpp"
 #include "packsim/sim/session.hpp"
 #include "sim_test_util.hpp"
@@ -91,8 +98,30 @@ TEST_CASE("No heap allocation on the tick thread of a whole real-time run", "[no
   std::filesystem::remove_all(opt.out_dir);
 }
 
-TEST_CASE("No heap allocation in a tick with one fault of every kind and a condition pending",
-          "[noalloc][faults]") {
+namespace {
+// The instruments themselves must see what they are meant to count, or a 0 proves nothing.
+void check_instruments() {
+  std::mutex m;
+  test::start_counting_locks();
+  m.lock();
+  m.unlock();
+  CHECK(test::stop_counting_locks() == 1);
+  test::prepare_log_capture();
+  test::start_capturing_logs();
+  std::fputs("to stderr\n", stderr);
+  std::printf("to stdout\n");
+  spdlog::debug("to spdlog");
+  const test::LogCapture c = test::stop_capturing_logs();
+  CHECK(c.output == "to stderr\nto stdout\n");
+  CHECK(c.spdlog == 1);
+}
+}  // namespace
+
+TEST_CASE(
+    "No allocation, lock or log call in a tick with one fault of every kind and a condition "
+    "pending",
+    "[noalloc][faults]") {
+  check_instruments();
   const auto sc = test::load_test_scenario("noalloc_faults.toml");
   REQUIRE(sc.faults.size() == static_cast<std::size_t>(sim::kFaultKindCount) + 2);
   const auto out = std::filesystem::temp_directory_path() / "packsim-noalloc-faults-test";
@@ -106,13 +135,23 @@ TEST_CASE("No heap allocation in a tick with one fault of every kind and a condi
     session.update();
     session.write(0);
   }
+  test::prepare_log_capture();
   test::start_counting_allocations();
+  test::start_counting_locks();
+  test::start_capturing_logs();
   for (int k = 0; k < 4000; ++k) {  // 1 s .. 5 s: every fault starts in here, many end
     session.read(0);
     session.update();
     session.write(0);
   }
+  const test::LogCapture logs = test::stop_capturing_logs();
+  const std::uint64_t locks = test::stop_counting_locks();
   CHECK(test::stop_counting_allocations() == 0);
+  CHECK(locks == 0);
+  INFO("logged: " << logs.output);
+  CHECK(logs.output.empty());
+  CHECK(logs.syslog == 0);
+  CHECK(logs.spdlog == 0);
   // The faults really were applied inside the window.
   CHECK(session.data().leak_s[3] == Approx(1.0 / 100.0));
   CHECK(session.data().input.contactor_welded.main_neg);
