@@ -247,6 +247,46 @@ std::optional<LoadedPack> load_pack(const std::filesystem::path& path, Diagnosti
             {static_cast<int>((*pair)[0]), static_cast<int>((*pair)[1]), *g, by_module, blocks});
       }
     }
+    std::vector<int> impinging;  // every table's cell, valid or not: one table per cell
+    for (auto& b : t->tables("impingement")) {
+      // The cells a cell's vent faces: its ejecta land there instead of on its neighbours.
+      const auto venting = b.integer("cell", Need::kRequired, 0, ns * np - 1);
+      const auto onto = b.numbers("onto", Need::kRequired);
+      const auto share = b.quantity("share", Dimension::kRatio, Need::kOptional, between(0.0, 1.0));
+      b.finish();
+      if (!venting || !onto) continue;
+      model::ImpingementSpec imp;
+      imp.cell = static_cast<int>(*venting);
+      imp.share = share;
+      bool ok = true;
+      if (onto->empty()) {
+        b.error("onto", "expected at least one cell");
+        ok = false;
+      }
+      for (double c : *onto) {
+        if (c != std::floor(c) || c < 0 || c >= ns * np) {
+          b.error("onto", "cell " + format_number(c) + " is not a cell of the pack; expected 0.." +
+                              std::to_string(ns * np - 1));
+          ok = false;
+        } else if (static_cast<int>(c) == imp.cell) {
+          b.error("onto", "cell " + format_number(c) + " is the venting cell itself");
+          ok = false;
+        } else if (std::find(imp.onto.begin(), imp.onto.end(), static_cast<int>(c)) !=
+                   imp.onto.end()) {
+          b.error("onto", "cell " + format_number(c) + " is named twice");
+          ok = false;
+        } else {
+          imp.onto.push_back(static_cast<int>(c));
+        }
+      }
+      if (std::find(impinging.begin(), impinging.end(), imp.cell) != impinging.end()) {
+        b.error("cell", "cell " + std::to_string(imp.cell) +
+                            " already has an impingement table; give each cell one");
+        ok = false;
+      }
+      impinging.push_back(imp.cell);
+      if (ok) th.impingement.push_back(std::move(imp));
+    }
     t->finish();
   }
   // The measurement chain the BMS sees. Defaults: an LTC681x-like AFE without errors, hardware

@@ -180,6 +180,16 @@ void build_runaway(const PackSpec& spec, PackModel& m) {
     nb[static_cast<std::size_t>(e.a)].push_back(e.b);
     nb[static_cast<std::size_t>(e.b)].push_back(e.a);
   }
+  r.impingement_share.assign(n, r.params.impingement_share);
+  for (const auto& imp : spec.thermal.impingement) {
+    // Named targets replace the neighbours (the loader checked the indices).
+    auto& list = nb[static_cast<std::size_t>(imp.cell)];
+    list.clear();
+    for (int c : imp.onto) {
+      if (!blocked(imp.cell, c)) list.push_back(c);
+    }
+    if (imp.share) r.impingement_share[static_cast<std::size_t>(imp.cell)] = *imp.share;
+  }
   r.target_start.assign(n + 1, 0);
   r.targets.clear();
   for (std::size_t c = 0; c < n; ++c) {
@@ -314,13 +324,15 @@ void runaway_step(const PackModel& m, PackData& d, double* heat_w) {
     heat_w[c] += body_j * inv_dt;
     books.runaway_body_j += body_j;
     books.runaway_ejecta_j += ejecta_j;
-    // Impingement: a share of the ejecta heat on the unblocked neighbours, evenly.
+    // Impingement: a share of the ejecta heat on the targets (unblocked neighbours or the named
+    // cells), evenly.
     const int t0 = rm.target_start[c], t1 = rm.target_start[c + 1];
-    if (ejecta_j > 0.0 && p.impingement_share > 0.0 && t1 > t0) {
-      const double each = ejecta_j * p.impingement_share / (t1 - t0);
+    const double share = rm.impingement_share[c];
+    if (ejecta_j > 0.0 && share > 0.0 && t1 > t0) {
+      const double each = ejecta_j * share / (t1 - t0);
       for (int t = t0; t < t1; ++t)
         heat_w[static_cast<std::size_t>(rm.targets[static_cast<std::size_t>(t)])] += each * inv_dt;
-      books.runaway_impinged_j += ejecta_j * p.impingement_share;
+      books.runaway_impinged_j += ejecta_j * share;
     }
     // Mass: the vent's vapour over the vent duration, then the rest of the ejected mass in step
     // with the ejecta heat (their whole when the cell has released its whole ejecta share).

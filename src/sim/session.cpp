@@ -633,10 +633,12 @@ void Session::enable_threaded_recording(std::size_t sample_slots, std::size_t fr
       std::min(sample_slots, std::max<std::size_t>(64, sample_budget_bytes / sample_bytes));
   sample_ring_ = std::make_unique<hil::SpscRing<Sample>>(sample_slots, prototype);
   frame_ring_ = std::make_unique<hil::SpscRing<LogRecord>>(frame_slots);
-  // Faults and model events are few: a start, steps, a stop each, and a vent and a runaway per
-  // cell at most; the ring holds a burst of them between two drains.
-  event_ring_ = std::make_unique<hil::SpscRing<EventRecord>>(std::max<std::size_t>(
-      1024, 4 * sc_.faults.size() + 2 * static_cast<std::size_t>(model_.n_cells)));
+  // Faults and model events are few: a start, steps, a stop each, and a vent, a runaway and the
+  // cell's opening per cell at most; the ring holds a burst of them between two drains.
+  std::size_t fault_rows = 0;
+  for (const auto& f : sc_.faults) fault_rows += 4 + f.step_ns.size();
+  event_ring_ = std::make_unique<hil::SpscRing<EventRecord>>(
+      std::max<std::size_t>(1024, fault_rows + 3 * static_cast<std::size_t>(model_.n_cells)));
   drain_sample_ = prototype;
   threaded_ = true;
 }

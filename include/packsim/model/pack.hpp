@@ -49,6 +49,15 @@ struct ThermalBarrier {
   bool blocks_impingement = true;  // runaway ejecta do not cross it
 };
 
+// Where a cell's runaway ejecta land, when not on its thermal neighbours: the cells its vent faces
+// (named, any cells of the pack), and optionally its own share of the ejecta heat instead of the
+// cell model's `impingement`. A barrier that blocks impingement still shields a named cell.
+struct ImpingementSpec {
+  int cell = 0;
+  std::vector<int> onto;        // distinct, not the cell itself
+  std::optional<double> share;  // 0 … 1
+};
+
 struct ThermalSpec {
   int grid_cols = 0;                      // cells per row within a module (0: np)
   double cell_to_cell_w_per_k = 0.0;      // between grid neighbours in a module
@@ -56,6 +65,7 @@ struct ThermalSpec {
   std::optional<double> cooling_w_per_k;  // per cell; default: cell h_conv * surface area
   double step_s = 0.01;  // thermal network step (a multiple of the tick; at least one tick)
   std::vector<ThermalBarrier> barriers;
+  std::vector<ImpingementSpec> impingement;  // at most one per cell
 };
 
 struct PackSpec {

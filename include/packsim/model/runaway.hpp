@@ -104,9 +104,11 @@ struct RunawayModel {
   double cp_j_per_kg_k = 0.0;
   double q_full_j_per_m3 = 0.0;  // chain_full_heat_j_per_m3(params)
   std::vector<double> mass0_kg;  // [n_cells]
-  // Impingement targets: the cells sharing a thermal edge not blocked by a barrier; CSR.
+  // Impingement targets: the cells sharing a thermal edge, or the pack's named ones, without those
+  // behind a barrier that blocks ejecta; CSR. And each cell's share of its ejecta heat landing.
   std::vector<int> target_start;  // [n_cells + 1]
   std::vector<int> targets;
+  std::vector<double> impingement_share;  // [n_cells]
 };
 
 // Per-cell state of the runaway module (sized once by make_data).

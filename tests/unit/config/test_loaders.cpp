@@ -121,6 +121,49 @@ conductance = "0.01 W/K"
   CHECK(pack->cell.name == "test cell");
 }
 
+TEST_CASE("Pack file: named impingement targets, and their errors at their keys", "[config]") {
+  TempDir dir;
+  dir.write("cell.toml", kCell);
+  const std::string head = "[pack]\nname = \"p\"\ncell = \"cell.toml\"\nseries = 4\nparallel = 2\n";
+  {
+    Diagnostics diags;
+    const auto pack = config::load_pack(
+        dir.write("a.toml", head + "[[thermal.impingement]]\ncell = 3\nonto = [7, 0]\n"
+                                   "share = \"25 %\"\n[[thermal.impingement]]\ncell = 0\n"
+                                   "onto = [1]\n"),
+        diags);
+    INFO(diags.format());
+    REQUIRE(pack);
+    const auto& imp = pack->spec.thermal.impingement;
+    REQUIRE(imp.size() == 2);
+    CHECK(imp[0].cell == 3);
+    CHECK(imp[0].onto == std::vector<int>{7, 0});
+    REQUIRE(imp[0].share);
+    CHECK(*imp[0].share == Approx(0.25));
+    CHECK(imp[1].cell == 0);
+    CHECK_FALSE(imp[1].share);  // the cell model's share
+  }
+  // Every mistake at once, each at its key: a cell past the pack, the cell itself, a repeat, a
+  // second table for one cell, a share above 1.
+  Diagnostics diags;
+  const auto pack = config::load_pack(
+      dir.write("b.toml", head + "[[thermal.impingement]]\ncell = 2\nonto = [8, 2, 1, 1]\n"
+                                 "share = 1.5\n[[thermal.impingement]]\ncell = 2\nonto = []\n"),
+      diags);
+  CHECK_FALSE(pack);
+  const std::string f = (dir.path / "b.toml").string();
+  const std::string text = diags.format();
+  INFO(text);
+  CHECK(text.find(f + ":8:8: thermal.impingement[0].onto: cell 8 is not a cell of the pack; "
+                      "expected 0..7") != std::string::npos);
+  CHECK(text.find("onto: cell 2 is the venting cell itself") != std::string::npos);
+  CHECK(text.find("onto: cell 1 is named twice") != std::string::npos);
+  CHECK(text.find(f + ":9:9: thermal.impingement[0].share:") != std::string::npos);
+  CHECK(text.find("thermal.impingement[1].onto: expected at least one cell") != std::string::npos);
+  CHECK(text.find("thermal.impingement[1].cell: cell 2 already has an impingement table") !=
+        std::string::npos);
+}
+
 TEST_CASE("Pack insulation resistance: default, set, and a bad value at its key", "[config]") {
   TempDir dir;
   dir.write("cell.toml", kCell);

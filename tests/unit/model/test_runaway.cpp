@@ -326,6 +326,38 @@ TEST_CASE("Impingement heats only the cell's unblocked neighbours, in the config
   }
 }
 
+TEST_CASE("Named impingement targets take the ejecta instead of the neighbours, in their share",
+          "[runaway]") {
+  // The same grid, cell 4 in runaway; the pack names cells 0 and 8 (the corners its vent faces,
+  // not thermal neighbours) with a 2 % share, and a barrier between 4 and 8 blocks the ejecta:
+  // all of the 2 % (1.2 kJ, +15 K: below the chain's activity) lands on cell 0, nothing on the
+  // neighbours 1, 3, 5, 7 or on 8.
+  PackSpec spec = row_spec(9, 1e-9);
+  spec.thermal.grid_cols = 3;
+  spec.thermal.barriers.push_back({4, 8, 1e-9, false, true});
+  spec.thermal.impingement.push_back({4, {0, 8}, 0.02});
+  const PackModel m = build_pack_model(spec, kulr_cell(), 100'000'000, {1.0, 298.15, 1});
+  PackData d = make_data(m);
+  d.temp_k[4] = 130.0 + kC;
+  while (d.runaway_cells == 0 && secs(d.time_ns) < 3600.0) step(m, d);
+  REQUIRE(d.runaway_time_ns[4] >= 0);
+  for (int k = 0; k < 600; ++k) step(m, d);
+  const EnergyBooks& b = d.energy;
+  CHECK(b.runaway_impinged_j == Approx(0.02 * b.runaway_ejecta_j).epsilon(1e-12));
+  const double cap = 0.07221 * 1100.0;
+  for (std::size_t c = 0; c < 9; ++c) {
+    if (c == 4) continue;
+    const double got = cap * (d.temp_k[c] - 298.15);
+    INFO("cell " << c << ": " << got << " J");
+    if (c == 0) {
+      CHECK(d.temp_k[c] < 60.0 + kC);
+      CHECK(got == Approx(b.runaway_impinged_j).epsilon(1e-6));
+    } else {
+      CHECK(std::fabs(got) < 1e-3);
+    }
+  }
+}
+
 TEST_CASE(
     "A hard internal short (nail) triggers runaway: the cell shorts to ~0 V, opens, stays dead",
     "[runaway]") {
