@@ -72,6 +72,16 @@ double run_until(const PackModel& m, PackData& d, double until_s, int watch) {
   return -1.0;
 }
 
+// Drains the model's event queue: exactly a vent, a runaway and the cell's opening, in order.
+void check_vent_runaway_opened(PackData& d) {
+  ModelEvent e;
+  std::vector<ModelEventKind> kinds;
+  while (d.events.pop(e)) kinds.push_back(e.kind);
+  REQUIRE(kinds.size() == 3);
+  CHECK(kinds[0] == ModelEventKind::kVent);
+  CHECK(kinds[1] == ModelEventKind::kRunaway);
+  CHECK(kinds[2] == ModelEventKind::kCellOpened);
+}
 }  // namespace
 
 TEST_CASE("Chain heat at full conversion is the sum of the reactions' H W Delta", "[runaway]") {
@@ -226,13 +236,7 @@ TEST_CASE("An adiabatic cell started at 130 degC runs away, releasing the databa
     CHECK(d.vented_cells == 1);
     CHECK(d.runaway_cells == 1);
     // Events: vent, runaway, cell opened, in that order.
-    ModelEvent e;
-    std::vector<ModelEventKind> kinds;
-    while (d.events.pop(e)) kinds.push_back(e.kind);
-    REQUIRE(kinds.size() == 3);
-    CHECK(kinds[0] == ModelEventKind::kVent);
-    CHECK(kinds[1] == ModelEventKind::kRunaway);
-    CHECK(kinds[2] == ModelEventKind::kCellOpened);
+    check_vent_runaway_opened(d);
   }
 }
 
@@ -417,13 +421,7 @@ TEST_CASE(
   CHECK(d.i[1] == Approx(5.0).epsilon(1e-6));
   CHECK(d.temp_k[1] < 60.0 + kC);
   CHECK(d.runaway_cells == 1);
-  ModelEvent e;
-  std::vector<ModelEventKind> kinds;
-  while (d.events.pop(e)) kinds.push_back(e.kind);
-  REQUIRE(kinds.size() == 3);
-  CHECK(kinds[0] == ModelEventKind::kVent);
-  CHECK(kinds[1] == ModelEventKind::kRunaway);
-  CHECK(kinds[2] == ModelEventKind::kCellOpened);
+  check_vent_runaway_opened(d);
 }
 
 TEST_CASE("Runaway runs are byte-identical", "[runaway]") {
