@@ -106,6 +106,13 @@ constexpr const char* kObservableNames[] = {
 static_assert(sizeof kObservableNames / sizeof kObservableNames[0] == kObservableCount,
               "one name per Observable");
 
+// A signal's all-ones raw value: "not available" in the BMS reports, a cleared result register
+// in the AFE's rows.
+std::uint64_t all_ones(const MessageCodec& codec, std::size_t signal) {
+  const int len = codec.layout(signal).length;
+  return len >= 64 ? ~0ull : (1ull << len) - 1u;
+}
+
 // The decoded physical value of an observe binding as the observable's SI value.
 double observed_value(const RxBinding& b, double decoded, std::int64_t& raw_state) {
   if (b.observe == Observable::kState) {
@@ -378,8 +385,7 @@ std::size_t SimProtocol::transmit(std::int64_t time_ns, const model::AfeData& af
                  flag_at(afe.v_dropout, static_cast<std::size_t>(s.index))) {
         // A channel that dropped out carries what a cleared LTC681x result register reads:
         // all ones (0xFFFF), so a BMS without a validity bit can still tell.
-        const int len = codec.layout(s.signal).length;
-        codec.set_raw(s.signal, len >= 64 ? ~0ull : (1ull << len) - 1u, frame.data.data());
+        codec.set_raw(s.signal, all_ones(codec, s.signal), frame.data.data());
       } else {
         codec.encode(s.signal, v, frame);
       }
@@ -560,10 +566,9 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
     if (b.observe != Observable::kCount) {
       const auto o = static_cast<std::size_t>(b.observe);
       BmsObservations& obs = commands_.observed;
-      const int len = codec.layout(b.signal).length;
       const bool not_available =
           b.observe_not_available &&
-          codec.get_raw(b.signal, frame.data.data()) == (std::uint64_t{1} << len) - 1;
+          codec.get_raw(b.signal, frame.data.data()) == all_ones(codec, b.signal);
       obs.value[o] = not_available ? std::numeric_limits<double>::quiet_NaN()
                                    : observed_value(b, v, obs.state_raw);
       obs.rx_ns[o] = time_ns;
@@ -613,10 +618,9 @@ void SimProtocol::receive(std::size_t /*bus*/, const CanFrame& frame, std::int64
         break;
       case Command::kCellSoc:
         if (addressed && index >= 0) {
-          const int len = codec.layout(b.signal).length;
           const bool unknown =
               b.observe_not_available &&
-              codec.get_raw(b.signal, frame.data.data()) == (std::uint64_t{1} << len) - 1;
+              codec.get_raw(b.signal, frame.data.data()) == all_ones(codec, b.signal);
           commands_.observed.cell_soc[static_cast<std::size_t>(index)] =
               unknown ? std::numeric_limits<double>::quiet_NaN()
                       : v * b.observe_scale + b.observe_offset;
@@ -785,9 +789,8 @@ void BmsProtocol::receive(const CanFrame& frame, std::int64_t time_ns) {
       case Source::kCellVoltage:
         if (cell_ok) {
           // All ones is a cleared result register (a dropped-out channel), not a voltage.
-          const int len = codec.layout(s.signal).length;
-          const std::uint64_t ones = len >= 64 ? ~0ull : (1ull << len) - 1u;
-          const bool cleared = !s.raw && codec.get_raw(s.signal, frame.data.data()) == ones;
+          const bool cleared =
+              !s.raw && codec.get_raw(s.signal, frame.data.data()) == all_ones(codec, s.signal);
           if (!cleared) view_.cell_v[ci] = v;
           view_.cell_seen[ci] = cleared ? 0 : 1;
           voltages = true;
@@ -935,8 +938,7 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
                                    ? cmd.cell_soc[static_cast<std::size_t>(index)]
                                    : std::numeric_limits<double>::quiet_NaN();
               if (std::isnan(v) && b.observe_not_available) {
-                const int len = codec.layout(b.signal).length;
-                codec.set_raw(b.signal, (std::uint64_t{1} << len) - 1, frame.data.data());
+                codec.set_raw(b.signal, all_ones(codec, b.signal), frame.data.data());
               } else if (!std::isnan(v) && b.observe_scale != 0.0) {
                 codec.encode(b.signal, (v - b.observe_offset) / b.observe_scale, frame);
               }
@@ -948,8 +950,7 @@ std::size_t BmsProtocol::transmit(std::int64_t time_ns, const BmsCommands& cmd, 
             case Command::kObserve:
               if (b.observe_not_available &&
                   std::isnan(cmd.observed[static_cast<std::size_t>(b.observe)])) {
-                const int len = codec.layout(b.signal).length;
-                codec.set_raw(b.signal, (std::uint64_t{1} << len) - 1, frame.data.data());
+                codec.set_raw(b.signal, all_ones(codec, b.signal), frame.data.data());
               } else {
                 codec.encode(b.signal, observed_encoding(b, cmd), frame);
               }
